@@ -150,7 +150,7 @@ def healpix(nside: int, nest: bool = False) -> AnchorSet:
     import healpy as hp
 
     nside = _check_positive_int(nside, "nside")
-    if not hp.isnsideok(nside, nest=nest):
+    if nside & (nside - 1):
         raise ValueError(f"`nside` must be a power of two for HEALPix, got {nside}")
     theta, phi = hp.pix2ang(nside, np.arange(12 * nside * nside), nest=nest)
     lat, lon = 90.0 - rad2deg(theta), wrap_lon(rad2deg(phi))

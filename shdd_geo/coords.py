@@ -73,13 +73,17 @@ def rad_to_km(rad):
 def wrap_lon(lon):
     """Wrap longitudes [deg] into [-180, 180) (NumPy or torch)."""
     xp = _xp(lon)
+    # Values already in range are returned untouched (bit-exact), so tiny
+    # longitudes keep their relative precision.
     if xp is np:
         lon = np.asarray(lon, dtype=np.float64)
         out = np.mod(lon + 180.0, 360.0) - 180.0
-        # fmod round-off can give exactly 180 for tiny negative inputs.
-        return np.where(out >= 180.0, out - 360.0, out)
+        # mod round-off can give exactly 180 for tiny negative inputs.
+        out = np.where(out >= 180.0, out - 360.0, out)
+        return np.where((lon >= -180.0) & (lon < 180.0), lon, out)
     out = xp.remainder(lon + 180.0, 360.0) - 180.0
-    return xp.where(out >= 180.0, out - 360.0, out)
+    out = xp.where(out >= 180.0, out - 360.0, out)
+    return xp.where((lon >= -180.0) & (lon < 180.0), lon, out)
 
 
 def _as_float_array(x, name: str) -> np.ndarray:

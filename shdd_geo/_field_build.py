@@ -1,0 +1,219 @@
+"""Kernel density estimates and lat/lon <-> HEALPix regridding (private).
+
+All results are log-densities per steradian, shape ``(B, npix)`` or
+``(B, nlat, nlon)``, computed in log space so that peaked fields never
+underflow.  Used by :class:`shdd_geo.field.SphericalField`.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+from scipy.special import logsumexp
+
+from ._field_grid import _hp, pixel_area_sr, pixel_xyz
+from .coords import EARTH_RADIUS_KM, latlon_to_xyz, wrap_lon
+
+__all__ = [
+    "grid_to_healpix",
+    "healpix_to_grid",
+    "histogram_log_density",
+    "rot_bandwidth_rad",
+    "vmf_kde_log_density",
+]
+
+
+# ---------------------------------------------------------------- KDE ----
+def _kappa_from_resultant(rbar: float) -> float:
+    """vMF concentration on S^2 from the mean resultant length (Banerjee et al. 2005)."""
+    rbar = min(max(rbar, 0.0), 1.0 - 1e-12)
+    return rbar * (3.0 - rbar * rbar) / (1.0 - rbar * rbar)
+
+
+def rot_bandwidth_rad(xyz: np.ndarray, w: np.ndarray) -> float:
+    """Rule-of-thumb bandwidth [rad] of a vMF kernel on S^2.
+
+    García-Portugués (2013, "Exact risk improvement of bandwidth selectors for
+    kernel density estimation with directional data", eq. 6 with q = 2)::
+
+        h = (8 sinh(k)^2 / (k n [(1 + 4k^2) sinh(2k) - 2k cosh(2k)]))^(1/6)
+
+    with ``k`` the vMF concentration fitted to the data and ``n`` the
+    effective sample size ``1 / sum(w^2)``.  Written with ``E = exp(-2k)`` so
+    it neither overflows for concentrated data nor cancels badly (k >= 0.01).
+    """
+    n_eff = 1.0 / float(np.sum(w * w))
+    k = max(_kappa_from_resultant(float(np.linalg.norm(w @ xyz))), 1e-2)
+    e = math.exp(-2.0 * k)
+    den = (1.0 + 4.0 * k * k) * (1.0 - e * e) - 2.0 * k * (1.0 + e * e)
+    ratio = 4.0 * (1.0 - e) ** 2 / (k * n_eff * den)
+    return min(ratio ** (1.0 / 6.0), math.pi / 2)
+
+
+def _log_vmf_norm(kappa: float) -> float:
+    """log of the vMF normalising constant on S^2 (density per sr), times exp(-kappa)."""
+    return math.log(kappa) - math.log(2.0 * math.pi) - math.log1p(-math.exp(-2.0 * kappa))
+
+
+def vmf_kde_log_density(
+    lat: np.ndarray, lon: np.ndarray, w: np.ndarray, nside: int, nest: bool, h_rad: float
+) -> np.ndarray:
+    """log of ``sum_i w_i vMF(u; x_i, kappa = 1/h^2)`` at every pixel centre, shape (npix,)."""
+    kappa = 1.0 / (h_rad * h_rad)
+    u = pixel_xyz(nside, nest)
+    x = latlon_to_xyz(lat, lon)
+    logw = np.log(w)
+    out = np.full(u.shape[0], -np.inf)
+    step = max(1, (1 << 22) // u.shape[0])
+    for lo in range(0, x.shape[0], step):
+        t = kappa * (u @ x[lo : lo + step].T - 1.0) + logw[lo : lo + step]
+        out = np.logaddexp(out, logsumexp(t, axis=1))
+    return out + _log_vmf_norm(kappa)
+
+
+def histogram_log_density(lat, lon, w, nside: int, nest: bool) -> np.ndarray:
+    """log of the weighted histogram density per sr (``-inf`` in empty pixels)."""
+    hp = _hp()
+    pix = hp.ang2pix(nside, lon, lat, nest=nest, lonlat=True)
+    mass = np.bincount(pix, weights=w, minlength=12 * nside * nside)
+    with np.errstate(divide="ignore"):
+        return np.log(mass) - math.log(pixel_area_sr(nside))
+
+
+def check_bandwidth(bandwidth_km, nside: int, xyz, w) -> float:
+    """Bandwidth [rad]: explicit, or the rule of thumb floored at the pixel size."""
+    hp = _hp()
+    resol = hp.nside2resol(nside)
+    if bandwidth_km is None:
+        return max(rot_bandwidth_rad(xyz, w), resol)
+    if isinstance(bandwidth_km, bool) or not isinstance(bandwidth_km, (int, float, np.number)):
+        raise TypeError(f"`bandwidth_km` must be a number [km] or None, got {bandwidth_km!r}")
+    h = float(bandwidth_km) / EARTH_RADIUS_KM
+    if not (math.isfinite(h) and h > 0):
+        raise ValueError(f"`bandwidth_km` must be finite and > 0, got {bandwidth_km}")
+    if h < 0.5 * resol:
+        warnings.warn(
+            f"`bandwidth_km`={bandwidth_km} is below half the pixel size "
+            f"({resol * EARTH_RADIUS_KM:.0f} km at nside={nside}); the estimate will be "
+            "aliased. Increase `nside` or the bandwidth.",
+            UserWarning,
+            stacklevel=4,
+        )
+    return h
+
+
+# ---------------------------------------------------------- regridding ----
+def check_regular_axis(c, name: str, period: float | None) -> float:
+    """Validate ascending, evenly spaced cell centres; return the spacing [deg]."""
+    c = np.asarray(c, dtype=np.float64)
+    if c.ndim != 1 or c.size < 2:
+        raise ValueError(f"`{name}` must be a 1-D array of at least 2 cell centres, got shape {c.shape}")
+    if not np.all(np.isfinite(c)):
+        raise ValueError(f"`{name}` must be finite")
+    d = np.diff(c)
+    step = float(d.mean())
+    if step <= 0 or np.ptp(d) > 1e-6 * step:
+        raise ValueError(
+            f"`{name}` must be strictly ascending with a constant spacing (a regular grid), "
+            f"got spacings between {d.min():.6g} and {d.max():.6g} degrees"
+        )
+    if period is not None and step * c.size > period + 1e-6:
+        raise ValueError(f"`{name}` spans more than {period} degrees ({c.size} cells of {step:.6g})")
+    return step
+
+
+def _sub_centres(centres: np.ndarray, step: float, s: int) -> np.ndarray:
+    off = (np.arange(s) + 0.5) / s - 0.5
+    return (centres[:, None] + step * off[None, :]).ravel()
+
+
+def grid_to_healpix(
+    log_q: np.ndarray, lat: np.ndarray, lon: np.ndarray, nside: int, nest: bool
+) -> np.ndarray:
+    """Area-weighted average of a regular lat/lon grid of log-densities on HEALPix.
+
+    Every grid cell is split into sub-cells smaller than half a pixel; each
+    sub-cell (weighted by its exact spherical area) is assigned to the pixel
+    holding its centre and the pixel value is the area-weighted mean density.
+    Pixels outside the grid get ``-inf`` (zero density).
+    """
+    hp = _hp()
+    dlat = check_regular_axis(lat, "lat", 180.0)
+    dlon = check_regular_axis(lon, "lon", 360.0)
+    resol = math.degrees(hp.nside2resol(nside))
+    s_lat, s_lon = math.ceil(dlat / (resol / 2)), math.ceil(dlon / (resol / 2))
+    sub_lat = np.clip(_sub_centres(lat, dlat, s_lat), -90.0, 90.0)
+    top = np.clip(sub_lat + dlat / (2 * s_lat), -90.0, 90.0)
+    bottom = np.clip(sub_lat - dlat / (2 * s_lat), -90.0, 90.0)
+    area_row = np.sin(np.radians(top)) - np.sin(np.radians(bottom))  # times dlon
+    sub_lon = wrap_lon(_sub_centres(lon, dlon, s_lon))
+    npix = 12 * nside * nside
+    B = log_q.shape[0]
+    mass = np.zeros((B, npix))
+    area = np.zeros(npix)
+    shift = log_q.max(axis=(1, 2))
+    shift = np.where(np.isfinite(shift), shift, 0.0)
+    q = np.exp(log_q - shift[:, None, None])  # (B, nlat, nlon), max 1
+    q_sub = np.repeat(q, s_lon, axis=2)
+    for i in range(sub_lat.size):
+        pix = hp.ang2pix(nside, sub_lon, np.full(sub_lon.size, sub_lat[i]), nest=nest, lonlat=True)
+        area += np.bincount(pix, minlength=npix) * area_row[i]
+        row = q_sub[:, i // s_lat, :] * area_row[i]
+        for b in range(B):
+            mass[b] += np.bincount(pix, weights=row[b], minlength=npix)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.log(mass) - np.log(area) + shift[:, None]
+    out[:, area == 0] = -np.inf
+    return out
+
+
+def grid_axes(resolution_deg) -> tuple[np.ndarray, np.ndarray]:
+    """Ascending cell centres of a global regular grid at ``resolution_deg``."""
+    if isinstance(resolution_deg, bool) or not isinstance(resolution_deg, (int, float, np.number)):
+        raise TypeError(f"`resolution_deg` must be a number [deg], got {resolution_deg!r}")
+    r = float(resolution_deg)
+    n_lat = round(180.0 / r) if math.isfinite(r) and r > 0 else 0
+    if n_lat < 1 or abs(n_lat * r - 180.0) > 1e-9 * 180:
+        raise ValueError(
+            f"`resolution_deg` must be > 0 and divide 180 exactly (e.g. 0.25, 0.5, 1, 2), "
+            f"got {resolution_deg}"
+        )
+    lat = -90.0 + r * (np.arange(n_lat) + 0.5)
+    lon = -180.0 + r * (np.arange(2 * n_lat) + 0.5)
+    return lat, lon
+
+
+def interp_log(rows: np.ndarray, nside: int, nest: bool, lat, lon) -> np.ndarray:
+    """Bilinear (linear in density) interpolation of log rows ``(B, npix)`` at points -> ``(B, n)``."""
+    hp = _hp()
+    pix, w = hp.get_interp_weights(nside, lon, lat, nest=nest, lonlat=True)
+    with np.errstate(divide="ignore"):
+        logw = np.log(w)
+    return logsumexp(rows[:, pix] + logw[None], axis=1)
+
+
+def healpix_to_grid(rows: np.ndarray, nside: int, nest: bool, resolution_deg) -> tuple:
+    """Log-density rows on a regular global lat/lon grid -> (lat, lon, (B, nlat, nlon)).
+
+    Cells no larger than a pixel take the bilinear value at their centre;
+    larger cells average the density over sub-samples weighted by area.
+    """
+    hp = _hp()
+    lat, lon = grid_axes(resolution_deg)
+    r = lat[1] - lat[0] if lat.size > 1 else 180.0
+    resol = math.degrees(hp.nside2resol(nside))
+    s = max(1, math.ceil(r / (resol / 2))) if r > resol else 1
+    sub_lat = _sub_centres(lat, r, s)
+    sub_lon = wrap_lon(_sub_centres(lon, r, s))
+    logw_lat = np.log(np.cos(np.radians(sub_lat))).reshape(lat.size, s)
+    logw_lat = logw_lat - logsumexp(logw_lat, axis=1, keepdims=True) - math.log(s)
+    out = np.empty((rows.shape[0], lat.size, lon.size))
+    for i in range(lat.size):
+        la = np.repeat(sub_lat[i * s : (i + 1) * s], sub_lon.size)
+        lo = np.tile(sub_lon, s)
+        v = interp_log(rows, nside, nest, la, lo).reshape(rows.shape[0], s, lon.size, s)
+        v = v + logw_lat[i][None, :, None, None]
+        out[:, i, :] = logsumexp(v, axis=(1, 3))
+    return lat, lon, out

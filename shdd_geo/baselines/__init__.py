@@ -1,0 +1,35 @@
+"""Baselines on the same embeddings as LocDiffusion.
+
+All share ``fit(X, lat, lon) -> self`` and ``predict(X) -> (lat, lon)``:
+
+- :class:`KNNRetrieval`: cosine k-nearest-neighbour retrieval from the
+  training gallery (top-1, weighted centre or mode of the top-k).
+- :class:`GeoCLIPRetrieval`: GeoCLIP-style contrastive model (Equal Earth +
+  random Fourier features at σ ∈ {2⁰, 2⁴, 2⁸}, InfoNCE with a GPS queue)
+  retrieving from a GPS gallery.
+- :class:`CellClassifier`: PlaNet-style classification over HEALPix cells.
+- :class:`UnitVectorRegression`: MLP regression to unit vectors.
+
+Examples
+--------
+>>> import numpy as np
+>>> from shdd_geo.baselines import KNNRetrieval
+>>> knn = KNNRetrieval().fit(np.eye(2), [48.86, -33.87], [2.35, 151.21])
+>>> [round(float(v), 2) for v in knn.predict([[0.1, 0.9]])[0]]
+[-33.87]
+"""
+
+from __future__ import annotations
+
+from .classification import CellClassifier
+from .contrastive import GeoCLIPRetrieval, equal_earth
+from .knn import KNNRetrieval
+from .regression import UnitVectorRegression
+
+__all__ = [
+    "CellClassifier",
+    "GeoCLIPRetrieval",
+    "KNNRetrieval",
+    "UnitVectorRegression",
+    "equal_earth",
+]

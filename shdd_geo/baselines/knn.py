@@ -1,0 +1,236 @@
+"""k-nearest-neighbour retrieval from a gallery of embedded, located examples.
+
+The GeoCLIP-style inductive bias in its simplest form: a query's location is
+read off the training examples whose embeddings are most similar (cosine
+similarity).  It can only ever answer with gallery locations.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..coords import as_latlon, km_to_rad, latlon_to_xyz
+from ..metrics import geographic_centre
+from ._base import BaseGeolocator, _check_choice, _check_int, check_embeddings
+
+__all__ = ["KNNRetrieval"]
+
+_AGGREGATES = ("top1", "centre", "mode")
+
+
+def _normalise(X: np.ndarray) -> np.ndarray:
+    norm = np.linalg.norm(X, axis=1, keepdims=True)
+    if np.any(norm == 0):
+        raise ValueError("`X` has all-zero rows; cosine similarity is undefined for them")
+    return (X / norm).astype(np.float32)
+
+
+def _top_k(sim: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Top-``k`` columns per row, best first; ties broken by the lower index."""
+    k = min(k, sim.shape[1])
+    if k < sim.shape[1]:
+        part = np.argpartition(-sim, k - 1, axis=1)[:, :k]
+    else:
+        part = np.broadcast_to(np.arange(sim.shape[1]), sim.shape).copy()
+    vals = np.take_along_axis(sim, part, axis=1)
+    order = np.lexsort((part, -vals), axis=1)
+    idx = np.take_along_axis(part, order, axis=1)
+    return np.take_along_axis(sim, idx, axis=1), idx
+
+
+class KNNRetrieval(BaseGeolocator):
+    """Cosine-similarity k-nearest-neighbour geolocation.
+
+    Parameters
+    ----------
+    k : int
+        Neighbours used by ``"centre"``/``"mode"`` and by :meth:`predict_proba`.
+    aggregate : {"top1", "centre", "mode"}
+        ``"top1"``: location of the most similar gallery item.  ``"centre"``:
+        geographic centre of the top-k weighted by ``softmax(sim / temperature)``.
+        ``"mode"``: the top-k candidate with the most weight within
+        ``mode_radius_km``, refined to the weighted centre of that cluster.
+    temperature : float
+        Softmax temperature on cosine similarities (> 0).
+    mode_radius_km : float
+        Cluster radius of ``"mode"`` [km].
+    batch_size : int
+        Queries per similarity block (memory: ``batch_size * n_gallery`` floats).
+
+    Attributes
+    ----------
+    gallery_ : numpy.ndarray
+        ``(n, d)`` L2-normalised float32 gallery embeddings.
+    lat_, lon_ : numpy.ndarray
+        Gallery locations [deg].
+
+    Examples
+    --------
+    >>> X = np.eye(3, dtype=np.float32)
+    >>> knn = KNNRetrieval(k=1).fit(X, [10.0, 20.0, 30.0], [0.0, 5.0, 9.0])
+    >>> lat, lon = knn.predict(X[[2]])
+    >>> float(lat[0]), float(lon[0])
+    (30.0, 9.0)
+    """
+
+    _fitted_attr = "gallery_"
+
+    def __init__(
+        self,
+        *,
+        k: int = 10,
+        aggregate: str = "top1",
+        temperature: float = 0.05,
+        mode_radius_km: float = 200.0,
+        batch_size: int = 1024,
+    ) -> None:
+        self.k = k
+        self.aggregate = aggregate
+        self.temperature = temperature
+        self.mode_radius_km = mode_radius_km
+        self.batch_size = batch_size
+
+    def _validate_params(self) -> None:
+        _check_int(self.k, "k")
+        _check_int(self.batch_size, "batch_size")
+        _check_choice(self.aggregate, "aggregate", _AGGREGATES)
+        for name in ("temperature", "mode_radius_km"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.floating)) or not v > 0:
+                raise ValueError(f"`{name}` must be a number > 0, got {v!r}")
+
+    def _fit(self, X: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> None:
+        self.gallery_ = _normalise(X)
+        self.lat_, self.lon_ = lat, lon
+        self.xyz_ = latlon_to_xyz(lat, lon)
+
+    # -- retrieval -----------------------------------------------------------------
+    def kneighbors(self, X: Any, k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Cosine similarities and gallery indices of the ``k`` nearest neighbours.
+
+        Returns
+        -------
+        sim : numpy.ndarray
+            ``(n, k)`` float32, best first.
+        idx : numpy.ndarray
+            ``(n, k)`` int64 rows of the gallery (ties: lower index first).
+
+        Examples
+        --------
+        >>> knn = KNNRetrieval().fit(np.eye(2), [0.0, 1.0], [0.0, 1.0])
+        >>> knn.kneighbors([[0.0, 2.0]], k=2)[1].tolist()
+        [[1, 0]]
+        """
+        Q = _normalise(self._check_X(X))
+        k = _check_int(self.k if k is None else k, "k")
+        sims, idxs = [], []
+        for i in range(0, Q.shape[0], self.batch_size):
+            s, j = _top_k(Q[i : i + self.batch_size] @ self.gallery_.T, k)
+            sims.append(s)
+            idxs.append(j.astype(np.int64))
+        return np.concatenate(sims), np.concatenate(idxs)
+
+    def candidates(self, X: Any, k: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Top-``k`` candidate locations ``(lat, lon, weight)``, each ``(n, k)``.
+
+        ``weight`` is the softmax of the similarities over the ``k`` candidates
+        (rows sum to 1), e.g. for a retrieval + density hybrid.
+
+        Examples
+        --------
+        >>> knn = KNNRetrieval(k=2).fit(np.eye(2), [0.0, 1.0], [0.0, 1.0])
+        >>> lat, lon, w = knn.candidates([[1.0, 0.0]])
+        >>> lat.tolist(), bool(w[0, 0] > w[0, 1])
+        ([[0.0, 1.0]], True)
+        """
+        sim, idx = self.kneighbors(X, k)
+        return self.lat_[idx], self.lon_[idx], self._weights(sim)
+
+    def predict_proba(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Softmax weights over the top-``k`` gallery items: ``(weights, idx)``, each ``(n, k)``.
+
+        Examples
+        --------
+        >>> knn = KNNRetrieval(k=2).fit(np.eye(2), [0.0, 1.0], [0.0, 1.0])
+        >>> w, idx = knn.predict_proba([[1.0, 1.0]])
+        >>> w.sum(axis=1).round(6).tolist()
+        [1.0]
+        """
+        sim, idx = self.kneighbors(X)
+        return self._weights(sim), idx
+
+    def _weights(self, sim: np.ndarray) -> np.ndarray:
+        z = sim.astype(np.float64) / float(self.temperature)
+        z -= z.max(axis=1, keepdims=True)
+        w = np.exp(z)
+        return w / w.sum(axis=1, keepdims=True)
+
+    # -- prediction ----------------------------------------------------------------
+    def _predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        k = 1 if self.aggregate == "top1" else int(self.k)
+        sim, idx = self.kneighbors(X, k)
+        if self.aggregate == "top1":
+            return self.lat_[idx[:, 0]].copy(), self.lon_[idx[:, 0]].copy()
+        w = self._weights(sim)
+        if self.aggregate == "centre":
+            return geographic_centre(self.lat_[idx], self.lon_[idx], w)
+        return self._mode(idx, w)
+
+    def _mode(self, idx: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Weighted centre of the candidate cluster with the most weight."""
+        xyz = self.xyz_[idx]  # (n, k, 3)
+        near = np.einsum("nid,njd->nij", xyz, xyz) >= np.cos(km_to_rad(float(self.mode_radius_km)))
+        support = np.einsum("nij,nj->ni", near, w)
+        best = np.argmax(support, axis=1)
+        members = near[np.arange(len(best)), best]  # (n, k)
+        return geographic_centre(self.lat_[idx], self.lon_[idx], w * members)
+
+    def predict_near(
+        self, X: Any, cand_lat: Any, cand_lon: Any, *, radius_km: float = 200.0
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-1 retrieval restricted to gallery items near given candidates.
+
+        For query ``i``, only gallery items within ``radius_km`` of at least one
+        of ``(cand_lat[i, j], cand_lon[i, j])`` compete (the LocDiffusion +
+        retrieval hybrid of the paper's appendix A.4).  Queries with no gallery
+        item in range fall back to the unrestricted top-1.
+
+        Parameters
+        ----------
+        X : array_like
+            ``(n, d)`` query embeddings.
+        cand_lat, cand_lon : array_like
+            ``(n, m)`` candidate locations [deg] per query.
+        radius_km : float
+            Search radius around each candidate [km].
+
+        Examples
+        --------
+        >>> knn = KNNRetrieval().fit(np.eye(2), [0.0, 50.0], [0.0, 0.0])
+        >>> lat, _ = knn.predict_near([[1.0, 0.2]], [[49.0]], [[0.0]])
+        >>> float(lat[0])
+        50.0
+        """
+        Q = _normalise(self._check_X(X))
+        cl, co = as_latlon(cand_lat, cand_lon, names=("cand_lat", "cand_lon"), ndim=None)
+        if cl.ndim == 1:
+            cl, co = cl[:, None], co[:, None]
+        if cl.ndim != 2 or cl.shape[0] != Q.shape[0]:
+            raise ValueError(f"`cand_lat`/`cand_lon` must have shape ({Q.shape[0]}, m), got {cl.shape}")
+        r = float(radius_km)
+        if not np.isfinite(r) or r <= 0:
+            raise ValueError(f"`radius_km` must be a finite number > 0, got {radius_km!r}")
+        cos_r = np.cos(km_to_rad(r))
+        cxyz = latlon_to_xyz(cl, co)  # (n, m, 3)
+        out = np.empty(Q.shape[0], dtype=np.int64)
+        step = max(1, min(self.batch_size, 2**24 // max(1, self.xyz_.shape[0] * cl.shape[1])))
+        for i in range(0, Q.shape[0], step):
+            sl = slice(i, i + step)
+            sim = Q[sl] @ self.gallery_.T  # (b, G)
+            inside = (np.einsum("gd,bmd->bgm", self.xyz_, cxyz[sl]) >= cos_r).any(axis=2)
+            masked = np.where(inside, sim, -np.inf)
+            has = inside.any(axis=1)
+            out[sl] = np.where(has, np.argmax(masked, axis=1), np.argmax(sim, axis=1))
+        return self.lat_[out].copy(), self.lon_[out].copy()

@@ -1,0 +1,809 @@
+"""`SphericalField`: probability densities on a HEALPix grid.
+
+A field holds the **log-density per steradian** of one distribution, or of a
+batch of ``B`` distributions, at the ``npix = 12 nside**2`` pixel centres of a
+HEALPix grid (RING ordering by default, NESTED accepted).  Log space is used
+throughout: SHDD densities ``exp(f)`` reach ``exp(183)`` at ``L = 47``.
+
+Fields are immutable; every operation returns a new field.  A batch is a
+field with ``log_density.shape == (B, npix)``; ``len(batch) == B`` and
+``batch[i]`` is a single field.
+
+Methods that return one number per field return a ``float`` for a single field
+and a ``(B,)`` array for a batch.  Point queries (``log_likelihood``,
+``expected_distance_to``, ...) take ``n`` points: for a single field they
+return ``(n,)``; for a batch they pair field ``i`` with point ``i`` (``n == B``)
+unless ``outer=True``, which returns ``(B, n)``.
+
+IO (xarray, NetCDF, GeoJSON) lives in :mod:`shdd_geo.field_io`, maps in
+:mod:`shdd_geo.plotting`, coverage metrics in :mod:`shdd_geo.calibration`.
+
+Examples
+--------
+>>> import shdd_geo as sg
+>>> f = sg.SphericalField.from_shdd(sg.encode([48.86], [2.35], L=15)[0], nside=16)
+>>> round(f.integral(), 10)
+1.0
+>>> bool(abs(f.modes(k=1)["lat"][0] - 48.86) < 5)
+True
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+from scipy.special import logsumexp
+
+from . import _field_build as _build
+from . import _field_grid as _grid
+from .coords import EARTH_RADIUS_KM, as_latlon, latlon_to_xyz
+
+__all__ = ["CredibleRegion", "SphericalField", "open_field"]
+
+_KINDS = ("log_density", "density")
+
+
+def _rng(rng) -> np.random.Generator:
+    from .anchors import as_rng
+
+    return as_rng(rng)
+
+
+def _check_level(level) -> float:
+    if isinstance(level, bool) or not isinstance(level, (int, float, np.number)):
+        raise TypeError(f"`level` must be a number in (0, 1), got {level!r}")
+    lv = float(level)
+    if not (0.0 < lv < 1.0):
+        raise ValueError(f"`level` must be strictly between 0 and 1 (e.g. 0.9), got {level}")
+    return lv
+
+
+def _as_log_rows(values, kind: str) -> np.ndarray:
+    """Validate values ``(npix,)`` or ``(B, npix)`` and return log-density rows (copy)."""
+    if kind not in _KINDS:
+        raise ValueError(f"`kind` must be one of {_KINDS}, got {kind!r}")
+    if type(values).__module__.startswith("torch"):
+        values = values.detach().cpu().numpy()
+    try:
+        v = np.array(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"`values` must be a numeric array, got {type(values).__name__}") from exc
+    if v.ndim not in (1, 2) or v.shape[-1] == 0 or (v.ndim == 2 and v.shape[0] == 0):
+        raise ValueError(f"`values` must have shape (npix,) or (batch, npix), got {v.shape}")
+    if np.isnan(v).any():
+        raise ValueError(f"`values` contains {int(np.isnan(v).sum())} NaN value(s)")
+    if kind == "density":
+        if np.isinf(v).any() or (v < 0).any():
+            raise ValueError("`values` with kind='density' must be finite and >= 0")
+        with np.errstate(divide="ignore"):
+            v = np.log(v)
+    elif np.isposinf(v).any():
+        raise ValueError("`values` with kind='log_density' must not contain +inf (-inf means zero density)")
+    return v
+
+
+@dataclass(frozen=True, eq=False)
+class CredibleRegion:
+    """Highest-density credible region(s) of a field at one level.
+
+    Attributes
+    ----------
+    level : float
+        Requested probability in (0, 1).
+    mask : numpy.ndarray of bool, shape (npix,) or (B, npix)
+        Pixels in the region: the fewest (equal-area) pixels of highest density
+        whose mass reaches ``level``.
+    mass : float or numpy.ndarray
+        Probability inside the region (``>= level``).
+    area_km2 : float or numpy.ndarray
+        Area of the region [km^2].
+    log_threshold : float or numpy.ndarray
+        Normalised log-density [log sr^-1] of the least dense pixel inside.
+    nside, nest
+        The grid.
+
+    Examples
+    --------
+    >>> import shdd_geo as sg
+    >>> f = sg.SphericalField.from_shdd(sg.encode([0.0], [0.0], L=10)[0], nside=16)
+    >>> r = f.credible_region(0.9)
+    >>> bool(r.mass >= 0.9), bool(r.contains(0.0, 0.0)[0])
+    (True, True)
+    """
+
+    level: float
+    mask: np.ndarray
+    mass: Any
+    area_km2: Any
+    log_threshold: Any
+    nside: int
+    nest: bool
+
+    @property
+    def n_pixels(self):
+        """Number of pixels inside (int, or ``(B,)`` array for a batch)."""
+        n = self.mask.sum(axis=-1)
+        return int(n) if self.mask.ndim == 1 else n
+
+    def contains(self, lat, lon) -> np.ndarray:
+        """Whether points [deg] fall in the region (``(n,)``, or ``(B, n)`` for a batch)."""
+        hp = _grid._hp()
+        la, lo = as_latlon(lat, lon)
+        pix = hp.ang2pix(self.nside, lo, la, nest=self.nest, lonlat=True)
+        return self.mask[..., pix]
+
+    def __repr__(self) -> str:
+        shape = "" if self.mask.ndim == 1 else f", batch={self.mask.shape[0]}"
+        return (
+            f"CredibleRegion(level={self.level}, mass={np.round(self.mass, 4)}, "
+            f"area_km2={np.round(self.area_km2, 0)}, nside={self.nside}{shape})"
+        )
+
+
+class SphericalField:
+    """Log-density of one or a batch of distributions on a HEALPix grid.
+
+    Parameters
+    ----------
+    values : array_like, shape (npix,) or (B, npix)
+        Values at the pixel centres; ``npix = 12 * nside**2`` with ``nside`` a
+        power of two.  No NaN.
+    kind : {"log_density", "density"}
+        Whether ``values`` are log-densities (``-inf`` allowed: zero density)
+        or densities ``>= 0`` [sr^-1].  Fields need not be normalised; see
+        :meth:`normalize`.
+    nest : bool
+        NESTED pixel ordering (default RING).
+    labels : sequence of str or int, optional
+        One label per field of a batch (e.g. the conditions), kept through IO.
+    attrs : mapping, optional
+        Free metadata (str/number values), kept through IO.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> f = SphericalField(np.zeros(12 * 4**2))            # uniform, not normalised
+    >>> round(f.integral() / (4 * np.pi), 12), f.nside
+    (1.0, 4)
+    >>> g = f.normalize(); round(float(g.log_likelihood(10.0, 20.0)), 6) == round(-np.log(4 * np.pi), 6)
+    True
+    """
+
+    __slots__ = ("_log", "_nside", "_nest", "_labels", "_attrs")
+
+    def __init__(self, values, *, kind: str = "log_density", nest: bool = False, labels=None, attrs=None):
+        v = _as_log_rows(values, kind)
+        nside = _grid.nside_from_npix(v.shape[-1])
+        v.setflags(write=False)
+        if labels is not None:
+            if v.ndim != 2:
+                raise ValueError("`labels` can only be given for a batch (2-D `values`)")
+            labels = tuple(labels)
+            if len(labels) != v.shape[0]:
+                raise ValueError(f"`labels` must have one entry per field ({v.shape[0]}), got {len(labels)}")
+        if attrs is not None and not isinstance(attrs, Mapping):
+            raise TypeError(f"`attrs` must be a mapping, got {type(attrs).__name__}")
+        for name, val in (("_log", v), ("_nside", nside), ("_nest", bool(nest)),
+                          ("_labels", labels), ("_attrs", MappingProxyType(dict(attrs or {})))):
+            object.__setattr__(self, name, val)
+
+    def __setattr__(self, name, value):
+        raise AttributeError("SphericalField is immutable; methods return new fields")
+
+    def _new(self, rows: np.ndarray, **kw) -> SphericalField:
+        """A field like ``self`` (grid, labels, attrs) with new log rows."""
+        single = self._log.ndim == 1 and rows.shape[0] == 1 and not kw.get("keep_batch")
+        kw.pop("keep_batch", None)
+        args = dict(nest=self._nest, labels=None if single else self._labels, attrs=self._attrs)
+        args.update(kw)
+        return SphericalField(rows[0] if single else rows, **args)
+
+    # ------------------------------------------------------------ grid ----
+    @property
+    def nside(self) -> int:
+        """HEALPix resolution parameter."""
+        return self._nside
+
+    @property
+    def npix(self) -> int:
+        """Number of pixels, ``12 * nside**2``."""
+        return 12 * self._nside**2
+
+    @property
+    def nest(self) -> bool:
+        """True for NESTED ordering, False for RING."""
+        return self._nest
+
+    @property
+    def ordering(self) -> str:
+        """``"RING"`` or ``"NESTED"`` (healpy's names)."""
+        return "NESTED" if self._nest else "RING"
+
+    @property
+    def pixel_area(self) -> float:
+        """Area of one pixel [sr]."""
+        return _grid.pixel_area_sr(self._nside)
+
+    @property
+    def pixel_area_km2(self) -> float:
+        """Area of one pixel [km^2]."""
+        return self.pixel_area * EARTH_RADIUS_KM**2
+
+    @property
+    def resolution_km(self) -> float:
+        """Pixel size (square root of the pixel area) [km]."""
+        return math.sqrt(self.pixel_area_km2)
+
+    @property
+    def lat(self) -> np.ndarray:
+        """Pixel-centre latitudes [deg], shape (npix,)."""
+        return _grid.pixel_latlon(self._nside, self._nest)[0]
+
+    @property
+    def lon(self) -> np.ndarray:
+        """Pixel-centre longitudes [deg] in [-180, 180), shape (npix,)."""
+        return _grid.pixel_latlon(self._nside, self._nest)[1]
+
+    # ---------------------------------------------------------- values ----
+    @property
+    def log_density(self) -> np.ndarray:
+        """Stored log-density [log sr^-1] (read-only), shape (npix,) or (B, npix)."""
+        return self._log
+
+    @property
+    def density(self) -> np.ndarray:
+        """``exp(log_density)`` [sr^-1] (a new array; may underflow to 0 far from the peaks)."""
+        return np.exp(self._log)
+
+    @property
+    def is_batch(self) -> bool:
+        """True when the field holds a batch ``(B, npix)``."""
+        return self._log.ndim == 2
+
+    @property
+    def labels(self) -> tuple | None:
+        """Labels of the batch's fields, or None."""
+        return self._labels
+
+    @property
+    def attrs(self) -> Mapping:
+        """Read-only metadata."""
+        return self._attrs
+
+    def _rows(self) -> np.ndarray:
+        return self._log if self._log.ndim == 2 else self._log[None]
+
+    def _out(self, x):
+        """Per-field result: a Python float for a single field, else the array."""
+        x = np.asarray(x)
+        return float(x[0]) if self._log.ndim == 1 else x
+
+    def __len__(self) -> int:
+        if self._log.ndim == 1:
+            raise TypeError("a single SphericalField has no len(); check `is_batch`")
+        return self._log.shape[0]
+
+    def __getitem__(self, index) -> SphericalField:
+        if self._log.ndim == 1:
+            raise TypeError("a single SphericalField cannot be indexed; only batches can")
+        rows = self._log[index]
+        labels = None if self._labels is None else np.asarray(self._labels, dtype=object)[index]
+        if rows.ndim == 1:
+            return SphericalField(rows, nest=self._nest, attrs=self._attrs)
+        return SphericalField(rows, nest=self._nest, attrs=self._attrs,
+                              labels=None if labels is None else labels.tolist())
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def __repr__(self) -> str:
+        batch = f", batch={self._log.shape[0]}" if self.is_batch else ""
+        return f"SphericalField(nside={self._nside}, ordering={self.ordering!r}{batch})"
+
+    # ---------------------------------------------------- constructors ----
+    @classmethod
+    def from_shdd(cls, coeffs, nside: int = 64, *, nest: bool = False, normalize: bool = True,
+                  method: str = "healpy", labels=None) -> SphericalField:
+        """Field ``exp(f_e)`` of SHDD coefficients (SPEC §2), synthesised on HEALPix.
+
+        Parameters
+        ----------
+        coeffs : array_like, shape (D,) or (B, D)
+            Real SH coefficients, ``D = (L+1)**2``; a 2-D array gives a batch.
+        nside : int
+            HEALPix resolution (power of two).
+        nest : bool
+            NESTED ordering of the result.
+        normalize : bool
+            Normalise to a probability density (log-space); otherwise the
+            values are ``f_e`` itself.
+        method : {"healpy", "direct"}
+            ``"healpy"``: ``healpy.alm2map`` through :func:`shdd_geo.sh.real_to_alm`
+            (fast).  ``"direct"``: ``sh_basis(pixels) @ coeffs`` (the
+            brute-force twin; same values to ~1e-11).
+
+        Examples
+        --------
+        >>> import shdd_geo as sg
+        >>> e = sg.encode([10.0, -30.0], [20.0, 150.0], L=8)
+        >>> f = SphericalField.from_shdd(e, nside=8)
+        >>> len(f), f.npix
+        (2, 768)
+        """
+        from .sh import degree_from_dim, real_to_alm, sh_basis
+
+        nside = _grid.check_nside(nside)
+        c = _coeff_rows(coeffs)
+        L = degree_from_dim(c.shape[1])
+        if method == "healpy":
+            hp = _grid._hp()
+            rows = np.atleast_2d(hp.alm2map(real_to_alm(c), nside, lmax=L, mmax=L, pol=False))
+            if nest:
+                rows = rows[:, _grid.reorder_index(nside, True)]
+        elif method == "direct":
+            lat, lon = _grid.pixel_latlon(nside, nest)
+            rows = np.empty((c.shape[0], lat.size))
+            step = max(1, (1 << 23) // c.shape[1])
+            for lo in range(0, lat.size, step):
+                rows[:, lo : lo + step] = c @ sh_basis(lat[lo : lo + step], lon[lo : lo + step], L).T
+        else:
+            raise ValueError(f"`method` must be 'healpy' or 'direct', got {method!r}")
+        field = cls(rows if np.ndim(coeffs) == 2 else rows[0], nest=nest, labels=labels,
+                    attrs={"source": "shdd", "L": L})
+        return field.normalize() if normalize else field
+
+    @classmethod
+    def from_samples(cls, lat, lon, nside: int = 64, *, method: str = "kde", bandwidth_km=None,
+                     weights=None, nest: bool = False) -> SphericalField:
+        """Density estimate from points [deg].
+
+        Parameters
+        ----------
+        lat, lon : array_like, shape (n,)
+            Sample locations.
+        method : {"kde", "histogram"}
+            ``"kde"``: von Mises-Fisher kernel density (kernel concentration
+            ``1 / h**2``); ``"histogram"``: counts per pixel (``-inf`` where empty).
+        bandwidth_km : float, optional
+            Kernel bandwidth ``h`` [km].  Default: the rule of thumb of
+            García-Portugués (2013) for the vMF kernel on the sphere, floored
+            at the pixel size.
+        weights : array_like, optional
+            Non-negative sample weights.
+
+        Examples
+        --------
+        >>> rng = np.random.default_rng(0)
+        >>> f = SphericalField.from_samples(rng.normal(45, 2, 200), rng.normal(5, 2, 200), nside=16)
+        >>> round(f.integral(), 10)
+        1.0
+        """
+        nside = _grid.check_nside(nside)
+        la, lo = as_latlon(lat, lon)
+        w = np.ones(la.size) if weights is None else np.asarray(weights, dtype=np.float64)
+        if w.shape != la.shape or not np.all(np.isfinite(w)) or (w < 0).any() or w.sum() <= 0:
+            raise ValueError(f"`weights` must be finite, >= 0, not all 0, with shape {la.shape}")
+        w = w / w.sum()
+        if method == "histogram":
+            rows = _build.histogram_log_density(la, lo, w, nside, nest)
+        elif method == "kde":
+            h = _build.check_bandwidth(bandwidth_km, nside, latlon_to_xyz(la, lo), w)
+            rows = _build.vmf_kde_log_density(la, lo, w, nside, nest, h)
+        else:
+            raise ValueError(f"`method` must be 'kde' or 'histogram', got {method!r}")
+        return cls(rows, nest=nest, attrs={"source": f"samples:{method}"}).normalize()
+
+    @classmethod
+    def from_function(cls, func: Callable, nside: int = 64, *, kind: str = "log_density",
+                      nest: bool = False, normalize: bool = True) -> SphericalField:
+        """Evaluate ``func(lat, lon)`` [deg] at the pixel centres.
+
+        ``func`` receives two ``(npix,)`` arrays and returns ``(npix,)`` or
+        ``(B, npix)`` log-densities (or densities with ``kind="density"``).
+
+        Examples
+        --------
+        >>> f = SphericalField.from_function(lambda lat, lon: np.zeros_like(lat), nside=4)
+        >>> round(float(f.log_density[0]), 12) == round(-np.log(4 * np.pi), 12)
+        True
+        """
+        nside = _grid.check_nside(nside)
+        if not callable(func):
+            raise TypeError(f"`func` must be callable as func(lat, lon), got {type(func).__name__}")
+        lat, lon = _grid.pixel_latlon(nside, nest)
+        field = cls(func(lat.copy(), lon.copy()), kind=kind, nest=nest, attrs={"source": "function"})
+        return field.normalize() if normalize else field
+
+    @classmethod
+    def from_latlon_grid(cls, values, lat, lon, nside: int = 64, *, kind: str = "density",
+                         nest: bool = False, normalize: bool = False) -> SphericalField:
+        """Area-weighted regridding of a regular lat/lon grid onto HEALPix.
+
+        Parameters
+        ----------
+        values : array_like, shape (nlat, nlon) or (B, nlat, nlon)
+            Densities (or log-densities with ``kind="log_density"``) [sr^-1].
+        lat, lon : array_like
+            Ascending, evenly spaced cell centres [deg].  Pixels the grid does
+            not cover get zero density.
+
+        Examples
+        --------
+        >>> lat = np.arange(-89.5, 90); lon = np.arange(-179.5, 180)
+        >>> f = SphericalField.from_latlon_grid(np.ones((180, 360)), lat, lon, nside=16)
+        >>> round(f.integral() / (4 * np.pi), 6)
+        1.0
+        """
+        nside = _grid.check_nside(nside)
+        v = np.asarray(values, dtype=np.float64)
+        if v.ndim not in (2, 3) or v.shape[-2:] != (np.size(lat), np.size(lon)):
+            raise ValueError(
+                f"`values` must have shape (nlat, nlon) or (B, nlat, nlon) matching `lat` and "
+                f"`lon` ({np.size(lat)}, {np.size(lon)}), got {v.shape}"
+            )
+        logv = _as_log_rows(v.reshape(-1, v.shape[-1]), kind).reshape((-1,) + v.shape[-2:])
+        rows = _build.grid_to_healpix(logv, np.asarray(lat, float), np.asarray(lon, float), nside, nest)
+        field = cls(rows if v.ndim == 3 else rows[0], nest=nest, attrs={"source": "latlon_grid"})
+        return field.normalize() if normalize else field
+
+    @classmethod
+    def uniform(cls, nside: int = 64, *, nest: bool = False) -> SphericalField:
+        """The uniform density ``1 / (4 pi)`` [sr^-1].
+
+        Examples
+        --------
+        >>> round(SphericalField.uniform(4).entropy(), 12) == round(np.log(4 * np.pi), 12)
+        True
+        """
+        nside = _grid.check_nside(nside)
+        return cls(np.full(12 * nside**2, -math.log(4 * math.pi)), nest=nest)
+
+    # ---------------------------------------------------- re-gridding ----
+    def reorder(self, nest: bool) -> SphericalField:
+        """The same field in NESTED (``nest=True``) or RING ordering."""
+        if bool(nest) == self._nest:
+            return self
+        rows = self._rows()[:, _grid.reorder_index(self._nside, bool(nest))]
+        return self._new(rows, nest=bool(nest))
+
+    def ud_grade(self, nside: int) -> SphericalField:
+        """Change resolution, conserving mass: children share the parent's density
+        (up) or the parent takes the mean density of its children (down).
+
+        Examples
+        --------
+        >>> f = SphericalField.uniform(8).normalize()
+        >>> f.ud_grade(2).nside, round(f.ud_grade(32).integral(), 12)
+        (2, 1.0)
+        """
+        nside = _grid.check_nside(nside)
+        if nside == self._nside:
+            return self
+        rows = self.reorder(True)._rows()
+        if nside < self._nside:
+            f = (self._nside // nside) ** 2
+            rows = logsumexp(rows.reshape(rows.shape[0], -1, f), axis=2) - math.log(f)
+        else:
+            rows = np.repeat(rows, (nside // self._nside) ** 2, axis=1)
+        out = SphericalField(rows if self.is_batch else rows[0], nest=True,
+                             labels=self._labels, attrs=self._attrs)
+        return out.reorder(self._nest)
+
+    # -------------------------------------------------- normalisation ----
+    def log_integral(self):
+        """``log`` of the integral over the sphere [log of probability mass]."""
+        return self._out(logsumexp(self._rows(), axis=1) + math.log(self.pixel_area))
+
+    def integral(self):
+        """Integral of the density over the sphere (1 for a normalised field)."""
+        return self._out(np.exp(np.atleast_1d(self.log_integral())))
+
+    def _log_z(self) -> np.ndarray:
+        z = np.atleast_1d(self.log_integral())
+        if not np.all(np.isfinite(z)):
+            raise ValueError("the field has zero total mass (all densities are 0); cannot normalise")
+        return z
+
+    def normalize(self) -> SphericalField:
+        """The field scaled to integrate to 1 (in log space)."""
+        return self._new(self._rows() - self._log_z()[:, None])
+
+    def _probs(self) -> np.ndarray:
+        """Probability of each pixel, rows ``(B, npix)`` summing to 1."""
+        return np.exp(self._rows() - self._log_z()[:, None] + math.log(self.pixel_area))
+
+    # ------------------------------------------------- point queries ----
+    def _points(self, lat, lon, outer: bool):
+        scalar = np.ndim(lat) == 0 and np.ndim(lon) == 0
+        la, lo = as_latlon(lat, lon)
+        if self.is_batch and not outer and la.size != self._log.shape[0]:
+            raise ValueError(
+                f"a batch of {self._log.shape[0]} fields pairs field i with point i, so `lat`/`lon` "
+                f"need {self._log.shape[0]} entries, got {la.size}; pass outer=True for every pair"
+            )
+        return la, lo, scalar and not self.is_batch
+
+    def _interp_rows(self, la, lo, interpolation: str, outer: bool) -> np.ndarray:
+        hp = _grid._hp()
+        rows = self._rows()
+        if interpolation == "nearest":
+            pix = hp.ang2pix(self._nside, lo, la, nest=self._nest, lonlat=True)
+            return rows[np.arange(rows.shape[0]), pix] if (self.is_batch and not outer) else rows[:, pix]
+        if interpolation != "bilinear":
+            raise ValueError(f"`interpolation` must be 'nearest' or 'bilinear', got {interpolation!r}")
+        if self.is_batch and not outer:
+            pix, w = hp.get_interp_weights(self._nside, lo, la, nest=self._nest, lonlat=True)
+            with np.errstate(divide="ignore"):
+                return logsumexp(rows[np.arange(rows.shape[0]), pix] + np.log(w), axis=0)
+        return _build.interp_log(rows, self._nside, self._nest, la, lo)
+
+    def _point_out(self, x: np.ndarray, scalar: bool):
+        if self.is_batch:
+            return x
+        x = x[0] if x.ndim == 2 else x
+        return float(x[0]) if scalar else x
+
+    def log_density_at(self, lat, lon, *, interpolation: str = "bilinear", outer: bool = False):
+        """Stored (not re-normalised) log-density at points [deg].
+
+        ``"bilinear"`` interpolates the density linearly between the 4
+        nearest pixel centres (``healpy.get_interp_weights``), in log space;
+        ``"nearest"`` takes the pixel containing the point.
+        """
+        la, lo, scalar = self._points(lat, lon, outer)
+        return self._point_out(self._interp_rows(la, lo, interpolation, outer), scalar)
+
+    def density_at(self, lat, lon, *, interpolation: str = "bilinear", outer: bool = False):
+        """``exp(log_density_at(...))`` [sr^-1]."""
+        return np.exp(self.log_density_at(lat, lon, interpolation=interpolation, outer=outer))
+
+    def log_likelihood(self, lat, lon, *, interpolation: str = "bilinear", outer: bool = False):
+        """Log of the normalised density at points [log sr^-1].
+
+        Examples
+        --------
+        >>> f = SphericalField.uniform(8)
+        >>> round(float(f.log_likelihood(0.0, 0.0)), 9) == round(-np.log(4 * np.pi), 9)
+        True
+        """
+        la, lo, scalar = self._points(lat, lon, outer)
+        v = self._interp_rows(la, lo, interpolation, outer)
+        z = self._log_z()
+        v = v - (z[:, None] if v.ndim == 2 else z)
+        return self._point_out(v, scalar)
+
+    def expected_distance_to(self, lat, lon, *, outer: bool = False):
+        """Expected great-circle distance [km] from the field's mass to points [deg].
+
+        Examples
+        --------
+        >>> d = SphericalField.uniform(16).expected_distance_to(0.0, 0.0)
+        >>> bool(abs(d - np.pi / 2 * 6371.0088) < 1.0)   # a quarter circumference on average
+        True
+        """
+        la, lo, scalar = self._points(lat, lon, outer)
+        p = self._probs()
+        u = _grid.pixel_xyz(self._nside, self._nest)
+        x = latlon_to_xyz(la, lo)
+        if self.is_batch and not outer:
+            out = np.array([p[b] @ _angle(u, x[b : b + 1])[:, 0] for b in range(p.shape[0])])
+        else:
+            step = max(1, (1 << 22) // u.shape[0])
+            out = np.concatenate([p @ _angle(u, x[i : i + step]) for i in range(0, x.shape[0], step)], axis=1)
+        return self._point_out(out * EARTH_RADIUS_KM, scalar)
+
+    # ------------------------------------------------------ analysis ----
+    def entropy(self):
+        """Differential entropy ``-integral q log q`` [nats, w.r.t. steradians].
+
+        ``log(4 pi)`` for the uniform density; lower for concentrated fields.
+        """
+        rows = self._rows() - self._log_z()[:, None]
+        p = np.exp(rows + math.log(self.pixel_area))
+        h = -np.sum(np.where(p > 0, p * np.where(p > 0, rows, 0.0), 0.0), axis=1)
+        return self._out(h)
+
+    def credible_region(self, level: float = 0.9) -> CredibleRegion:
+        """Highest-density credible region: the fewest pixels holding ``>= level`` mass.
+
+        Examples
+        --------
+        >>> import shdd_geo as sg
+        >>> f = SphericalField.from_shdd(sg.encode([45.0], [7.0], L=12)[0], nside=16)
+        >>> r = f.credible_region(0.5)
+        >>> bool(0.5 <= r.mass < 0.5 + r.mask.size and r.area_km2 > 0)
+        True
+        """
+        level = _check_level(level)
+        p = self._probs()
+        order = np.argsort(-self._rows(), axis=1, kind="stable")
+        cum = np.cumsum(np.take_along_axis(p, order, axis=1), axis=1)
+        n_in = np.minimum((cum < level).sum(axis=1) + 1, p.shape[1])
+        mask = np.arange(p.shape[1])[None, :] < n_in[:, None]
+        mask = np.take_along_axis(mask, np.argsort(order, axis=1), axis=1)
+        idx = np.arange(p.shape[0])
+        last = order[idx, n_in - 1]
+        thr = self._rows()[idx, last] - self._log_z()
+        return CredibleRegion(
+            level=level, mask=mask if self.is_batch else mask[0], mass=self._out(cum[idx, n_in - 1]),
+            area_km2=self._out(n_in * self.pixel_area_km2), log_threshold=self._out(thr),
+            nside=self._nside, nest=self._nest,
+        )
+
+    def modes(self, k: int = 5, min_separation_km: float = 500.0, *, radius_km: float | None = None) -> dict:
+        """Top-``k`` separated local maxima and the mass around each.
+
+        Local maxima are pixels at least as dense as their 8 neighbours, taken
+        greedily by density while at least ``min_separation_km`` from the
+        modes already chosen.  ``mass`` is the probability within
+        ``radius_km`` (default ``min_separation_km / 2``) of the mode.
+
+        Returns
+        -------
+        dict of numpy.ndarray
+            Columns ``lat``, ``lon`` [deg] (pixel centres), ``log_density``
+            (normalised [log sr^-1]), ``mass``, ``pixel``, ``rank`` (0 = densest)
+            and, for a batch, ``field``; rows sorted by field then density.
+            ``pandas.DataFrame(field.modes())`` makes a table of it.
+
+        Examples
+        --------
+        >>> import shdd_geo as sg
+        >>> e = sg.encode([40.0, -20.0], [-3.0, 130.0], L=20).sum(0)
+        >>> m = SphericalField.from_shdd(e, nside=32).modes(k=2)
+        >>> sorted(np.round(m["lat"]).tolist())
+        [-20.0, 40.0]
+        """
+        from ._field_modes import find_modes
+
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise ValueError(f"`k` must be a positive integer, got {k!r}")
+        sep = float(min_separation_km)
+        if not (math.isfinite(sep) and sep >= 0):
+            raise ValueError(f"`min_separation_km` must be finite and >= 0, got {min_separation_km}")
+        rad = sep / 2 if radius_km is None else float(radius_km)
+        if not (math.isfinite(rad) and rad >= 0):
+            raise ValueError(f"`radius_km` must be finite and >= 0, got {radius_km}")
+        table = find_modes(self._rows() - self._log_z()[:, None], self._nside, self._nest, int(k), sep, rad)
+        if not self.is_batch:
+            table.pop("field")
+        return table
+
+    # ------------------------------------------------------ sampling ----
+    def sample(self, n: int, rng=None):
+        """Draw ``n`` points [deg] from the density.
+
+        A pixel is drawn with its probability, then a point uniformly (by
+        area) inside it, exactly, by rejection.  Returns ``(lat, lon)`` of
+        shape ``(n,)``, or ``(B, n)`` for a batch.
+
+        Examples
+        --------
+        >>> lat, lon = SphericalField.uniform(8).sample(1000, rng=0)
+        >>> bool(abs(np.sin(np.radians(lat)).mean()) < 0.1)
+        True
+        """
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise ValueError(f"`n` must be a non-negative integer, got {n!r}")
+        gen = _rng(rng)
+        cum = np.cumsum(self._probs(), axis=1)
+        u = gen.random((cum.shape[0], int(n))) * cum[:, -1:]
+        pix = np.stack([np.searchsorted(c, ui, side="right") for c, ui in zip(cum, u)])
+        pix = np.minimum(pix, self.npix - 1)
+        lat, lon = _grid.uniform_in_pixels(self._nside, pix, self._nest, gen)
+        lat, lon = lat.reshape(pix.shape), lon.reshape(pix.shape)
+        return (lat, lon) if self.is_batch else (lat[0], lon[0])
+
+    # ---------------------------------------------------- arithmetic ----
+    def _check_same_grid(self, other) -> None:
+        if not isinstance(other, SphericalField):
+            raise TypeError(f"`other` must be a SphericalField, got {type(other).__name__}")
+        if other.nside != self._nside or other.nest != self._nest:
+            raise ValueError(
+                f"fields are on different grids (nside {self._nside} {self.ordering} vs "
+                f"{other.nside} {other.ordering}); use `other.ud_grade(nside)` / `.reorder(nest)`"
+            )
+        a, b = self._rows().shape[0], other._rows().shape[0]
+        if self.is_batch and other.is_batch and a != b:
+            raise ValueError(f"batch sizes differ: {a} and {b}")
+
+    def _combine(self, other, rows: np.ndarray) -> SphericalField:
+        src = self if self.is_batch or not other.is_batch else other
+        return SphericalField(rows if src.is_batch else rows[0], nest=self._nest,
+                              labels=src.labels, attrs=self._attrs)
+
+    def product(self, other: SphericalField) -> SphericalField:
+        """Normalised product of densities (e.g. combining independent evidence).
+
+        Examples
+        --------
+        >>> u = SphericalField.uniform(4).normalize()
+        >>> round((u * u).integral(), 12)
+        1.0
+        """
+        self._check_same_grid(other)
+        return self._combine(other, self._rows() + other._rows()).normalize()
+
+    __mul__ = product
+
+    def mixture(self, other: SphericalField, weight: float = 0.5) -> SphericalField:
+        """``weight * self + (1 - weight) * other`` of the normalised densities.
+
+        Examples
+        --------
+        >>> u = SphericalField.uniform(4)
+        >>> round(u.mixture(u, 0.3).integral(), 12)
+        1.0
+        """
+        self._check_same_grid(other)
+        w = float(weight)
+        if not (0.0 <= w <= 1.0):
+            raise ValueError(f"`weight` must be in [0, 1], got {weight}")
+        with np.errstate(divide="ignore"):
+            a = self._rows() - self._log_z()[:, None] + math.log(w)
+            b = other._rows() - other._log_z()[:, None] + math.log1p(-w)
+        return self._combine(other, np.logaddexp(a, b))
+
+    # ------------------------------------------------ IO and plotting ----
+    def to_xarray(self, grid: str = "healpix", *, resolution_deg: float = 1.0, log: bool = False):
+        """xarray DataArray of the density; see :func:`shdd_geo.field_io.to_xarray`."""
+        from .field_io import to_xarray
+
+        return to_xarray(self, grid=grid, resolution_deg=resolution_deg, log=log)
+
+    def to_netcdf(self, path) -> None:
+        """Write to NetCDF atomically; see :func:`shdd_geo.field_io.to_netcdf`."""
+        from .field_io import to_netcdf
+
+        to_netcdf(self, path)
+
+    def to_geojson(self, path=None, levels=(0.5, 0.9), **kwargs) -> dict:
+        """GeoJSON of credible regions and modes; see :func:`shdd_geo.field_io.to_geojson`."""
+        from .field_io import to_geojson
+
+        return to_geojson(self, path, levels=levels, **kwargs)
+
+    def plot(self, ax=None, **kwargs):
+        """Map with cartopy; see :func:`shdd_geo.plotting.plot_field`."""
+        from .plotting import plot_field
+
+        return plot_field(self, ax=ax, **kwargs)
+
+
+def _angle(u: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Angles [rad] between unit vectors ``u (m, 3)`` and ``x (n, 3)`` (abs. error < 1e-7)."""
+    d = np.clip(u @ x.T, -1.0, 1.0)
+    return np.arctan2(np.sqrt(np.maximum(0.0, 1.0 - d * d)), d)
+
+
+def _coeff_rows(coeffs) -> np.ndarray:
+    if type(coeffs).__module__.startswith("torch"):
+        coeffs = coeffs.detach().cpu().numpy()
+    c = np.asarray(coeffs, dtype=np.float64)
+    if c.ndim not in (1, 2) or c.shape[-1] == 0 or c.size == 0:
+        raise ValueError(f"`coeffs` must have shape (D,) or (batch, D), got {c.shape}")
+    if not np.all(np.isfinite(c)):
+        raise ValueError("`coeffs` must be finite, got NaN/inf values")
+    return np.atleast_2d(c)
+
+
+def open_field(path) -> SphericalField:
+    """Read a field written by :meth:`SphericalField.to_netcdf`.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> f = SphericalField.uniform(4).normalize()
+    >>> p = os.path.join(tempfile.mkdtemp(), "f.nc"); f.to_netcdf(p)
+    >>> np.array_equal(open_field(p).log_density, f.log_density)
+    True
+    """
+    from .field_io import open_field as _open
+
+    return _open(path)

@@ -1,0 +1,207 @@
+"""Networks of LocDiffusion: the C-Siren module and the CS-UNet (paper §4.5, Figure 2).
+
+C-Siren (Figure 2a), for a latent ``x`` (width ``d_i``), a condition embedding
+``e_I`` (width ``d_I``) and a diffusion timestep ``t``::
+
+    h_x = W_x x                      h_I = W_I e_I
+    (alpha_t, eps_t) = MLP(sinusoidal(t))          # width d_T -> 2 d_o
+    h_x <- (1 + alpha_t) * h_x + eps_t             # unconditional denoising step
+    h   = W_o (h_x + h_I)                          # guided by the condition
+    out = dropout(sin(omega_0 h))                  # width d_o
+
+Initialisation follows SIREN (Sitzmann et al. 2020): the layer feeding a sine,
+``W_o``, is drawn from ``U(-1/n, 1/n)`` in the first module (its input is not a
+sine output) and from ``U(-sqrt(6/n)/omega_0, sqrt(6/n)/omega_0)`` in later
+modules, ``n`` being its fan-in.  The projections ``W_x``, ``W_I`` and the time
+MLP are plain linear maps initialised to preserve variance
+(``U(-sqrt(3/n), sqrt(3/n))``), so that the sum ``h_x + h_I`` keeps the scale
+the SIREN rule assumes.  Dropout acts on the module output (after the sine):
+zeroing a unit there is the same as zeroing its pre-activation (``sin 0 = 0``),
+but the 1/(1-p) rescaling then changes amplitudes rather than frequencies.
+
+CS-UNet (Figure 2b): ``depth`` C-Siren modules narrow the latent from ``width``
+(the paper's ``d``, by default ``D = (L+1)**2``) geometrically to the
+bottleneck ``bottleneck`` (the paper's ``w``), ``depth`` more widen it back,
+each widening module also receiving the output of its mirrored narrowing
+module (UNet skip connection, concatenated), and a final linear head maps to
+``D`` unbounded outputs (the predicted clean coefficients ``x0``; a sine would
+bound them to [-1, 1]).  The paper's Table 8 setting "w = 32, d = 6" is
+``bottleneck=32, depth=3`` (six C-Siren modules).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+__all__ = ["CSiren", "CSUNet", "sinusoidal_embedding", "unet_widths"]
+
+
+def sinusoidal_embedding(t: torch.Tensor, dim: int, max_period: float = 10000.0) -> torch.Tensor:
+    """Transformer-style sinusoidal embedding of timesteps, shape ``(B, dim)``.
+
+    ``[cos(t f_k), sin(t f_k)]`` with ``f_k = max_period ** (-k / (dim/2))``
+    (Vaswani et al. 2017; used for diffusion timesteps by Ho et al. 2020).
+
+    Examples
+    --------
+    >>> sinusoidal_embedding(torch.tensor([0, 10]), 8).shape
+    torch.Size([2, 8])
+    """
+    half = dim // 2
+    freqs = torch.exp(
+        -math.log(max_period) * torch.arange(half, dtype=torch.float32, device=t.device) / half
+    )
+    args = t.to(torch.float32)[:, None] * freqs[None, :]
+    emb = torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
+    if dim % 2:
+        emb = torch.cat([emb, torch.zeros_like(emb[:, :1])], dim=-1)
+    return emb
+
+
+def _uniform_(weight: torch.Tensor, bound: float) -> None:
+    with torch.no_grad():
+        weight.uniform_(-bound, bound)
+
+
+def _linear(n_in: int, n_out: int, bound: float | None = None) -> nn.Linear:
+    """Linear layer with ``U(-bound, bound)`` weights (variance-preserving default) and zero bias."""
+    layer = nn.Linear(n_in, n_out)
+    _uniform_(layer.weight, math.sqrt(3.0 / n_in) if bound is None else bound)
+    nn.init.zeros_(layer.bias)
+    return layer
+
+
+class CSiren(nn.Module):
+    """Conditional SIREN module (paper Figure 2a).
+
+    Parameters
+    ----------
+    d_in, d_out : int
+        Widths of the input latent and of the output.
+    d_cond : int
+        Width of the condition embedding ``e_I``.
+    d_time : int
+        Width of the (shared) time features this module receives.
+    omega_0 : float
+        Sine frequency factor (SIREN's ``omega_0``).
+    first : bool
+        Use SIREN's first-layer initialisation for ``W_o``.
+    dropout : float
+        Dropout probability on the output.
+
+    Examples
+    --------
+    >>> m = CSiren(16, 8, d_cond=4, d_time=6)
+    >>> m(torch.zeros(2, 16), torch.zeros(2, 4), torch.zeros(2, 6)).shape
+    torch.Size([2, 8])
+    """
+
+    def __init__(self, d_in: int, d_out: int, *, d_cond: int, d_time: int, omega_0: float = 30.0,
+                 first: bool = False, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.omega_0 = float(omega_0)
+        self.w_x = _linear(d_in, d_out)
+        self.w_i = _linear(d_cond, d_out)
+        self.time = _linear(d_time, 2 * d_out)
+        bound = 1.0 / d_out if first else math.sqrt(6.0 / d_out) / self.omega_0
+        self.w_o = _linear(d_out, d_out, bound)
+        self.dropout = nn.Dropout(dropout)
+
+    def pre_activation(self, x: torch.Tensor, cond: torch.Tensor, temb: torch.Tensor) -> torch.Tensor:
+        """``omega_0 * W_o (h_x + h_I)``: the argument of the sine."""
+        h_x = self.w_x(x)
+        alpha, shift = self.time(temb).chunk(2, dim=-1)
+        h_x = (1.0 + alpha) * h_x + shift
+        return self.omega_0 * self.w_o(h_x + self.w_i(cond))
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor, temb: torch.Tensor) -> torch.Tensor:
+        return self.dropout(torch.sin(self.pre_activation(x, cond, temb)))
+
+
+def unet_widths(width: int, bottleneck: int, depth: int) -> list[int]:
+    """Widths of the narrowing path: ``depth`` values from ``width`` down to ``bottleneck``.
+
+    Geometric interpolation; the last value is ``bottleneck``.
+
+    Examples
+    --------
+    >>> unet_widths(1024, 32, 3)
+    [323, 102, 32]
+    """
+    if depth < 1:
+        raise ValueError(f"`depth` must be >= 1, got {depth}")
+    if bottleneck < 1 or width < 1:
+        raise ValueError(f"`width` and `bottleneck` must be >= 1, got {width} and {bottleneck}")
+    ratio = bottleneck / width
+    return [max(1, round(width * ratio ** ((k + 1) / depth))) for k in range(depth)]
+
+
+class CSUNet(nn.Module):
+    """Conditional SIREN UNet (paper Figure 2b): predicts clean SHDD coefficients.
+
+    Parameters
+    ----------
+    dim : int
+        Latent width ``D = (L+1)**2`` (input and output).
+    cond_dim : int
+        Width of the condition embedding (768 for CLIP ViT-L/14).
+    width : int, optional
+        Width of the outer level (the paper's ``d``); default ``dim``.
+    bottleneck : int
+        Narrowest width ``w``.
+    depth : int
+        Number of narrowing (and of widening) C-Siren modules.
+    time_dim : int
+        Width of the sinusoidal time embedding ``d_T``.
+    omega_0, dropout : float
+        SIREN frequency factor and dropout probability.
+
+    Examples
+    --------
+    >>> net = CSUNet(16, 4, bottleneck=4, depth=2, time_dim=8)
+    >>> net(torch.zeros(3, 16), torch.tensor([0, 5, 9]), torch.zeros(3, 4)).shape
+    torch.Size([3, 16])
+    """
+
+    def __init__(self, dim: int, cond_dim: int, *, width: int | None = None, bottleneck: int = 128,
+                 depth: int = 3, time_dim: int = 200, omega_0: float = 30.0, dropout: float = 0.3) -> None:
+        super().__init__()
+        width = dim if width is None else int(width)
+        self.dim, self.cond_dim, self.time_dim = int(dim), int(cond_dim), int(time_dim)
+        self.time_mlp = nn.Sequential(_linear(time_dim, time_dim), nn.SiLU())
+        #: Learned "no condition" embedding for classifier-free guidance.
+        self.null_cond = nn.Parameter(torch.zeros(cond_dim))
+        kw = dict(d_cond=cond_dim, d_time=time_dim, omega_0=omega_0, dropout=dropout)
+        down = unet_widths(width, bottleneck, depth)
+        ins = [dim] + down[:-1]
+        self.down = nn.ModuleList(
+            CSiren(i, o, first=(k == 0), **kw) for k, (i, o) in enumerate(zip(ins, down))
+        )
+        # Widening path: from the bottleneck back to `width`; module k gets the
+        # previous output concatenated with the mirrored narrowing output.
+        ups = down[-2::-1] + [width]
+        skips = down[::-1]
+        prev = [down[-1]] + ups[:-1]
+        self.up = nn.ModuleList(CSiren(p + s, o, **kw) for p, s, o in zip(prev, skips, ups))
+        self.head = _linear(width, dim)
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor, cond: torch.Tensor,
+                drop_cond: torch.Tensor | None = None) -> torch.Tensor:
+        """Predict ``x0`` from the noisy latent ``x`` ``(B, dim)`` at integer steps ``t`` ``(B,)``.
+
+        ``drop_cond`` (bool ``(B,)``) replaces the condition of the marked rows by
+        the learned null embedding (classifier-free guidance).
+        """
+        if drop_cond is not None:
+            cond = torch.where(drop_cond[:, None], self.null_cond.to(cond.dtype)[None, :], cond)
+        temb = self.time_mlp(sinusoidal_embedding(t, self.time_dim).to(x.dtype))
+        h, skips = x, []
+        for mod in self.down:
+            h = mod(h, cond, temb)
+            skips.append(h)
+        for mod, skip in zip(self.up, reversed(skips)):
+            h = mod(torch.cat([h, skip], dim=-1), cond, temb)
+        return self.head(h)

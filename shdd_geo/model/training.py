@@ -1,0 +1,334 @@
+"""The LocDiffusion training loop (paper §4.6, Table 9).
+
+One optimisation step on a global mini-batch of ``B`` rows (embedding, lat, lon):
+
+1. targets ``x0 = E(p)`` (SHDD encodings, computed on the device) and their
+   scaled copy ``s * x0`` that is diffused (see ``coeff_scale`` in
+   :class:`~shdd_geo.model.LocDiffusion`);
+2. timesteps ``t ~ U{0..T-1}``, noise ``eps ~ N(0, I)`` and the
+   classifier-free-guidance mask (each row's condition replaced by the learned
+   null embedding with probability ``cond_drop``) drawn from an explicit torch
+   generator; ``x_t = sqrt(abar_t) s x0 + sqrt(1 - abar_t) eps``;
+3. the CS-UNet predicts ``x0_hat`` (scaled); the loss is the SHDD-KL
+   divergence ``KL(q_{x0_hat / s} || p_{x0})`` (eq. 13, 17) over ``N = 2048``
+   fresh uniform random anchors drawn for this mini-batch (equal weights), or
+   L1/L2/cosine on the coefficients for ablations;
+4. AdamW step with gradient-norm clipping; mixed precision (bf16 autocast,
+   the loss itself in float32) on CUDA.
+
+Randomness: a NumPy generator drives the data order, a torch generator on the
+device drives noise, timesteps, anchors and the guidance mask, and the torch
+global RNG (forked, so the caller's state is untouched) drives dropout.  All
+three are checkpointed, which makes a resumed CPU run bit-for-bit identical to
+an uninterrupted one.  Data come from in-memory arrays (:class:`ArrayData`,
+NumPy memmaps welcome) or from memory-mapped ``.npy`` shards
+(:class:`NpyShards`) read one mini-batch at a time.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+
+from ..codec import loss as coeff_loss
+from ..coords import as_latlon
+from ..sh import sh_basis
+from .distributed import DistContext, local_slice
+
+__all__ = ["ArrayData", "NpyShards", "TrainState", "Trainer", "random_anchor_basis"]
+
+
+# --------------------------------------------------------------------------- data
+class ArrayData:
+    """Training rows held in arrays (or NumPy memmaps): ``X (n, d)``, ``lat``, ``lon`` [deg].
+
+    Examples
+    --------
+    >>> d = ArrayData(np.zeros((3, 4)), [0, 1, 2], [0, 0, 0])
+    >>> d.shard_sizes, d.n_features
+    ([3], 4)
+    """
+
+    def __init__(self, X, lat, lon, *, names: tuple[str, str, str] = ("X", "lat", "lon")) -> None:
+        nx, nla, nlo = names
+        X = check_embeddings(X, nx)
+        lat, lon = as_latlon(lat, lon, names=(nla, nlo))
+        if lat.shape[0] != X.shape[0]:
+            raise ValueError(f"`{nx}` has {X.shape[0]} rows but `{nla}`/`{nlo}` have {lat.shape[0]}")
+        self.X, self.lat, self.lon = X, lat, lon
+
+    @property
+    def shard_sizes(self) -> list[int]:
+        return [self.X.shape[0]]
+
+    @property
+    def n_features(self) -> int:
+        return int(self.X.shape[1])
+
+    def read(self, shard: int, rows: np.ndarray):
+        """Rows ``rows`` (sorted) of shard ``shard`` as (X float32, lat, lon)."""
+        return np.asarray(self.X[rows], dtype=np.float32), self.lat[rows], self.lon[rows]
+
+
+class NpyShards:
+    """Memory-mapped ``.npy`` shards that stream: embeddings ``(n_i, d)`` and ``(n_i, 2)`` (lat, lon).
+
+    Only the rows of the current mini-batch are read from disk, so datasets of
+    millions of rows train in constant memory.  Rows are checked (finite,
+    latitude in range) as they are read.
+
+    Parameters
+    ----------
+    embeddings, latlon : sequence of path
+        Paired shard files, same number of rows in each pair.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> d = tempfile.mkdtemp()
+    >>> np.save(os.path.join(d, "e0.npy"), np.zeros((5, 3), np.float32))
+    >>> np.save(os.path.join(d, "p0.npy"), np.zeros((5, 2)))
+    >>> NpyShards([os.path.join(d, "e0.npy")], [os.path.join(d, "p0.npy")]).shard_sizes
+    [5]
+    """
+
+    def __init__(self, embeddings: Sequence[str | os.PathLike], latlon: Sequence[str | os.PathLike]) -> None:
+        if isinstance(embeddings, (str, os.PathLike)) or isinstance(latlon, (str, os.PathLike)):
+            raise TypeError("`embeddings` and `latlon` must be sequences of paths (lists), not single paths")
+        if len(embeddings) != len(latlon) or not embeddings:
+            raise ValueError(f"need equally many (>= 1) shards, got {len(embeddings)} embedding and {len(latlon)} latlon files")
+        self.paths = [(str(e), str(p)) for e, p in zip(embeddings, latlon)]
+        self._emb = [np.load(e, mmap_mode="r") for e, _ in self.paths]
+        self._pts = [np.load(p, mmap_mode="r") for _, p in self.paths]
+        dims = {a.shape[1] if a.ndim == 2 else None for a in self._emb}
+        if len(dims) != 1 or None in dims:
+            raise ValueError(f"embedding shards must all be 2-D with the same width, got shapes {[a.shape for a in self._emb]}")
+        for (e, p), a, b in zip(self.paths, self._emb, self._pts):
+            if b.ndim != 2 or b.shape != (a.shape[0], 2):
+                raise ValueError(f"`latlon` shard {p!r} must have shape ({a.shape[0]}, 2) to pair with {e!r}, got {b.shape}")
+
+    @property
+    def shard_sizes(self) -> list[int]:
+        return [int(a.shape[0]) for a in self._emb]
+
+    @property
+    def n_features(self) -> int:
+        return int(self._emb[0].shape[1])
+
+    def read(self, shard: int, rows: np.ndarray):
+        X = np.asarray(self._emb[shard][rows], dtype=np.float32)
+        if not np.isfinite(X).all():
+            raise ValueError(f"embedding shard {self.paths[shard][0]!r} has NaN/inf values in rows {rows[:5].tolist()}...")
+        pts = np.asarray(self._pts[shard][rows], dtype=np.float64)
+        lat, lon = as_latlon(pts[:, 0], pts[:, 1], names=(f"lat in {self.paths[shard][1]}", "lon"))
+        return X, lat, lon
+
+
+def check_embeddings(X, name: str = "X", n_features: int | None = None) -> np.ndarray:
+    """Validate a 2-D finite embedding array (memmaps kept as they are, checked in chunks)."""
+    if hasattr(X, "detach"):
+        X = X.detach().cpu().numpy()
+    if not isinstance(X, np.ndarray):
+        try:
+            X = np.asarray(X, dtype=np.float32)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"`{name}` must be a numeric array of shape (n, d), got {type(X).__name__}") from exc
+    if X.dtype.kind not in "fiu":
+        raise TypeError(f"`{name}` must be numeric, got dtype {X.dtype}")
+    if X.ndim != 2:
+        raise ValueError(f"`{name}` must be 2-D (n_samples, n_features), got shape {X.shape}")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"`{name}` is empty (shape {X.shape}); pass at least one row")
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(f"`{name}` has {X.shape[1]} features but the model was fitted with {n_features}; "
+                         "use the same embedding model as at training")
+    for start in range(0, X.shape[0], 65536):
+        chunk = np.asarray(X[start : start + 65536])
+        if not np.isfinite(chunk).all():
+            bad = int(np.argwhere(~np.isfinite(chunk))[0, 0]) + start
+            raise ValueError(f"`{name}` must be finite, got NaN/inf (first in row {bad})")
+    return X
+
+
+def iter_batches(sizes: Sequence[int], batch_size: int, rng: np.random.Generator) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Shuffled global mini-batches as (shard ids, row ids): shard order, then rows within a shard.
+
+    Batches may straddle two shards; the last one may be short.
+    """
+    order = rng.permutation(len(sizes))
+    buf_s: list[np.ndarray] = []
+    buf_r: list[np.ndarray] = []
+    held = 0
+    for s in order:
+        rows = rng.permutation(sizes[s])
+        buf_s.append(np.full(rows.size, s))
+        buf_r.append(rows)
+        held += rows.size
+        while held >= batch_size:
+            ss, rr = np.concatenate(buf_s), np.concatenate(buf_r)
+            yield ss[:batch_size], rr[:batch_size]
+            buf_s, buf_r, held = [ss[batch_size:]], [rr[batch_size:]], held - batch_size
+    if held:
+        yield np.concatenate(buf_s), np.concatenate(buf_r)
+
+
+def read_batch(data, shards: np.ndarray, rows: np.ndarray):
+    """Gather rows from ``data`` shard by shard (sorted reads), in shard-major order."""
+    parts = []
+    for s in np.unique(shards):
+        parts.append(data.read(int(s), np.sort(rows[shards == s])))
+    X, lat, lon = (np.concatenate(p) for p in zip(*parts))
+    return X, lat, lon
+
+
+# --------------------------------------------------------------------------- loss
+def random_anchor_basis(n: int, L: int, generator: torch.Generator, device, dtype=torch.float32) -> torch.Tensor:
+    """SH basis ``(n, D)`` at ``n`` uniform random points (``z ~ U(-1, 1)``, ``lon ~ U(-180, 180)``)."""
+    u = torch.rand(2, n, generator=generator, device=generator.device, dtype=torch.float64).to(device)
+    lat = torch.rad2deg(torch.asin(2.0 * u[0] - 1.0))
+    lon = 360.0 * u[1] - 180.0
+    return sh_basis(lat, lon, L).to(dtype)
+
+
+@dataclass
+class TrainState:
+    """Counters saved in checkpoints: global ``step``, ``epoch``, steps done in the current epoch,
+    and the data-order generator state at the start of the current epoch."""
+
+    step: int = 0
+    epoch: int = 0
+    step_in_epoch: int = 0
+    epoch_rng: dict | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Trainer:
+    """Optimiser, generators and the step loop for one :class:`LocDiffusion` fit.
+
+    Not public API: :meth:`LocDiffusion.fit` builds and drives it.
+    """
+
+    def __init__(self, est, net: torch.nn.Module, ctx: DistContext, seeds: dict) -> None:
+        self.est, self.net, self.ctx = est, net, ctx
+        from .distributed import wrap
+
+        self.model = wrap(net, ctx)
+        p = est.get_params()
+        self.opt = torch.optim.AdamW(net.parameters(), lr=p["lr"], betas=tuple(p["betas"]),
+                                     weight_decay=p["weight_decay"])
+        warm = int(p["warmup_steps"])
+        self.lr_sched = torch.optim.lr_scheduler.LambdaLR(
+            self.opt, lambda s: min(1.0, (s + 1) / warm) if warm > 0 else 1.0)
+        self.gen = torch.Generator(device=ctx.device).manual_seed(seeds["noise"])
+        self.data_rng = np.random.default_rng(seeds["data"])
+        self.state = TrainState()
+        self.use_amp = bool(p["amp"]) and ctx.device.type == "cuda"
+
+    # -- one step ---------------------------------------------------------------
+    def step(self, X: np.ndarray, lat: np.ndarray, lon: np.ndarray, global_n: int) -> float:
+        """One optimisation step on this rank's rows of a global batch of ``global_n`` rows."""
+        est, dev, sl = self.est, self.ctx.device, local_slice(global_n, self.ctx)
+        L, T = est.L, est.scheduler_.config.num_train_timesteps
+        g = self.gen
+        # 1. random draws for the whole global batch (identical on every rank), then this rank's slice
+        t = torch.randint(0, T, (global_n,), generator=g, device=g.device)[sl].to(dev)
+        noise = torch.randn(global_n, (L + 1) ** 2, generator=g, device=g.device)[sl].to(dev)
+        drop = (torch.rand(global_n, generator=g, device=g.device) < est.cond_drop)[sl].to(dev)
+        basis = random_anchor_basis(est.n_anchors, L, g, dev) if est.loss == "kl" else None
+        # 2. targets and forward noising
+        x0 = sh_basis(torch.as_tensor(lat, device=dev), torch.as_tensor(lon, device=dev), L).float()
+        cond = torch.as_tensor(X, device=dev)
+        xt = est.scheduler_.add_noise(est.scale_ * x0, noise, t)
+        # 3. prediction and loss (float32)
+        with torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=self.use_amp):
+            pred = self.model(xt, t, cond, drop)
+        rows = coeff_loss(pred.float() / est.scale_, x0, est.loss, basis)
+        loss = rows.sum() * (self.ctx.world_size / global_n)  # DDP averages -> global mean
+        # 4. AdamW step with gradient clipping
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if est.grad_clip:
+            torch.nn.utils.clip_grad_norm_(self.net.parameters(), est.grad_clip)
+        self.opt.step()
+        self.lr_sched.step()
+        return float(rows.detach().mean())
+
+    # -- epochs -----------------------------------------------------------------
+    def run(self, data, epochs: int, *, val=None, checkpoint=None, checkpoint_every=None, max_steps=None) -> list[dict]:
+        """Train until ``epochs`` epochs (or ``max_steps`` global steps) are done."""
+        from ..anchors import as_rng  # noqa: F401  (keeps the light import graph explicit)
+        from .checkpoint import numpy_rng_from_state, numpy_rng_state
+
+        est, st, B = self.est, self.state, self.est.batch_size
+        n_total = sum(data.shard_sizes)
+        per_epoch = math.ceil(n_total / B)
+        while st.epoch < epochs:
+            if st.step_in_epoch == 0:
+                st.epoch_rng = numpy_rng_state(self.data_rng)
+            else:  # resuming inside an epoch: replay its order from the saved start state
+                self.data_rng = numpy_rng_from_state(st.epoch_rng)
+            bar = _progress(per_epoch, st, epochs, est.verbose and self.ctx.is_main)
+            t0, losses = time.perf_counter(), []
+            self.net.train()
+            for k, (shards, rows) in enumerate(iter_batches(data.shard_sizes, B, self.data_rng)):
+                if k < st.step_in_epoch:
+                    continue
+                n = rows.size - rows.size % self.ctx.world_size
+                if n == 0:
+                    continue
+                sl = local_slice(n, self.ctx)
+                X, lat, lon = read_batch(data, shards[:n][sl], rows[:n][sl])
+                losses.append(self.step(X, lat, lon, n))
+                st.step += 1
+                st.step_in_epoch += 1
+                bar.update(1)
+                bar.set_postfix(loss=f"{losses[-1]:.4f}")
+                if checkpoint and checkpoint_every and st.step % checkpoint_every == 0:
+                    self.save(checkpoint)
+                if max_steps is not None and st.step >= max_steps:
+                    bar.close()
+                    return est.history_
+            bar.close()
+            st.epoch += 1
+            st.step_in_epoch = 0
+            record = {"epoch": st.epoch, "step": st.step, "train_loss": float(np.mean(losses)) if losses else math.nan,
+                      "seconds": time.perf_counter() - t0}
+            if val is not None and self.ctx.is_main:
+                record.update(est._validation_metrics(*val, seed=st.epoch))
+            est.history_.append(record)
+            if checkpoint:
+                self.save(checkpoint)
+        return est.history_
+
+    # -- checkpoints ------------------------------------------------------------
+    def save(self, path) -> None:
+        """Write a resumable checkpoint (rank 0 only)."""
+        if self.ctx.is_main:
+            self.est._write(path, trainer=self)
+
+    def rng_tensors(self) -> dict[str, torch.Tensor]:
+        out = {"rng.noise": self.gen.get_state(), "rng.torch_cpu": torch.get_rng_state()}
+        if self.ctx.device.type == "cuda":
+            out["rng.torch_cuda"] = torch.cuda.get_rng_state(self.ctx.device)
+        return out
+
+    def load_rng_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        self.gen.set_state(tensors["rng.noise"])
+        torch.set_rng_state(tensors["rng.torch_cpu"])
+        if self.ctx.device.type == "cuda" and "rng.torch_cuda" in tensors:
+            torch.cuda.set_rng_state(tensors["rng.torch_cuda"], self.ctx.device)
+
+
+def _progress(total: int, st: TrainState, epochs: int, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=st.step_in_epoch, desc=f"epoch {st.epoch + 1}/{epochs}",
+                disable=not enabled, leave=False, dynamic_ncols=True)
