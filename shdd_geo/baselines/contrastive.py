@@ -306,6 +306,26 @@ class GeoCLIPRetrieval(BaseGeolocator):
         idx = np.argsort(-p, axis=1, kind="stable")[:, :k]
         return self.gallery_lat_[idx], self.gallery_lon_[idx], np.take_along_axis(p, idx, 1)
 
+    def predict_field(
+        self, X: Any, nside: int = 64, *, top_k: int = 64, bandwidth_km: float | None = None
+    ) -> Any:
+        """Batch :class:`~shdd_geo.field.SphericalField` from the gallery probabilities.
+
+        Row ``i`` is a von Mises-Fisher kernel density over query ``i``'s
+        ``top_k`` most probable gallery points, weighted by their (renormalised)
+        probabilities.
+
+        Examples
+        --------
+        >>> m = GeoCLIPRetrieval(epochs=1, hidden=(8,), dim=4, n_fourier=4).fit(np.eye(2), [0.0, 9.0], [0.0, 9.0])
+        >>> round(float(m.predict_field(np.eye(2), nside=8).integral()[1]), 6)
+        1.0
+        """
+        from ._fields import points_field
+
+        lat, lon, p = self.candidates(X, top_k)
+        return points_field(lat, lon, p / p.sum(axis=1, keepdims=True), nside, bandwidth_km)
+
     def _predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         q = self.encode_queries(X)
         best = predict_in_batches(lambda b: np.argmax(b @ self.gallery_feats_.T, axis=1), q, 1024)
