@@ -64,7 +64,8 @@ def vmf_kde_log_density(
     kappa = 1.0 / (h_rad * h_rad)
     u = pixel_xyz(nside, nest)
     x = latlon_to_xyz(lat, lon)
-    logw = np.log(w)
+    with np.errstate(divide="ignore"):
+        logw = np.log(w)  # zero weights drop out
     out = np.full(u.shape[0], -np.inf)
     step = max(1, (1 << 22) // u.shape[0])
     for lo in range(0, x.shape[0], step):
@@ -134,7 +135,7 @@ def grid_to_healpix(
 ) -> np.ndarray:
     """Area-weighted average of a regular lat/lon grid of log-densities on HEALPix.
 
-    Every grid cell is split into sub-cells smaller than half a pixel; each
+    Every grid cell is split into sub-cells under a quarter pixel; each
     sub-cell (weighted by its exact spherical area) is assigned to the pixel
     holding its centre and the pixel value is the area-weighted mean density.
     Pixels outside the grid get ``-inf`` (zero density).
@@ -143,7 +144,7 @@ def grid_to_healpix(
     dlat = check_regular_axis(lat, "lat", 180.0)
     dlon = check_regular_axis(lon, "lon", 360.0)
     resol = math.degrees(hp.nside2resol(nside))
-    s_lat, s_lon = math.ceil(dlat / (resol / 2)), math.ceil(dlon / (resol / 2))
+    s_lat, s_lon = math.ceil(dlat / (resol / 4)), math.ceil(dlon / (resol / 4))
     sub_lat = np.clip(_sub_centres(lat, dlat, s_lat), -90.0, 90.0)
     top = np.clip(sub_lat + dlat / (2 * s_lat), -90.0, 90.0)
     bottom = np.clip(sub_lat - dlat / (2 * s_lat), -90.0, 90.0)
@@ -190,30 +191,74 @@ def interp_log(rows: np.ndarray, nside: int, nest: bool, lat, lon) -> np.ndarray
     hp = _hp()
     pix, w = hp.get_interp_weights(nside, lon, lat, nest=nest, lonlat=True)
     with np.errstate(divide="ignore"):
-        logw = np.log(w)
+        logw = np.log(np.maximum(w, 0.0))  # healpy can return -1e-16
     return logsumexp(rows[:, pix] + logw[None], axis=1)
 
 
-def healpix_to_grid(rows: np.ndarray, nside: int, nest: bool, resolution_deg) -> tuple:
+def _sub_row_areas(sub_lat: np.ndarray, step: float) -> np.ndarray:
+    """Relative areas of sub-cells per sub-row: sin(top) - sin(bottom) [per rad of lon]."""
+    top = np.radians(np.clip(sub_lat + step / 2, -90.0, 90.0))
+    bottom = np.radians(np.clip(sub_lat - step / 2, -90.0, 90.0))
+    return np.sin(top) - np.sin(bottom)
+
+
+def _conservative(rows, nside, nest, lat, lon, r, s) -> np.ndarray:
+    """Cell means of the piecewise-constant pixel density; exact total mass.
+
+    1. sub-samples a quarter pixel apart are assigned to pixels and each pixel's
+       sampled area is summed;  2. a pixel's mass is shared among its samples in
+       proportion to their areas (so the sampled areas add up to the true pixel
+       area);  3. each cell holds the mass of its samples over its area.
+    """
+    hp = _hp()
+    sub_lat = _sub_centres(lat, r, s)
+    sub_lon = wrap_lon(_sub_centres(lon, r, s))
+    a_row = _sub_row_areas(sub_lat, r / s) * math.radians(r / s)
+    pix_of = [hp.ang2pix(nside, sub_lon, np.full(sub_lon.size, la), nest=nest, lonlat=True) for la in sub_lat]
+    sampled = np.zeros(rows.shape[1])
+    for a, pix in zip(a_row, pix_of):
+        sampled += np.bincount(pix, minlength=rows.shape[1]) * a
+    with np.errstate(divide="ignore"):
+        log_corr = math.log(pixel_area_sr(nside)) - np.log(sampled)
+    out = np.empty((rows.shape[0], lat.size, lon.size))
+    for i in range(lat.size):
+        rs = slice(i * s, (i + 1) * s)
+        pix = np.stack(pix_of[rs])  # (s, nlon*s)
+        v = rows[:, pix] + log_corr[pix] + np.log(a_row[rs])[None, :, None]
+        cell_area = a_row[rs].sum() * s
+        out[:, i, :] = logsumexp(v.reshape(rows.shape[0], s, lon.size, s), axis=(1, 3)) - math.log(cell_area)
+    return out
+
+
+def _bilinear(rows, nside, nest, lat, lon, r, s) -> np.ndarray:
+    """Bilinear density at sub-samples, averaged over each cell by area."""
+    sub_lat = _sub_centres(lat, r, s)
+    sub_lon = wrap_lon(_sub_centres(lon, r, s))
+    logw_lat = np.log(_sub_row_areas(sub_lat, r / s)).reshape(lat.size, s)
+    logw_lat = logw_lat - logsumexp(logw_lat, axis=1, keepdims=True) - math.log(s)
+    out = np.empty((rows.shape[0], lat.size, lon.size))
+    for i in range(lat.size):
+        la = np.repeat(sub_lat[i * s : (i + 1) * s], sub_lon.size)
+        v = interp_log(rows, nside, nest, la, np.tile(sub_lon, s)).reshape(rows.shape[0], s, lon.size, s)
+        out[:, i, :] = logsumexp(v + logw_lat[i][None, :, None, None], axis=(1, 3))
+    return out
+
+
+def healpix_to_grid(rows: np.ndarray, nside: int, nest: bool, resolution_deg, method: str = "conservative") -> tuple:
     """Log-density rows on a regular global lat/lon grid -> (lat, lon, (B, nlat, nlon)).
 
-    Cells no larger than a pixel take the bilinear value at their centre;
-    larger cells average the density over sub-samples weighted by area.
+    ``"conservative"``: cell means of the piecewise-constant pixel density
+    (total mass exact).  ``"bilinear"``: the bilinear density at the cell
+    centre (smooth, for maps), averaged over sub-samples for cells larger
+    than a pixel.
     """
     hp = _hp()
     lat, lon = grid_axes(resolution_deg)
     r = lat[1] - lat[0] if lat.size > 1 else 180.0
     resol = math.degrees(hp.nside2resol(nside))
-    s = max(1, math.ceil(r / (resol / 2))) if r > resol else 1
-    sub_lat = _sub_centres(lat, r, s)
-    sub_lon = wrap_lon(_sub_centres(lon, r, s))
-    logw_lat = np.log(np.cos(np.radians(sub_lat))).reshape(lat.size, s)
-    logw_lat = logw_lat - logsumexp(logw_lat, axis=1, keepdims=True) - math.log(s)
-    out = np.empty((rows.shape[0], lat.size, lon.size))
-    for i in range(lat.size):
-        la = np.repeat(sub_lat[i * s : (i + 1) * s], sub_lon.size)
-        lo = np.tile(sub_lon, s)
-        v = interp_log(rows, nside, nest, la, lo).reshape(rows.shape[0], s, lon.size, s)
-        v = v + logw_lat[i][None, :, None, None]
-        out[:, i, :] = logsumexp(v, axis=(1, 3))
-    return lat, lon, out
+    if method == "conservative":
+        return lat, lon, _conservative(rows, nside, nest, lat, lon, r, max(1, math.ceil(r / (resol / 4))))
+    if method == "bilinear":
+        s = max(1, math.ceil(r / (resol / 2))) if r > resol else 1
+        return lat, lon, _bilinear(rows, nside, nest, lat, lon, r, s)
+    raise ValueError(f"`method` must be 'conservative' or 'bilinear', got {method!r}")

@@ -49,6 +49,21 @@ def _pixel_rings(nside: int, pix: np.ndarray, nest: bool, step: int) -> list[np.
     return rings
 
 
+def _quadtree(mask_nest: np.ndarray, nside: int) -> list[tuple[int, np.ndarray]]:
+    """Cover a NESTED mask with the fewest pixels of any level: [(nside_l, pixels)]."""
+    out = []
+    cur = mask_nest
+    while nside > 1:
+        full = cur.reshape(-1, 4).all(axis=1)
+        leaves = np.flatnonzero(cur & ~np.repeat(full, 4))
+        if leaves.size:
+            out.append((nside, leaves))
+        cur, nside = full, nside // 2
+    if cur.any():
+        out.append((nside, np.flatnonzero(cur)))
+    return out
+
+
 def _cut_antimeridian(shapely, ring: np.ndarray, world) -> list:
     """Polygon pieces of one unwrapped ring inside [-180, 180]."""
     poly = shapely.Polygon(ring)
@@ -86,7 +101,7 @@ def orient_rfc7946(geom):
 def mask_to_geometry(mask: np.ndarray, nside: int, nest: bool, *, step: int = 2, grid_size: float = 1e-7):
     """(Multi)Polygon in (lon, lat) [deg] covering the pixels where ``mask`` is True."""
     shapely = attempt_import("shapely", "GeoJSON export")
-    import shapely.affinity  # noqa: F401  (used through the module)
+    attempt_import("shapely.affinity", "GeoJSON export")  # loads shapely.affinity.translate
 
     pix = np.flatnonzero(mask)
     world = shapely.box(-180.0, -90.0, 180.0, 90.0)
@@ -94,9 +109,14 @@ def mask_to_geometry(mask: np.ndarray, nside: int, nest: bool, *, step: int = 2,
         return orient_rfc7946(world)
     if pix.size == 0:
         return shapely.MultiPolygon()
+    if not nest:
+        mask = mask[_hp().nest2ring(nside, np.arange(mask.size))]
     polys = []
-    for ring in _pixel_rings(nside, pix, nest, step):
-        polys += _cut_antimeridian(shapely, np.round(ring, 9), world)
+    for ns, cells in _quadtree(np.asarray(mask, bool), nside):
+        # Coarser cells sample their edges at the finest cells' vertices, so
+        # shared edges carry the same points (HEALPix face coordinates nest).
+        for ring in _pixel_rings(ns, cells, True, step * (nside // ns)):
+            polys += _cut_antimeridian(shapely, np.round(ring, 9), world)
     merged = shapely.unary_union(polys, grid_size=grid_size)
     if not merged.is_valid:  # pragma: no cover - snap rounding keeps it valid
         merged = shapely.make_valid(merged)

@@ -114,7 +114,7 @@ def _pixel_boxes(nside: int, pix: np.ndarray, nest: bool):
     if b.ndim == 2:
         b = b[None]
     z = b[:, 2, :]
-    theta_c, phi_c = hp.pix2ang(nside, pix, nest=nest)
+    _, phi_c = hp.pix2ang(nside, pix, nest=nest)
     phi_b = np.arctan2(b[:, 1, :], b[:, 0, :])
     dphi = np.mod(phi_b - phi_c[:, None] + np.pi, 2 * np.pi) - np.pi
     at_pole = np.abs(z) > 1.0 - 1e-12

@@ -31,7 +31,7 @@ True
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -41,12 +41,10 @@ from scipy.special import logsumexp
 
 from . import _field_build as _build
 from . import _field_grid as _grid
+from ._field_construct import FieldConstructors, as_log_rows
 from .coords import EARTH_RADIUS_KM, as_latlon, latlon_to_xyz
 
 __all__ = ["CredibleRegion", "SphericalField", "open_field"]
-
-_KINDS = ("log_density", "density")
-
 
 def _rng(rng) -> np.random.Generator:
     from .anchors import as_rng
@@ -61,30 +59,6 @@ def _check_level(level) -> float:
     if not (0.0 < lv < 1.0):
         raise ValueError(f"`level` must be strictly between 0 and 1 (e.g. 0.9), got {level}")
     return lv
-
-
-def _as_log_rows(values, kind: str) -> np.ndarray:
-    """Validate values ``(npix,)`` or ``(B, npix)`` and return log-density rows (copy)."""
-    if kind not in _KINDS:
-        raise ValueError(f"`kind` must be one of {_KINDS}, got {kind!r}")
-    if type(values).__module__.startswith("torch"):
-        values = values.detach().cpu().numpy()
-    try:
-        v = np.array(values, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"`values` must be a numeric array, got {type(values).__name__}") from exc
-    if v.ndim not in (1, 2) or v.shape[-1] == 0 or (v.ndim == 2 and v.shape[0] == 0):
-        raise ValueError(f"`values` must have shape (npix,) or (batch, npix), got {v.shape}")
-    if np.isnan(v).any():
-        raise ValueError(f"`values` contains {int(np.isnan(v).sum())} NaN value(s)")
-    if kind == "density":
-        if np.isinf(v).any() or (v < 0).any():
-            raise ValueError("`values` with kind='density' must be finite and >= 0")
-        with np.errstate(divide="ignore"):
-            v = np.log(v)
-    elif np.isposinf(v).any():
-        raise ValueError("`values` with kind='log_density' must not contain +inf (-inf means zero density)")
-    return v
 
 
 @dataclass(frozen=True, eq=False)
@@ -145,7 +119,7 @@ class CredibleRegion:
         )
 
 
-class SphericalField:
+class SphericalField(FieldConstructors):
     """Log-density of one or a batch of distributions on a HEALPix grid.
 
     Parameters
@@ -170,14 +144,14 @@ class SphericalField:
     >>> f = SphericalField(np.zeros(12 * 4**2))            # uniform, not normalised
     >>> round(f.integral() / (4 * np.pi), 12), f.nside
     (1.0, 4)
-    >>> g = f.normalize(); round(float(g.log_likelihood(10.0, 20.0)), 6) == round(-np.log(4 * np.pi), 6)
+    >>> g = f.normalize(); bool(np.isclose(g.log_likelihood(10.0, 20.0), -np.log(4 * np.pi)))
     True
     """
 
-    __slots__ = ("_log", "_nside", "_nest", "_labels", "_attrs")
+    __slots__ = ("_attrs", "_labels", "_log", "_nest", "_nside")
 
     def __init__(self, values, *, kind: str = "log_density", nest: bool = False, labels=None, attrs=None):
-        v = _as_log_rows(values, kind)
+        v = as_log_rows(values, kind)
         nside = _grid.nside_from_npix(v.shape[-1])
         v.setflags(write=False)
         if labels is not None:
@@ -195,13 +169,21 @@ class SphericalField:
     def __setattr__(self, name, value):
         raise AttributeError("SphericalField is immutable; methods return new fields")
 
-    def _new(self, rows: np.ndarray, **kw) -> SphericalField:
-        """A field like ``self`` (grid, labels, attrs) with new log rows."""
-        single = self._log.ndim == 1 and rows.shape[0] == 1 and not kw.get("keep_batch")
-        kw.pop("keep_batch", None)
-        args = dict(nest=self._nest, labels=None if single else self._labels, attrs=self._attrs)
-        args.update(kw)
-        return SphericalField(rows[0] if single else rows, **args)
+    @classmethod
+    def _wrap(cls, v: np.ndarray, nest: bool, labels, attrs) -> SphericalField:
+        """Trusted internal constructor: takes ownership of float64 log rows (no copy, no scan)."""
+        self = object.__new__(cls)
+        v.setflags(write=False)
+        for name, val in (("_log", v), ("_nside", _grid.nside_from_npix(v.shape[-1])), ("_nest", bool(nest)),
+                          ("_labels", labels), ("_attrs", attrs if attrs is not None else MappingProxyType({}))):
+            object.__setattr__(self, name, val)
+        return self
+
+    def _new(self, rows: np.ndarray, nest: bool | None = None) -> SphericalField:
+        """A field like ``self`` (grid, labels, attrs) owning the new log rows ``(B, npix)``."""
+        single = self._log.ndim == 1
+        return SphericalField._wrap(rows[0] if single else rows, self._nest if nest is None else nest,
+                                    None if single else self._labels, self._attrs)
 
     # ------------------------------------------------------------ grid ----
     @property
@@ -306,164 +288,6 @@ class SphericalField:
         batch = f", batch={self._log.shape[0]}" if self.is_batch else ""
         return f"SphericalField(nside={self._nside}, ordering={self.ordering!r}{batch})"
 
-    # ---------------------------------------------------- constructors ----
-    @classmethod
-    def from_shdd(cls, coeffs, nside: int = 64, *, nest: bool = False, normalize: bool = True,
-                  method: str = "healpy", labels=None) -> SphericalField:
-        """Field ``exp(f_e)`` of SHDD coefficients (SPEC §2), synthesised on HEALPix.
-
-        Parameters
-        ----------
-        coeffs : array_like, shape (D,) or (B, D)
-            Real SH coefficients, ``D = (L+1)**2``; a 2-D array gives a batch.
-        nside : int
-            HEALPix resolution (power of two).
-        nest : bool
-            NESTED ordering of the result.
-        normalize : bool
-            Normalise to a probability density (log-space); otherwise the
-            values are ``f_e`` itself.
-        method : {"healpy", "direct"}
-            ``"healpy"``: ``healpy.alm2map`` through :func:`shdd_geo.sh.real_to_alm`
-            (fast).  ``"direct"``: ``sh_basis(pixels) @ coeffs`` (the
-            brute-force twin; same values to ~1e-11).
-
-        Examples
-        --------
-        >>> import shdd_geo as sg
-        >>> e = sg.encode([10.0, -30.0], [20.0, 150.0], L=8)
-        >>> f = SphericalField.from_shdd(e, nside=8)
-        >>> len(f), f.npix
-        (2, 768)
-        """
-        from .sh import degree_from_dim, real_to_alm, sh_basis
-
-        nside = _grid.check_nside(nside)
-        c = _coeff_rows(coeffs)
-        L = degree_from_dim(c.shape[1])
-        if method == "healpy":
-            hp = _grid._hp()
-            rows = np.atleast_2d(hp.alm2map(real_to_alm(c), nside, lmax=L, mmax=L, pol=False))
-            if nest:
-                rows = rows[:, _grid.reorder_index(nside, True)]
-        elif method == "direct":
-            lat, lon = _grid.pixel_latlon(nside, nest)
-            rows = np.empty((c.shape[0], lat.size))
-            step = max(1, (1 << 23) // c.shape[1])
-            for lo in range(0, lat.size, step):
-                rows[:, lo : lo + step] = c @ sh_basis(lat[lo : lo + step], lon[lo : lo + step], L).T
-        else:
-            raise ValueError(f"`method` must be 'healpy' or 'direct', got {method!r}")
-        field = cls(rows if np.ndim(coeffs) == 2 else rows[0], nest=nest, labels=labels,
-                    attrs={"source": "shdd", "L": L})
-        return field.normalize() if normalize else field
-
-    @classmethod
-    def from_samples(cls, lat, lon, nside: int = 64, *, method: str = "kde", bandwidth_km=None,
-                     weights=None, nest: bool = False) -> SphericalField:
-        """Density estimate from points [deg].
-
-        Parameters
-        ----------
-        lat, lon : array_like, shape (n,)
-            Sample locations.
-        method : {"kde", "histogram"}
-            ``"kde"``: von Mises-Fisher kernel density (kernel concentration
-            ``1 / h**2``); ``"histogram"``: counts per pixel (``-inf`` where empty).
-        bandwidth_km : float, optional
-            Kernel bandwidth ``h`` [km].  Default: the rule of thumb of
-            García-Portugués (2013) for the vMF kernel on the sphere, floored
-            at the pixel size.
-        weights : array_like, optional
-            Non-negative sample weights.
-
-        Examples
-        --------
-        >>> rng = np.random.default_rng(0)
-        >>> f = SphericalField.from_samples(rng.normal(45, 2, 200), rng.normal(5, 2, 200), nside=16)
-        >>> round(f.integral(), 10)
-        1.0
-        """
-        nside = _grid.check_nside(nside)
-        la, lo = as_latlon(lat, lon)
-        w = np.ones(la.size) if weights is None else np.asarray(weights, dtype=np.float64)
-        if w.shape != la.shape or not np.all(np.isfinite(w)) or (w < 0).any() or w.sum() <= 0:
-            raise ValueError(f"`weights` must be finite, >= 0, not all 0, with shape {la.shape}")
-        w = w / w.sum()
-        if method == "histogram":
-            rows = _build.histogram_log_density(la, lo, w, nside, nest)
-        elif method == "kde":
-            h = _build.check_bandwidth(bandwidth_km, nside, latlon_to_xyz(la, lo), w)
-            rows = _build.vmf_kde_log_density(la, lo, w, nside, nest, h)
-        else:
-            raise ValueError(f"`method` must be 'kde' or 'histogram', got {method!r}")
-        return cls(rows, nest=nest, attrs={"source": f"samples:{method}"}).normalize()
-
-    @classmethod
-    def from_function(cls, func: Callable, nside: int = 64, *, kind: str = "log_density",
-                      nest: bool = False, normalize: bool = True) -> SphericalField:
-        """Evaluate ``func(lat, lon)`` [deg] at the pixel centres.
-
-        ``func`` receives two ``(npix,)`` arrays and returns ``(npix,)`` or
-        ``(B, npix)`` log-densities (or densities with ``kind="density"``).
-
-        Examples
-        --------
-        >>> f = SphericalField.from_function(lambda lat, lon: np.zeros_like(lat), nside=4)
-        >>> round(float(f.log_density[0]), 12) == round(-np.log(4 * np.pi), 12)
-        True
-        """
-        nside = _grid.check_nside(nside)
-        if not callable(func):
-            raise TypeError(f"`func` must be callable as func(lat, lon), got {type(func).__name__}")
-        lat, lon = _grid.pixel_latlon(nside, nest)
-        field = cls(func(lat.copy(), lon.copy()), kind=kind, nest=nest, attrs={"source": "function"})
-        return field.normalize() if normalize else field
-
-    @classmethod
-    def from_latlon_grid(cls, values, lat, lon, nside: int = 64, *, kind: str = "density",
-                         nest: bool = False, normalize: bool = False) -> SphericalField:
-        """Area-weighted regridding of a regular lat/lon grid onto HEALPix.
-
-        Parameters
-        ----------
-        values : array_like, shape (nlat, nlon) or (B, nlat, nlon)
-            Densities (or log-densities with ``kind="log_density"``) [sr^-1].
-        lat, lon : array_like
-            Ascending, evenly spaced cell centres [deg].  Pixels the grid does
-            not cover get zero density.
-
-        Examples
-        --------
-        >>> lat = np.arange(-89.5, 90); lon = np.arange(-179.5, 180)
-        >>> f = SphericalField.from_latlon_grid(np.ones((180, 360)), lat, lon, nside=16)
-        >>> round(f.integral() / (4 * np.pi), 6)
-        1.0
-        """
-        nside = _grid.check_nside(nside)
-        v = np.asarray(values, dtype=np.float64)
-        if v.ndim not in (2, 3) or v.shape[-2:] != (np.size(lat), np.size(lon)):
-            raise ValueError(
-                f"`values` must have shape (nlat, nlon) or (B, nlat, nlon) matching `lat` and "
-                f"`lon` ({np.size(lat)}, {np.size(lon)}), got {v.shape}"
-            )
-        logv = _as_log_rows(v.reshape(-1, v.shape[-1]), kind).reshape((-1,) + v.shape[-2:])
-        rows = _build.grid_to_healpix(logv, np.asarray(lat, float), np.asarray(lon, float), nside, nest)
-        field = cls(rows if v.ndim == 3 else rows[0], nest=nest, attrs={"source": "latlon_grid"})
-        return field.normalize() if normalize else field
-
-    @classmethod
-    def uniform(cls, nside: int = 64, *, nest: bool = False) -> SphericalField:
-        """The uniform density ``1 / (4 pi)`` [sr^-1].
-
-        Examples
-        --------
-        >>> round(SphericalField.uniform(4).entropy(), 12) == round(np.log(4 * np.pi), 12)
-        True
-        """
-        nside = _grid.check_nside(nside)
-        return cls(np.full(12 * nside**2, -math.log(4 * math.pi)), nest=nest)
-
     # ---------------------------------------------------- re-gridding ----
     def reorder(self, nest: bool) -> SphericalField:
         """The same field in NESTED (``nest=True``) or RING ordering."""
@@ -491,14 +315,15 @@ class SphericalField:
             rows = logsumexp(rows.reshape(rows.shape[0], -1, f), axis=2) - math.log(f)
         else:
             rows = np.repeat(rows, (nside // self._nside) ** 2, axis=1)
-        out = SphericalField(rows if self.is_batch else rows[0], nest=True,
-                             labels=self._labels, attrs=self._attrs)
-        return out.reorder(self._nest)
+        return self._new(rows, nest=True).reorder(self._nest)
 
     # -------------------------------------------------- normalisation ----
     def log_integral(self):
         """``log`` of the integral over the sphere [log of probability mass]."""
-        return self._out(logsumexp(self._rows(), axis=1) + math.log(self.pixel_area))
+        rows = self._rows()
+        step = max(1, (1 << 21) // rows.shape[1])  # bounded temporaries for big batches
+        lse = np.concatenate([logsumexp(rows[i : i + step], axis=1) for i in range(0, rows.shape[0], step)])
+        return self._out(lse + math.log(self.pixel_area))
 
     def integral(self):
         """Integral of the density over the sphere (1 for a normalised field)."""
@@ -512,7 +337,8 @@ class SphericalField:
 
     def normalize(self) -> SphericalField:
         """The field scaled to integrate to 1 (in log space)."""
-        return self._new(self._rows() - self._log_z()[:, None])
+        rows = self._rows() - self._log_z()[:, None]
+        return self._new(rows)
 
     def _probs(self) -> np.ndarray:
         """Probability of each pixel, rows ``(B, npix)`` summing to 1."""
@@ -540,7 +366,7 @@ class SphericalField:
         if self.is_batch and not outer:
             pix, w = hp.get_interp_weights(self._nside, lo, la, nest=self._nest, lonlat=True)
             with np.errstate(divide="ignore"):
-                return logsumexp(rows[np.arange(rows.shape[0]), pix] + np.log(w), axis=0)
+                return logsumexp(rows[np.arange(rows.shape[0]), pix] + np.log(np.maximum(w, 0.0)), axis=0)
         return _build.interp_log(rows, self._nside, self._nest, la, lo)
 
     def _point_out(self, x: np.ndarray, scalar: bool):
@@ -569,7 +395,7 @@ class SphericalField:
         Examples
         --------
         >>> f = SphericalField.uniform(8)
-        >>> round(float(f.log_likelihood(0.0, 0.0)), 9) == round(-np.log(4 * np.pi), 9)
+        >>> bool(np.isclose(f.log_likelihood(0.0, 0.0), -np.log(4 * np.pi)))
         True
         """
         la, lo, scalar = self._points(lat, lon, outer)
@@ -657,8 +483,8 @@ class SphericalField:
         >>> import shdd_geo as sg
         >>> e = sg.encode([40.0, -20.0], [-3.0, 130.0], L=20).sum(0)
         >>> m = SphericalField.from_shdd(e, nside=32).modes(k=2)
-        >>> sorted(np.round(m["lat"]).tolist())
-        [-20.0, 40.0]
+        >>> bool(np.allclose(sorted(m["lat"]), [-20.0, 40.0], atol=2.0))   # pixel centres, ~1.8 deg apart
+        True
         """
         from ._field_modes import find_modes
 
@@ -751,11 +577,12 @@ class SphericalField:
         return self._combine(other, np.logaddexp(a, b))
 
     # ------------------------------------------------ IO and plotting ----
-    def to_xarray(self, grid: str = "healpix", *, resolution_deg: float = 1.0, log: bool = False):
+    def to_xarray(self, grid: str = "healpix", *, resolution_deg: float = 1.0, log: bool = False,
+                  method: str = "conservative"):
         """xarray DataArray of the density; see :func:`shdd_geo.field_io.to_xarray`."""
         from .field_io import to_xarray
 
-        return to_xarray(self, grid=grid, resolution_deg=resolution_deg, log=log)
+        return to_xarray(self, grid=grid, resolution_deg=resolution_deg, log=log, method=method)
 
     def to_netcdf(self, path) -> None:
         """Write to NetCDF atomically; see :func:`shdd_geo.field_io.to_netcdf`."""
@@ -780,17 +607,6 @@ def _angle(u: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Angles [rad] between unit vectors ``u (m, 3)`` and ``x (n, 3)`` (abs. error < 1e-7)."""
     d = np.clip(u @ x.T, -1.0, 1.0)
     return np.arctan2(np.sqrt(np.maximum(0.0, 1.0 - d * d)), d)
-
-
-def _coeff_rows(coeffs) -> np.ndarray:
-    if type(coeffs).__module__.startswith("torch"):
-        coeffs = coeffs.detach().cpu().numpy()
-    c = np.asarray(coeffs, dtype=np.float64)
-    if c.ndim not in (1, 2) or c.shape[-1] == 0 or c.size == 0:
-        raise ValueError(f"`coeffs` must have shape (D,) or (batch, D), got {c.shape}")
-    if not np.all(np.isfinite(c)):
-        raise ValueError("`coeffs` must be finite, got NaN/inf values")
-    return np.atleast_2d(c)
 
 
 def open_field(path) -> SphericalField:

@@ -254,7 +254,7 @@ class GeoCLIPRetrieval(BaseGeolocator):
         import torch
 
         if not hasattr(self, "location_encoder_"):
-            self._check_fitted()
+            self._check_fitted()  # raises: not fitted
         lat_a, lon_a = as_latlon(lat, lon)
         dev = next(self.location_encoder_.parameters()).device
 
@@ -300,11 +300,25 @@ class GeoCLIPRetrieval(BaseGeolocator):
         return p / p.sum(axis=1, keepdims=True)
 
     def candidates(self, X: Any, k: int = 16) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Top-``k`` gallery locations ``(lat, lon, prob)``, each ``(n, k)``, best first."""
+        """Top-``k`` gallery locations ``(lat, lon, prob)``, each ``(n, k)``, best first.
+
+        ``prob`` is the probability under :meth:`predict_proba` (rows need not
+        sum to 1); computed in blocks of queries, so memory stays bounded.
+        """
+        self._check_fitted()
         k = min(_check_int(k, "k"), len(self.gallery_lat_))
-        p = self.predict_proba(X)
-        idx = np.argsort(-p, axis=1, kind="stable")[:, :k]
-        return self.gallery_lat_[idx], self.gallery_lon_[idx], np.take_along_axis(p, idx, 1)
+        q = self.encode_queries(X)
+
+        def block(qb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            z = self.logit_scale_ * (qb @ self.gallery_feats_.T).astype(np.float64)
+            z -= z.max(axis=1, keepdims=True)
+            p = np.exp(z)
+            p /= p.sum(axis=1, keepdims=True)
+            idx = np.argsort(-p, axis=1, kind="stable")[:, :k]
+            return idx, np.take_along_axis(p, idx, 1)
+
+        idx, prob = predict_in_batches(block, q, 512)
+        return self.gallery_lat_[idx], self.gallery_lon_[idx], prob
 
     def predict_field(
         self, X: Any, nside: int = 64, *, top_k: int = 64, bandwidth_km: float | None = None

@@ -329,7 +329,9 @@ class LocDiffusion:
         generator : None, int or torch.Generator
             Source of randomness.
         max_batch : int
-            Rows denoised at once.
+            Rows (condition x sample) denoised at once; the noise is drawn
+            chunk by chunk, so results are reproducible for a given
+            ``generator`` and ``max_batch``.
 
         Returns
         -------
@@ -394,19 +396,30 @@ class LocDiffusion:
         return np.asarray(lat).reshape(B, K), np.asarray(lon).reshape(B, K)
 
     def predict_field(self, X, nside: int = 64, *, n_samples: int = 16, kind: str = "mixture", **sample_kwargs):
-        """Density map per condition as a :class:`~shdd_geo.SphericalField` batch.
+        """Density map per condition: a :class:`~shdd_geo.SphericalField` batch (``len == B``).
 
-        ``kind="mixture"``: the average of the ``n_samples`` sample densities;
-        ``kind="mean"``: the density of the mean coefficient vector.
+        ``kind="mixture"``: the equal-weight mixture of the ``n_samples`` sample
+        densities ``q_{e_k}`` (each normalised, combined in log space);
+        ``kind="mean"``: the density of the mean coefficient vector.  Use
+        ``field.to_xarray()`` for an xarray DataArray.
+
+        Examples
+        --------
+        >>> # field = model.predict_field(X[:2], nside=32); field.modes(k=3)
         """
         from ..field import SphericalField
 
         if kind not in ("mixture", "mean"):
             raise ValueError(f"`kind` must be 'mixture' or 'mean', got {kind!r}")
         coeffs = self.sample(X, n_samples, **sample_kwargs).astype(np.float64)
+        B, K, D = coeffs.shape
         if kind == "mean":
             return SphericalField.from_shdd(coeffs.mean(axis=1), nside=nside)
-        return SphericalField.from_shdd_mixture(coeffs, nside=nside)
+        from scipy.special import logsumexp
+
+        rows = np.atleast_2d(SphericalField.from_shdd(coeffs.reshape(B * K, D), nside=nside).log_density)
+        mix = logsumexp(rows.reshape(B, K, -1), axis=1) - math.log(K)
+        return SphericalField(mix, kind="log_density", attrs={"source": "LocDiffusion", "n_samples": int(K)})
 
     def _validation_metrics(self, X, lat, lon, seed: int) -> dict:
         from ..metrics import summarize

@@ -198,13 +198,15 @@ def random_anchor_basis(n: int, L: int, generator: torch.Generator, device, dtyp
 
 @dataclass
 class TrainState:
-    """Counters saved in checkpoints: global ``step``, ``epoch``, steps done in the current epoch,
-    and the data-order generator state at the start of the current epoch."""
+    """Counters saved in checkpoints: global ``step``, ``epoch``, mini-batches done in the
+    current epoch, the data-order generator state at its start and its running loss sum."""
 
     step: int = 0
     epoch: int = 0
     step_in_epoch: int = 0
     epoch_rng: dict | None = None
+    loss_sum: float = 0.0
+    loss_count: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -259,54 +261,68 @@ class Trainer:
             torch.nn.utils.clip_grad_norm_(self.net.parameters(), est.grad_clip)
         self.opt.step()
         self.lr_sched.step()
-        return float(rows.detach().mean())
+        report = rows.detach().mean()
+        if self.ctx.distributed:  # the global mean, for the progress bar and history_
+            import torch.distributed as dist
+
+            dist.all_reduce(report)
+            report = report / self.ctx.world_size
+        return float(report)
 
     # -- epochs -----------------------------------------------------------------
     def run(self, data, epochs: int, *, val=None, checkpoint=None, checkpoint_every=None, max_steps=None) -> list[dict]:
         """Train until ``epochs`` epochs (or ``max_steps`` global steps) are done."""
-        from ..anchors import as_rng  # noqa: F401  (keeps the light import graph explicit)
         from .checkpoint import numpy_rng_from_state, numpy_rng_state
 
         est, st, B = self.est, self.state, self.est.batch_size
-        n_total = sum(data.shard_sizes)
-        per_epoch = math.ceil(n_total / B)
+        per_epoch = math.ceil(sum(data.shard_sizes) / B)
         while st.epoch < epochs:
             if st.step_in_epoch == 0:
-                st.epoch_rng = numpy_rng_state(self.data_rng)
+                st.epoch_rng, st.loss_sum, st.loss_count = numpy_rng_state(self.data_rng), 0.0, 0
             else:  # resuming inside an epoch: replay its order from the saved start state
                 self.data_rng = numpy_rng_from_state(st.epoch_rng)
             bar = _progress(per_epoch, st, epochs, est.verbose and self.ctx.is_main)
-            t0, losses = time.perf_counter(), []
+            t0, stop = time.perf_counter(), False
             self.net.train()
             for k, (shards, rows) in enumerate(iter_batches(data.shard_sizes, B, self.data_rng)):
                 if k < st.step_in_epoch:
                     continue
+                order = np.lexsort((rows, shards))  # canonical order: rank slices = 1-process rows
+                shards, rows = shards[order], rows[order]
                 n = rows.size - rows.size % self.ctx.world_size
-                if n == 0:
-                    continue
-                sl = local_slice(n, self.ctx)
-                X, lat, lon = read_batch(data, shards[:n][sl], rows[:n][sl])
-                losses.append(self.step(X, lat, lon, n))
-                st.step += 1
-                st.step_in_epoch += 1
+                if n:
+                    sl = local_slice(n, self.ctx)
+                    X, lat, lon = read_batch(data, shards[:n][sl], rows[:n][sl])
+                    loss = self.step(X, lat, lon, n)
+                    st.step, st.loss_sum, st.loss_count = st.step + 1, st.loss_sum + loss, st.loss_count + 1
+                    bar.set_postfix(loss=f"{st.loss_sum / st.loss_count:.4f}")
+                st.step_in_epoch = k + 1
                 bar.update(1)
-                bar.set_postfix(loss=f"{losses[-1]:.4f}")
-                if checkpoint and checkpoint_every and st.step % checkpoint_every == 0:
+                stop = max_steps is not None and st.step >= max_steps
+                if st.step_in_epoch < per_epoch and checkpoint and checkpoint_every and st.step % checkpoint_every == 0:
                     self.save(checkpoint)
-                if max_steps is not None and st.step >= max_steps:
-                    bar.close()
-                    return est.history_
+                if stop:
+                    break
             bar.close()
-            st.epoch += 1
-            st.step_in_epoch = 0
-            record = {"epoch": st.epoch, "step": st.step, "train_loss": float(np.mean(losses)) if losses else math.nan,
-                      "seconds": time.perf_counter() - t0}
-            if val is not None and self.ctx.is_main:
-                record.update(est._validation_metrics(*val, seed=st.epoch))
-            est.history_.append(record)
-            if checkpoint:
+            if st.step_in_epoch >= per_epoch:
+                self._end_epoch(val, time.perf_counter() - t0)
+                if checkpoint:
+                    self.save(checkpoint)
+            elif checkpoint and stop:
                 self.save(checkpoint)
+            if stop:
+                break
         return est.history_
+
+    def _end_epoch(self, val, seconds: float) -> None:
+        """Epoch bookkeeping: counters, mean training loss, validation metrics."""
+        st, est = self.state, self.est
+        st.epoch, st.step_in_epoch = st.epoch + 1, 0
+        record = {"epoch": st.epoch, "step": st.step,
+                  "train_loss": st.loss_sum / st.loss_count if st.loss_count else math.nan, "seconds": seconds}
+        if val is not None and self.ctx.is_main:
+            record.update(est._validation_metrics(*val, seed=st.epoch))
+        est.history_.append(record)
 
     # -- checkpoints ------------------------------------------------------------
     def save(self, path) -> None:

@@ -1,0 +1,117 @@
+"""Benchmark SphericalField: SHDD synthesis, credible regions, GeoJSON, memory.
+
+Prints one JSON line per case.  Comparisons are ratios measured in the same
+run: healpy ``alm2map`` (batched call and per-field loop) against the direct
+matmul ``coeffs @ sh_basis(pixels).T`` (the brute-force twin).
+
+    /work/venv/bin/python benchmarks/bench_field.py            # nside 32, 64, 128
+    /work/venv/bin/python benchmarks/bench_field.py --quick    # nside 32 only, B = 64
+
+healpy's transforms use OpenMP; on a loaded machine set ``OMP_NUM_THREADS``
+(see docs/benchmarks_field.md for why it matters).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+import tracemalloc
+
+import numpy as np
+
+from shdd_geo import codec
+from shdd_geo.field import SphericalField
+from shdd_geo.sh import real_to_alm, sh_basis
+
+
+def timed(fn, repeat: int = 1) -> tuple[float, object]:
+    """Best wall time over ``repeat`` runs [s], and the last result."""
+    best, out = float("inf"), None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+def emit(**kw) -> None:
+    kw["omp_num_threads"] = os.environ.get("OMP_NUM_THREADS", "default")
+    print(json.dumps(kw), flush=True)
+
+
+def coefficients(B: int, L: int, rng) -> np.ndarray:
+    lat = np.degrees(np.arcsin(rng.uniform(-1, 1, B)))
+    lon = rng.uniform(-180, 180, B)
+    return codec.encode(lat, lon, L) + 0.05 * rng.normal(size=(B, (L + 1) ** 2))
+
+
+def bench_synthesis(c: np.ndarray, nside: int, L: int, with_direct: bool) -> None:
+    import healpy as hp
+
+    alm = real_to_alm(c)
+    t_batch, maps = timed(lambda: hp.alm2map(alm, nside, lmax=L, mmax=L, pol=False), repeat=2)
+    t_loop, _ = timed(lambda: [hp.alm2map(a, nside, lmax=L, mmax=L) for a in alm], repeat=2)
+    t_field, _ = timed(lambda: SphericalField.from_shdd(c, nside=nside), repeat=2)
+    row = {"case": "synthesis", "B": c.shape[0], "L": L, "nside": nside, "healpy_batch_s": t_batch,
+           "healpy_loop_s": t_loop, "loop_over_batch": t_loop / t_batch, "from_shdd_total_s": t_field}
+    if with_direct:
+        f = SphericalField.uniform(nside)
+        t_basis, Y = timed(lambda: sh_basis(f.lat, f.lon, L))
+        t_mm, direct = timed(lambda: c @ Y.T)
+        row.update(direct_basis_s=t_basis, direct_matmul_s=t_mm, direct_total_s=t_basis + t_mm,
+                   direct_over_healpy_batch=(t_basis + t_mm) / t_batch,
+                   max_abs_diff=float(np.abs(direct - maps).max()))
+    emit(**row)
+
+
+def bench_memory(c: np.ndarray, nside: int) -> None:
+    tracemalloc.start()
+    field = SphericalField.from_shdd(c, nside=nside)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    emit(case="memory", B=c.shape[0], nside=nside, values_mib=field.log_density.nbytes / 2**20,
+         peak_during_from_shdd_mib=peak / 2**20, peak_over_values=peak / field.log_density.nbytes)
+
+
+def bench_regions(c: np.ndarray, nside: int) -> None:
+    field = SphericalField.from_shdd(c, nside=nside)
+    t_batch, _ = timed(lambda: field.credible_region(0.9), repeat=2)
+    t_loop, _ = timed(lambda: [field[i].credible_region(0.9) for i in range(min(len(field), 64))])
+    per_loop = t_loop / min(len(field), 64)
+    emit(case="credible_region", B=len(field), nside=nside, level=0.9, batch_s=t_batch,
+         per_field_batched_ms=1e3 * t_batch / len(field), per_field_single_ms=1e3 * per_loop,
+         single_over_batched=per_loop / (t_batch / len(field)))
+
+
+def bench_geojson(c: np.ndarray, nside: int) -> None:
+    for L_scale, label in ((1.0, "peaked"), (0.15, "broad")):
+        f = SphericalField.from_shdd(L_scale * c[0], nside=nside)
+        t, gj = timed(lambda f=f: f.to_geojson(levels=(0.5, 0.9), modes=3), repeat=2)
+        n_pix = int(f.credible_region(0.9).n_pixels)
+        n_pts = sum(len(json.dumps(ft["geometry"])) for ft in gj["features"])
+        t_mask, _ = timed(lambda f=f: f.credible_region(0.9), repeat=2)
+        emit(case="geojson", field=label, nside=nside, levels=[0.5, 0.9], region_pixels_0_9=n_pix,
+             seconds=t, geometry_json_chars=n_pts, over_region_mask=t / t_mask)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
+    ap.add_argument("--no-direct-128", action="store_true", help="skip the slow direct matmul at nside 128")
+    args = ap.parse_args()
+    rng = np.random.default_rng(0)
+    L = 47
+    B = 64 if args.quick else 512
+    c = coefficients(B, L, rng)
+    for nside in (32,) if args.quick else (32, 64, 128):
+        bench_synthesis(c, nside, L, with_direct=not (args.no_direct_128 and nside == 128))
+    nside = 32 if args.quick else 64
+    bench_memory(c, nside)
+    bench_regions(c, nside)
+    bench_geojson(c, nside)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+"""Tests of checkpoints: atomic safetensors files, save/load, exact resume."""
+
+import os
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from shdd_geo.model import LocDiffusion  # noqa: E402
+from shdd_geo.model import checkpoint as ck  # noqa: E402
+
+TINY = dict(L=5, bottleneck=8, depth=2, time_dim=16, dropout=0.2, batch_size=16, n_anchors=128,
+            num_train_timesteps=30, cond_drop=0.2, warmup_steps=3, random_state=3, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(72, 6)).astype(np.float32)  # 72 rows / 16 = 4 full batches + 8
+    return X, rng.uniform(-70, 70, 72), rng.uniform(-180, 180, 72)
+
+
+def _same_weights(a, b):
+    sa, sb = a.net_.state_dict(), b.net_.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_write_read_round_trip_and_atomicity(tmp_path, monkeypatch):
+    path = tmp_path / "sub" / "c.safetensors"
+    ck.write_checkpoint(path, {"a": [1, 2]}, {"x": torch.arange(3.0), "y": torch.tensor([1], dtype=torch.uint8)})
+    meta, t = ck.read_checkpoint(path)
+    assert meta["a"] == [1, 2] and meta["format"] == ck.FORMAT and t["x"].tolist() == [0, 1, 2]
+    before = path.read_bytes()
+
+    def boom(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(ck.os, "replace", boom)
+    with pytest.raises(OSError, match="disk full"):
+        ck.write_checkpoint(path, {"a": 2}, {"x": torch.zeros(1000)})
+    monkeypatch.undo()
+    assert path.read_bytes() == before               # old checkpoint intact
+    assert sorted(os.listdir(path.parent)) == ["c.safetensors"]  # no temp file left
+
+
+def test_read_rejects_bad_files(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        ck.read_checkpoint(tmp_path / "missing.safetensors")
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00not json at all!")
+    with pytest.raises(ValueError, match="not a readable"):
+        ck.read_checkpoint(junk)
+    from safetensors.torch import save_file
+
+    foreign = tmp_path / "foreign.safetensors"
+    save_file({"w": torch.zeros(2)}, str(foreign))
+    with pytest.raises(ValueError, match="not a readable"):
+        ck.read_checkpoint(foreign)
+    path = tmp_path / "ok.safetensors"
+    ck.write_checkpoint(path, {}, {"w": torch.zeros(4)})
+    blob = path.read_bytes()
+    path.write_bytes(blob[:-8])  # truncated
+    with pytest.raises(ValueError, match="not a readable"):
+        ck.read_checkpoint(path)
+    with pytest.raises(ValueError, match="directory"):
+        ck.write_checkpoint(tmp_path, {}, {})
+
+
+def test_optimizer_flatten_round_trip():
+    p = torch.nn.Parameter(torch.randn(3))
+    opt = torch.optim.AdamW([p], lr=1e-3, betas=(0.9, 0.99))
+    p.grad = torch.ones(3)
+    opt.step()
+    meta, tensors = ck.flatten_optimizer(opt.state_dict())
+    import json
+
+    back = ck.unflatten_optimizer(json.loads(json.dumps(meta)), tensors)
+    opt2 = torch.optim.AdamW([torch.nn.Parameter(p.detach().clone())], lr=5.0)
+    opt2.load_state_dict(back)
+    assert opt2.param_groups[0]["lr"] == 1e-3 and opt2.param_groups[0]["betas"] == (0.9, 0.99)
+    for k, v in opt.state_dict()["state"][0].items():
+        assert torch.equal(v, opt2.state_dict()["state"][0][k])
+
+
+def test_numpy_rng_round_trip():
+    rng = np.random.default_rng(5)
+    rng.random(3)
+    back = ck.numpy_rng_from_state(ck.numpy_rng_state(rng))
+    assert back.random() == rng.random()
+
+
+def test_save_load_equality(tmp_path, data):
+    X, lat, lon = data
+    m = LocDiffusion(**TINY).fit(X, lat, lon, epochs=1)
+    path = m.save(tmp_path / "model.safetensors")
+    m2 = LocDiffusion.load(path)
+    assert m2.get_params() == m.get_params() and m2.n_features_in_ == 6 and m2.history_ == m.history_
+    assert _same_weights(m, m2) and not m2.net_.training
+    np.testing.assert_array_equal(m.sample(X[:3], 4, steps=5, generator=1), m2.sample(X[:3], 4, steps=5, generator=1))
+    with pytest.raises(ValueError, match="no training state"):
+        LocDiffusion(**TINY).fit(X, lat, lon, epochs=2, resume=path)
+
+
+@pytest.mark.parametrize("stop_at", [2, 5, 9])   # mid-epoch, at an epoch boundary, second epoch
+def test_resume_is_bit_for_bit(tmp_path, data, stop_at):
+    X, lat, lon = data
+    full = LocDiffusion(**TINY).fit(X, lat, lon, epochs=3)            # 15 steps
+    ckpt = tmp_path / "run.safetensors"
+    LocDiffusion(**TINY).fit(X, lat, lon, epochs=3, checkpoint=ckpt, checkpoint_every=1, max_steps=stop_at)
+    meta, _ = ck.read_checkpoint(ckpt)
+    assert meta["train"]["state"]["step"] == stop_at
+    resumed = LocDiffusion(**TINY).fit(X, lat, lon, epochs=3, resume=ckpt)
+    assert _same_weights(full, resumed)
+    assert [h["train_loss"] for h in resumed.history_] == [h["train_loss"] for h in full.history_]
+
+
+def test_checkpoint_every_epoch_and_resume_guard(tmp_path, data):
+    X, lat, lon = data
+    ckpt = tmp_path / "c.safetensors"
+    LocDiffusion(**TINY).fit(X, lat, lon, epochs=2, checkpoint=ckpt)
+    meta, tensors = ck.read_checkpoint(ckpt)
+    assert meta["train"]["state"]["epoch"] == 2 and meta["train"]["state"]["step"] == 10
+    assert {"rng.noise", "rng.torch_cpu"} <= set(tensors) and any(k.startswith("optim.") for k in tensors)
+    assert meta["train"]["data_rng"]["bit_generator"] == "PCG64"
+    with pytest.raises(ValueError, match="other hyper-parameters"):
+        LocDiffusion(**{**TINY, "lr": 1e-2}).fit(X, lat, lon, epochs=3, resume=ckpt)
+    # continuing a finished run for more epochs equals training that long from the start
+    more = LocDiffusion(**TINY).fit(X, lat, lon, epochs=3, resume=ckpt)
+    assert _same_weights(more, LocDiffusion(**TINY).fit(X, lat, lon, epochs=3))
