@@ -21,7 +21,12 @@ import numpy as np
 
 
 def _models(a):
-    from shdd_geo.baselines import CellClassifier, GeoCLIPRetrieval, KNNRetrieval, UnitVectorRegression
+    from shdd_geo.baselines import (
+        CellClassifier,
+        GeoCLIPRetrieval,
+        KNNRetrieval,
+        UnitVectorRegression,
+    )
 
     torch_kw = {"epochs": a.epochs, "batch_size": 256, "random_state": 0}
     return {
@@ -44,7 +49,13 @@ def main() -> None:
 
     import torch
 
-    from shdd_geo.datasets import embed_table, load_geonames, multimodal_mask, random_split, spatial_split
+    from shdd_geo.datasets import (
+        embed_table,
+        load_geonames,
+        multimodal_mask,
+        random_split,
+        spatial_split,
+    )
     from shdd_geo.metrics import summarize
 
     torch.set_num_threads(a.threads)

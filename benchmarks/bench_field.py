@@ -22,6 +22,7 @@ import tracemalloc
 import numpy as np
 
 from shdd_geo import codec
+from shdd_geo.coords import latlon_to_xyz
 from shdd_geo.field import SphericalField
 from shdd_geo.sh import real_to_alm, sh_basis
 
@@ -51,18 +52,19 @@ def bench_synthesis(c: np.ndarray, nside: int, L: int, with_direct: bool) -> Non
     import healpy as hp
 
     alm = real_to_alm(c)
-    t_batch, maps = timed(lambda: hp.alm2map(alm, nside, lmax=L, mmax=L, pol=False), repeat=2)
-    t_loop, _ = timed(lambda: [hp.alm2map(a, nside, lmax=L, mmax=L) for a in alm], repeat=2)
-    t_field, _ = timed(lambda: SphericalField.from_shdd(c, nside=nside), repeat=2)
-    row = {"case": "synthesis", "B": c.shape[0], "L": L, "nside": nside, "healpy_batch_s": t_batch,
-           "healpy_loop_s": t_loop, "loop_over_batch": t_loop / t_batch, "from_shdd_total_s": t_field}
+    t_batch, _ = timed(lambda: hp.alm2map(alm, nside, lmax=L, mmax=L, pol=False), repeat=3)
+    t_loop, _ = timed(lambda: [hp.alm2map(a, nside, lmax=L, mmax=L) for a in alm], repeat=3)
+    t_field, f = timed(lambda: SphericalField.from_shdd(c, nside=nside, normalize=False), repeat=3)
+    t_norm, _ = timed(lambda: f.normalize(), repeat=3)
+    row = {"case": "synthesis", "B": c.shape[0], "L": L, "nside": nside, "healpy_batch_call_s": t_batch,
+           "healpy_loop_s": t_loop, "batch_call_over_loop": t_batch / t_loop,
+           "from_shdd_s": t_field, "normalize_s": t_norm}
     if with_direct:
-        f = SphericalField.uniform(nside)
-        t_basis, Y = timed(lambda: sh_basis(f.lat, f.lon, L))
-        t_mm, direct = timed(lambda: c @ Y.T)
-        row.update(direct_basis_s=t_basis, direct_matmul_s=t_mm, direct_total_s=t_basis + t_mm,
-                   direct_over_healpy_batch=(t_basis + t_mm) / t_batch,
-                   max_abs_diff=float(np.abs(direct - maps).max()))
+        t_direct, d = timed(lambda: SphericalField.from_shdd(c, nside=nside, normalize=False, method="direct"))
+        t_basis, _ = timed(lambda: sh_basis(f.lat[:4096], f.lon[:4096], L))
+        row.update(direct_s=t_direct, direct_basis_share=t_basis * f.npix / 4096 / t_direct,
+                   direct_over_from_shdd=t_direct / t_field,
+                   max_abs_diff=float(np.abs(d.log_density - f.log_density).max()))
     emit(**row)
 
 
@@ -85,32 +87,47 @@ def bench_regions(c: np.ndarray, nside: int) -> None:
          single_over_batched=per_loop / (t_batch / len(field)))
 
 
+def vmf_log_density(lat0: float, lon0: float, kappa: float):
+    mu = latlon_to_xyz(lat0, lon0)
+    return lambda lat, lon: kappa * (latlon_to_xyz(lat, lon) @ mu)
+
+
 def bench_geojson(c: np.ndarray, nside: int) -> None:
-    for L_scale, label in ((1.0, "peaked"), (0.15, "broad")):
-        f = SphericalField.from_shdd(L_scale * c[0], nside=nside)
+    peaked = SphericalField.from_shdd(c[0], nside=nside)
+    cases = [("shdd_L47", peaked)] + [
+        (f"vmf_kappa{k:g}", SphericalField.from_function(vmf_log_density(60.0, 170.0, k), nside=nside))
+        for k in (1000.0, 50.0, 3.0)
+    ]
+    for label, f in cases:
         t, gj = timed(lambda f=f: f.to_geojson(levels=(0.5, 0.9), modes=3), repeat=2)
         n_pix = int(f.credible_region(0.9).n_pixels)
-        n_pts = sum(len(json.dumps(ft["geometry"])) for ft in gj["features"])
+        n_chars = sum(len(json.dumps(ft["geometry"])) for ft in gj["features"])
         t_mask, _ = timed(lambda f=f: f.credible_region(0.9), repeat=2)
         emit(case="geojson", field=label, nside=nside, levels=[0.5, 0.9], region_pixels_0_9=n_pix,
-             seconds=t, geometry_json_chars=n_pts, over_region_mask=t / t_mask)
+             seconds=t, geometry_json_chars=n_chars, credible_region_s=t_mask, over_region_mask=t / t_mask)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
     ap.add_argument("--no-direct-128", action="store_true", help="skip the slow direct matmul at nside 128")
+    ap.add_argument("--only", nargs="+", choices=["synthesis", "memory", "regions", "geojson"],
+                    default=["synthesis", "memory", "regions", "geojson"], help="cases to run")
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     L = 47
     B = 64 if args.quick else 512
     c = coefficients(B, L, rng)
-    for nside in (32,) if args.quick else (32, 64, 128):
-        bench_synthesis(c, nside, L, with_direct=not (args.no_direct_128 and nside == 128))
+    if "synthesis" in args.only:
+        for nside in (32,) if args.quick else (32, 64, 128):
+            bench_synthesis(c, nside, L, with_direct=not (args.no_direct_128 and nside == 128))
     nside = 32 if args.quick else 64
-    bench_memory(c, nside)
-    bench_regions(c, nside)
-    bench_geojson(c, nside)
+    if "memory" in args.only:
+        bench_memory(c, nside)
+    if "regions" in args.only:
+        bench_regions(c, nside)
+    if "geojson" in args.only:
+        bench_geojson(c, nside)
 
 
 if __name__ == "__main__":

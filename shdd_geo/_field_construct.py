@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -20,7 +21,7 @@ from .coords import as_latlon, latlon_to_xyz
 if TYPE_CHECKING:  # pragma: no cover
     from .field import SphericalField
 
-__all__ = ["FieldConstructors", "as_log_rows"]
+__all__ = ["FieldConstructors", "as_log_rows", "check_labels"]
 
 _KINDS = ("log_density", "density")
 
@@ -47,6 +48,18 @@ def as_log_rows(values, kind: str) -> np.ndarray:
     elif np.isposinf(v).any():
         raise ValueError("`values` with kind='log_density' must not contain +inf (-inf means zero density)")
     return v
+
+
+def check_labels(labels, n_fields: int | None) -> tuple | None:
+    """Labels as a tuple with one entry per field of a batch (``n_fields=None``: single field)."""
+    if labels is None:
+        return None
+    if n_fields is None:
+        raise ValueError("`labels` can only be given for a batch (2-D `values`)")
+    labels = tuple(labels)
+    if len(labels) != n_fields:
+        raise ValueError(f"`labels` must have one entry per field ({n_fields}), got {len(labels)}")
+    return labels
 
 
 def _coeff_rows(coeffs) -> np.ndarray:
@@ -102,9 +115,10 @@ class FieldConstructors:
         L = degree_from_dim(c.shape[1])
         if method == "healpy":
             hp = _grid._hp()
-            rows = np.atleast_2d(hp.alm2map(real_to_alm(c), nside, lmax=L, mmax=L, pol=False))
-            if nest:
-                rows = rows[:, _grid.reorder_index(nside, True)]
+            rows = np.empty((c.shape[0], 12 * nside * nside))
+            idx = _grid.reorder_index(nside, True) if nest else slice(None)
+            for i, alm in enumerate(real_to_alm(c)):  # one map at a time: no batch-sized temporaries
+                rows[i] = hp.alm2map(alm, nside, lmax=L, mmax=L)[idx]
         elif method == "direct":
             lat, lon = _grid.pixel_latlon(nside, nest)
             rows = np.empty((c.shape[0], lat.size))
@@ -113,8 +127,9 @@ class FieldConstructors:
                 rows[:, lo : lo + step] = c @ sh_basis(lat[lo : lo + step], lon[lo : lo + step], L).T
         else:
             raise ValueError(f"`method` must be 'healpy' or 'direct', got {method!r}")
-        field = cls(rows if np.ndim(coeffs) == 2 else rows[0], nest=nest, labels=labels,
-                    attrs={"source": "shdd", "L": L})
+        labels = check_labels(labels, rows.shape[0] if np.ndim(coeffs) == 2 else None)
+        field = cls._wrap(rows if np.ndim(coeffs) == 2 else rows[0], nest, labels,
+                          MappingProxyType({"source": "shdd", "L": L}))
         return field.normalize() if normalize else field
 
     @classmethod

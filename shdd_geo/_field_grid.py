@@ -18,8 +18,10 @@ __all__ = [
     "check_nside",
     "neighbours",
     "nside_from_npix",
+    "pixel_area_km2",
     "pixel_area_sr",
     "pixel_latlon",
+    "pixel_xyz",
     "reorder_index",
     "uniform_in_pixels",
 ]
@@ -71,7 +73,7 @@ def _readonly(a: np.ndarray) -> np.ndarray:
     return a
 
 
-@functools.lru_cache(maxsize=8)
+@functools.lru_cache(maxsize=4)
 def pixel_latlon(nside: int, nest: bool) -> tuple[np.ndarray, np.ndarray]:
     """Pixel-centre latitude and longitude [deg] (read-only, lon in [-180, 180))."""
     hp = _hp()
@@ -87,7 +89,7 @@ def pixel_xyz(nside: int, nest: bool) -> np.ndarray:
     return _readonly(np.stack([x, y, z], axis=1))
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=2)
 def neighbours(nside: int, nest: bool) -> np.ndarray:
     """The 8 neighbours of every pixel, ``(8, npix)``; -1 where there is none."""
     hp = _hp()

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .field import SphericalField, _check_level
+from ._field_region import check_level as _check_level
+from .field import SphericalField
 
 __all__ = ["DEFAULT_LEVELS", "calibration_report", "coverage", "hpd_levels", "mean_area_km2"]
 
@@ -47,7 +48,7 @@ def _levels(levels) -> list[float]:
 
 
 def _mass_denser(fields: SphericalField, lat, lon) -> tuple[np.ndarray, np.ndarray]:
-    """Per point: mass of pixels strictly denser than the truth's pixel, and that pixel's mass."""
+    """Per point: mass of pixels strictly denser than the truth's pixel, and of those as dense."""
     from ._field_grid import _hp
     from .coords import as_latlon
 
@@ -61,22 +62,25 @@ def _mass_denser(fields: SphericalField, lat, lon) -> tuple[np.ndarray, np.ndarr
         order = np.argsort(-v[0], kind="stable")
         vs, cum = v[0][order], np.concatenate([[0.0], np.cumsum(p[0][order])])
         n_denser = np.searchsorted(-vs, -v[0][pix], side="left")
-        return cum[n_denser], p[0][pix]
-    out = np.empty(la.size)
+        n_tied = np.searchsorted(-vs, -v[0][pix], side="right")
+        return cum[n_denser], cum[n_tied] - cum[n_denser]
+    denser, tied = np.empty(la.size), np.empty(la.size)
     step = max(1, (1 << 22) // v.shape[1])
     for s in range(0, la.size, step):
         rows = np.arange(s, min(la.size, s + step))
         t = v[rows, pix[rows]][:, None]
-        out[rows] = np.where(v[rows] > t, p[rows], 0.0).sum(axis=1)
-    return out, p[np.arange(la.size), pix]
+        denser[rows] = np.where(v[rows] > t, p[rows], 0.0).sum(axis=1)
+        tied[rows] = np.where(v[rows] == t, p[rows], 0.0).sum(axis=1)
+    return denser, tied
 
 
 def hpd_levels(fields, lat, lon, *, rng=None) -> np.ndarray:
     """PIT of the truths: their randomised highest-density level, shape (n,).
 
-    ``u = mass(denser than the truth's pixel) + V * mass(truth's pixel)`` with
-    ``V ~ U(0, 1)`` from ``rng`` (``rng=None``: a fresh generator).  Uniform
-    on [0, 1] for a calibrated model.
+    ``u = mass(denser than the truth's pixel) + V * mass(as dense)`` with
+    ``V ~ U(0, 1)`` from ``rng`` (``rng=None``: a fresh generator): the
+    randomised PIT of a discrete distribution, uniform on [0, 1] for a
+    calibrated model (ties, e.g. a flat field, are spread evenly).
 
     Examples
     --------
@@ -87,20 +91,28 @@ def hpd_levels(fields, lat, lon, *, rng=None) -> np.ndarray:
     """
     from .anchors import as_rng
 
-    denser, own = _mass_denser(_check_fields(fields), lat, lon)
-    return np.clip(denser + as_rng(rng).random(denser.size) * own, 0.0, 1.0)
+    denser, tied = _mass_denser(_check_fields(fields), lat, lon)
+    return np.clip(denser + as_rng(rng).random(denser.size) * tied, 0.0, 1.0)
 
 
 def coverage(fields, lat, lon, levels=DEFAULT_LEVELS) -> dict:
     """Fraction of truths inside the HPD credible region at each level.
 
     A truth is inside the level-``alpha`` region exactly when the mass of the
-    pixels denser than its own is below ``alpha`` (ties count as inside).
+    pixels denser than its own is below ``alpha`` (pixels exactly as dense as
+    the region's boundary count as inside, whereas
+    :meth:`SphericalField.credible_region` keeps only as many as it needs).
 
     Returns
     -------
     dict
         ``{level: fraction}``.
+
+    Examples
+    --------
+    >>> f = SphericalField.uniform(8)
+    >>> coverage(f, [0.0, 50.0], [0.0, 60.0], levels=(0.5, 0.999))[0.999]
+    1.0
     """
     denser, _ = _mass_denser(_check_fields(fields), lat, lon)
     return {lv: float(np.mean(denser < lv)) for lv in _levels(levels)}
@@ -128,6 +140,13 @@ def calibration_report(fields, lat, lon, levels=DEFAULT_LEVELS, *, rng=None) -> 
         ``coverage`` and ``mean_area_km2`` (dicts by level), ``pit`` (the
         ``(n,)`` HPD levels), ``pit_mean`` (0.5 when calibrated),
         ``pit_ks`` (Kolmogorov-Smirnov distance of the PIT to U(0, 1)) and ``n``.
+
+    Examples
+    --------
+    >>> f = SphericalField.uniform(8)
+    >>> rep = calibration_report(f, *f.sample(500, rng=0), rng=1)
+    >>> sorted(rep), bool(rep["pit_ks"] < 0.1)
+    (['coverage', 'mean_area_km2', 'n', 'pit', 'pit_ks', 'pit_mean'], True)
     """
     f = _check_fields(fields)
     pit = hpd_levels(f, lat, lon, rng=rng)

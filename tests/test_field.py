@@ -427,5 +427,17 @@ def test_product_and_mixture(two_peaks):
         two_peaks.product(3.0)
 
 
+def test_pickle_and_copy(two_peaks):
+    import copy
+    import pickle
+
+    b = SphericalField.from_shdd(codec.encode([0.0, 10.0], [0.0, 10.0], 5), nside=8, labels=["x", "y"])
+    for f in (two_peaks, b):
+        for g in (pickle.loads(pickle.dumps(f)), copy.deepcopy(f), copy.copy(f)):
+            np.testing.assert_array_equal(g.log_density, f.log_density)
+            assert (g.labels, dict(g.attrs), g.nest) == (f.labels, dict(f.attrs), f.nest)
+            assert not g.log_density.flags.writeable
+
+
 def test_repr():
     assert repr(SphericalField.uniform(4)) == "SphericalField(nside=4, ordering='RING')"

@@ -12,10 +12,10 @@ import pytest
 xr = pytest.importorskip("xarray")
 shapely = pytest.importorskip("shapely")
 
-from shdd_geo import codec  # noqa: E402
-from shdd_geo.coords import EARTH_RADIUS_KM  # noqa: E402
-from shdd_geo.field import SphericalField, open_field  # noqa: E402
-from shdd_geo.field_io import to_geojson, to_netcdf, to_xarray  # noqa: E402
+from shdd_geo import codec
+from shdd_geo.coords import EARTH_RADIUS_KM
+from shdd_geo.field import SphericalField, open_field
+from shdd_geo.field_io import to_geojson, to_netcdf, to_xarray
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +105,8 @@ def test_netcdf_round_trip_is_exact(tmp_path, batch):
     to_netcdf(single, str(tmp_path / "one.nc"))
     h = open_field(str(tmp_path / "one.nc"))
     assert not h.is_batch and h.nest and np.array_equal(h.log_density, single.log_density)
+    with xr.open_dataset(path) as ds:  # the Dataset accessor reads the same field
+        np.testing.assert_array_equal(ds.shdd.to_field().log_density, f.log_density)
     ints = SphericalField(batch.log_density, labels=[3, 1, 2])
     ints.to_netcdf(tmp_path / "ints.nc")
     assert open_field(tmp_path / "ints.nc").labels == (3, 1, 2)
@@ -205,8 +207,9 @@ def agreement(region, geom, rng, n=20000):
     "p, L, nside",
     [((48.86, 2.35), 15, 32), ((-16.5, 179.9), 10, 32), ((88.0, 40.0), 6, 16), ((-89.0, -100.0), 4, 16)],
 )
-def test_geojson_regions_are_valid_and_match_the_mask(p, L, nside):
-    f = SphericalField.from_shdd(codec.encode([p[0]], [p[1]], L)[0], nside=nside)
+@pytest.mark.parametrize("nest", [False, True])
+def test_geojson_regions_are_valid_and_match_the_mask(p, L, nside, nest):
+    f = SphericalField.from_shdd(codec.encode([p[0]], [p[1]], L)[0], nside=nside, nest=nest)
     gj = f.to_geojson(levels=(0.5, 0.9), modes=2)
     regions = check_rfc7946(gj)
     assert [props["level"] for props, _ in regions] == [0.9, 0.5]
@@ -219,13 +222,13 @@ def test_geojson_regions_are_valid_and_match_the_mask(p, L, nside):
             assert shapely.contains_xy(geom, 0.0, math.copysign(89.999, p[0]))
     points = [ft for ft in gj["features"] if ft["geometry"]["type"] == "Point"]
     assert len(points) >= 1 and points[0]["properties"]["kind"] == "mode"
-    lon, lat = points[0]["geometry"]["coordinates"]  # RFC 7946: (lon, lat)
+    _, lat = points[0]["geometry"]["coordinates"]  # RFC 7946: (lon, lat)
     assert lat == pytest.approx(p[0], abs=5) and points[0]["properties"]["mass"] > 0
 
 
 def test_geojson_antimeridian_is_split():
     f = SphericalField.from_shdd(codec.encode([10.0], [180.0], 12)[0], nside=32)
-    (props, geom), = check_rfc7946(f.to_geojson(levels=0.9, modes=0))
+    ((_, geom),) = check_rfc7946(f.to_geojson(levels=0.9, modes=0))
     xmin, _, xmax, _ = geom.bounds
     assert xmin == -180.0 and xmax == 180.0
     assert geom.geom_type == "MultiPolygon"
@@ -266,7 +269,7 @@ def test_geojson_errors_leave_nothing(tmp_path, batch):
 
 def test_whole_sphere_region():
     gj = SphericalField.uniform(2).to_geojson(levels=0.999, modes=0)
-    (props, geom), = check_rfc7946(gj)
+    ((_, geom),) = check_rfc7946(gj)
     assert geom.area == pytest.approx(360 * 180)
 
 

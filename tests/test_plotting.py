@@ -12,11 +12,11 @@ import pytest
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 cartopy = pytest.importorskip("cartopy")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from shdd_geo import codec  # noqa: E402
-from shdd_geo.field import SphericalField  # noqa: E402
-from shdd_geo.plotting import natural_earth_dir, plot_field, use_offline_natural_earth  # noqa: E402
+from shdd_geo import codec
+from shdd_geo.field import SphericalField
+from shdd_geo.plotting import natural_earth_dir, plot_field, use_offline_natural_earth
 
 
 @pytest.fixture
@@ -89,7 +89,7 @@ def test_plot_errors(field):
         b.plot()
     with pytest.raises(ValueError, match="projection"):
         field.plot(projection="azimuthal-ish")
-    fig, ax = plt.subplots()
+    _, ax = plt.subplots()
     with pytest.raises(TypeError, match="GeoAxes"):
         field.plot(ax=ax)
     with pytest.raises(TypeError, match="SphericalField"):

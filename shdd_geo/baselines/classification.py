@@ -8,6 +8,7 @@ the mean training location inside it.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -140,7 +141,7 @@ class CellClassifier(BaseGeolocator):
         self.centre_lat_, self.centre_lon_ = thetaphi_to_latlon(theta, phi)
         order = np.argsort(y, kind="stable")
         bounds = np.searchsorted(y[order], np.arange(len(classes) + 1))
-        means = [geographic_centre(lat[order[a:b]], lon[order[a:b]]) for a, b in zip(bounds[:-1], bounds[1:])]
+        means = [geographic_centre(lat[order[a:b]], lon[order[a:b]]) for a, b in itertools.pairwise(bounds)]
         self.mean_lat_ = np.array([float(m[0]) for m in means])
         self.mean_lon_ = np.array([float(m[1]) for m in means])
         if self.predict_location == "mean":

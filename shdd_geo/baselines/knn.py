@@ -13,7 +13,7 @@ import numpy as np
 
 from ..coords import as_latlon, km_to_rad, latlon_to_xyz
 from ..metrics import geographic_centre
-from ._base import BaseGeolocator, _check_choice, _check_int, check_embeddings
+from ._base import BaseGeolocator, _check_choice, _check_int
 
 __all__ = ["KNNRetrieval"]
 

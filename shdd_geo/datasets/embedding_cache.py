@@ -185,7 +185,7 @@ def cached_embeddings(
             "encoder": encoder.name,
             "shape": [len(texts), int(encoder.dim)],
             "label": label,
-            "n_unique": int(len(set(texts))),
+            "n_unique": len(set(texts)),
             "seconds": round(time.perf_counter() - t0, 3),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }

@@ -21,7 +21,7 @@ __all__ = ["Split", "random_split", "spatial_split"]
 _PARTS = ("train", "val", "test")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Split:
     """Indices of the train, validation and test rows of a table.
 
@@ -106,8 +106,8 @@ def _check_seed(seed: Any) -> int:
 
 def _counts(n: int, f: np.ndarray) -> tuple[int, int]:
     """Sizes of the val and test parts for ``n`` items (rounded, train gets the rest)."""
-    n_test = int(round(f[2] * n))
-    n_val = min(int(round(f[1] * n)), n - n_test)
+    n_test = round(f[2] * n)
+    n_val = min(round(f[1] * n), n - n_test)
     return n_val, n_test
 
 

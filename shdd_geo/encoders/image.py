@@ -341,9 +341,12 @@ class EfficientNetLite0Encoder(ImageEncoder):
         model = lite.EfficientNet.from_name("efficientnet-lite0", image_size=self.image_size)
         state = torch.load(path, map_location="cpu", weights_only=True)
         model.load_state_dict(state, strict=True)
-        return model
+        # channels-last runs the depthwise convolutions about 1.5-2x faster on CPU (oneDNN)
+        return model.to(memory_format=torch.channels_last)
 
     def _forward(self, x: Any) -> Any:
+        torch = attempt_import("torch", "the EfficientNet-lite0 encoder")
+        x = x.contiguous(memory_format=torch.channels_last)
         return self.model.extract_features(x).mean(dim=(2, 3))
 
 

