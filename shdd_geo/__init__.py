@@ -41,6 +41,7 @@ _LAZY = {
     "pretrained": ("shdd_geo.pretrained", None),
     "datasets": ("shdd_geo.datasets", None),
     "baselines": ("shdd_geo.baselines", None),
+    "calibration": ("shdd_geo.calibration", None),
 }
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -75,6 +76,7 @@ __all__ = sorted(
         "accuracy_within",
         "anchors",
         "baselines",
+        "calibration",
         "coords",
         "datasets",
 

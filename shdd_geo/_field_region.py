@@ -14,13 +14,13 @@ __all__ = ["CredibleRegion", "check_level"]
 
 
 def check_level(level) -> float:
+    """A credible level as a float strictly inside (0, 1); clear errors otherwise."""
     if isinstance(level, bool) or not isinstance(level, (int, float, np.number)):
         raise TypeError(f"`level` must be a number in (0, 1), got {level!r}")
     lv = float(level)
     if not (0.0 < lv < 1.0):
         raise ValueError(f"`level` must be strictly between 0 and 1 (e.g. 0.9), got {level}")
     return lv
-
 
 
 @dataclass(frozen=True, eq=False)
