@@ -16,7 +16,7 @@ from .nn import CSiren, CSUNet, sinusoidal_embedding
 from .scheduler import DDIMScheduler, DDPMScheduler, SchedulerConfig, SchedulerOutput, make_scheduler
 from .training import ArrayData, NpyShards
 
-__all__ = sorted([
+__all__ = [
     "ArrayData",
     "CSUNet",
     "CSiren",
@@ -32,4 +32,4 @@ __all__ = sorted([
     "read_checkpoint",
     "sinusoidal_embedding",
     "write_checkpoint",
-])
+]

@@ -24,7 +24,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..coords import as_latlon
 from ..errors import NotFittedError
 from ..sh import degree_from_dim, sh_basis
 from .checkpoint import flatten_optimizer, read_checkpoint, unflatten_optimizer, write_checkpoint
