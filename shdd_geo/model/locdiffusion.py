@@ -434,15 +434,21 @@ class LocDiffusion:
         return {f"val_{k}": v for k, v in summarize(plat, plon, lat, lon).items()}
 
     # --------------------------------------------------------------- save/load
-    def save(self, path: str | Path) -> Path:
-        """Write hyper-parameters, fitted attributes and weights to ``path`` (safetensors, atomic)."""
-        self._check_fitted()
-        return self._write(path)
+    def save(self, path: str | Path, *, half: bool = False) -> Path:
+        """Write hyper-parameters, fitted attributes and weights to ``path`` (safetensors, atomic).
 
-    def _write(self, path, trainer: Trainer | None = None) -> Path:
+        ``half=True`` stores the weights as float16 (half the size; they are
+        cast back to float32 by :meth:`load`), e.g. for models shipped as
+        package data.
+        """
+        self._check_fitted()
+        return self._write(path, half=half)
+
+    def _write(self, path, trainer: Trainer | None = None, *, half: bool = False) -> Path:
         from .checkpoint import numpy_rng_state
 
-        tensors = {_NET_TENSOR + k: v for k, v in self.net_.state_dict().items()}
+        tensors = {_NET_TENSOR + k: (v.half() if half and v.is_floating_point() else v)
+                   for k, v in self.net_.state_dict().items()}
         meta = {"params": _jsonable(self.get_params()), "n_features_in": self.n_features_in_,
                 "seeds": self.seeds_, "history": self.history_}
         if trainer is not None:

