@@ -221,28 +221,26 @@ class ImageEncoder:
     def _prepare(
         self, batch: list[Any], start: int, on_error: str, pool: Any
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Decode a batch; failed images are skipped (``ok`` False) when ``on_error='nan'``."""
+        """Decode and preprocess a batch (in ``pool`` threads if given).
 
-        def load(j: int) -> Any:
+        Failed images are left as zeros with ``ok`` False when ``on_error='nan'``.
+        """
+        size = self.preprocess.image_size
+
+        def load(j: int) -> np.ndarray | None:
             try:
-                return load_rgb(batch[j], start + j)
+                return preprocess_batch([load_rgb(batch[j], start + j)], self.preprocess)[0]
             except (OSError, ValueError):
                 if on_error == "raise":
                     raise
                 return None
 
-        pils = (
-            list(pool.map(load, range(len(batch))))
-            if pool is not None
-            else [load(j) for j in range(len(batch))]
-        )
-        ok = np.array([p is not None for p in pils], dtype=bool)
-        good = [p for p in pils if p is not None]
-        x = np.zeros(
-            (len(batch), 3, self.preprocess.image_size, self.preprocess.image_size), np.float32
-        )
-        if good:
-            x[ok] = preprocess_batch(good, self.preprocess)
+        idx = range(len(batch))
+        arrays = list(pool.map(load, idx)) if pool is not None else [load(j) for j in idx]
+        ok = np.array([a is not None for a in arrays], dtype=bool)
+        x = np.zeros((len(batch), 3, size, size), np.float32)
+        for j in np.flatnonzero(ok):
+            x[j] = arrays[j]
         return x, ok
 
     def _finish(self, feats: Any, normalize: bool) -> np.ndarray:
