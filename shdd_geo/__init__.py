@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 
 from . import anchors, coords, metrics, sh
 from .codec import encode, evaluate, shdd_kl
+from .decoding import decode, predict_from_samples
+from .filters import lowpass
 from .coords import EARTH_RADIUS_KM
 from .errors import NotFittedError, OptionalDependencyError, ShddGeoError
 from .metrics import (
@@ -79,6 +81,7 @@ __all__ = sorted(
         "calibration",
         "coords",
         "datasets",
+        "decode",
 
         "encode",
         "evaluate",
@@ -86,9 +89,11 @@ __all__ = sorted(
         "geometric_median",
         "geoscore",
         "great_circle_km",
+        "lowpass",
 
         "metrics",
         "open_field",
+        "predict_from_samples",
         "pretrained",
         "sh",
         "sh_basis",

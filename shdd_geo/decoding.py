@@ -207,7 +207,7 @@ def refine_points(c: np.ndarray, xyz0: np.ndarray, L: int, steps: int = 20):
     >>> from shdd_geo.codec import encode
     >>> from shdd_geo.coords import latlon_to_xyz, xyz_to_latlon
     >>> x, f = refine_points(encode([30.0], [40.0], 15), latlon_to_xyz([31.0], [41.0]), 15)
-    >>> [round(float(v), 9) for v in xyz_to_latlon(x)]
+    >>> [round(float(v[0]), 9) for v in xyz_to_latlon(x)]
     [30.0, 40.0]
     """
     x = np.asarray(xyz0, dtype=np.float64).copy()

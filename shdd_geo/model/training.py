@@ -225,7 +225,7 @@ class Trainer:
         self.model = wrap(net, ctx)
         p = est.get_params()
         self.opt = torch.optim.AdamW(net.parameters(), lr=p["lr"], betas=tuple(p["betas"]),
-                                     weight_decay=p["weight_decay"])
+                                     weight_decay=p["weight_decay"], foreach=True)
         warm = int(p["warmup_steps"])
         self.lr_sched = torch.optim.lr_scheduler.LambdaLR(
             self.opt, lambda s: min(1.0, (s + 1) / warm) if warm > 0 else 1.0)
