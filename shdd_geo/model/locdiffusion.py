@@ -389,6 +389,13 @@ class LocDiffusion:
         idx = np.arange(lat.shape[0])
         return lat[idx, best], lon[idx, best]
 
+    def predict_samples(self, X, n_samples: int = 16, *, decode_kwargs: dict | None = None, **sample_kwargs):
+        """Decoded samples ``(lat, lon)``, each of shape ``(B, n_samples)`` [deg].
+
+        The candidates of the retrieval hybrid (:class:`shdd_geo.hybrid.RetrievalHybrid`).
+        """
+        return self._decode(self.sample(X, n_samples, **sample_kwargs), decode_kwargs)
+
     def _decode(self, coeffs: np.ndarray, decode_kwargs: dict | None):
         from ..decoding import decode
 
@@ -411,11 +418,20 @@ class LocDiffusion:
             field = m.predict_field(X[:2], nside=32)    # SphericalField batch, len 2
             field[0].modes(k=3); field.to_xarray()
         """
+        if kind not in ("mixture", "mean"):
+            raise ValueError(f"`kind` must be 'mixture' or 'mean', got {kind!r}")
+        return self.field_from_samples(self.sample(X, n_samples, **sample_kwargs), nside=nside, kind=kind)
+
+    @staticmethod
+    def field_from_samples(coeffs, nside: int = 64, *, kind: str = "mixture"):
+        """Density maps from sampled coefficients ``(B, K, D)`` (see :meth:`predict_field`)."""
         from ..field import SphericalField
 
         if kind not in ("mixture", "mean"):
             raise ValueError(f"`kind` must be 'mixture' or 'mean', got {kind!r}")
-        coeffs = self.sample(X, n_samples, **sample_kwargs).astype(np.float64)
+        coeffs = np.asarray(coeffs, dtype=np.float64)
+        if coeffs.ndim != 3:
+            raise ValueError(f"`coeffs` must have shape (batch, n_samples, D), got {coeffs.shape}")
         B, K, D = coeffs.shape
         if kind == "mean":
             return SphericalField.from_shdd(coeffs.mean(axis=1), nside=nside)
