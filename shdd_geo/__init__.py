@@ -44,6 +44,12 @@ _LAZY = {
     "datasets": ("shdd_geo.datasets", None),
     "baselines": ("shdd_geo.baselines", None),
     "calibration": ("shdd_geo.calibration", None),
+    "encoders": ("shdd_geo.encoders", None),
+    "evaluation": ("shdd_geo.evaluation", None),
+    "io": ("shdd_geo.io", None),
+    "bluemarble": ("shdd_geo.bluemarble", None),
+    "GeoCLIPAdapter": ("shdd_geo.geoclip_adapter", "GeoCLIPAdapter"),
+    "RetrievalHybrid": ("shdd_geo.hybrid", "RetrievalHybrid"),
 }
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -69,8 +75,10 @@ def __dir__():
 __all__ = sorted(
     [
         "EARTH_RADIUS_KM",
+        "GeoCLIPAdapter",
         "LocDiffusion",
         "NotFittedError",
+        "RetrievalHybrid",
         "OptionalDependencyError",
         "ShddGeoError",
         "SphericalField",
@@ -78,17 +86,21 @@ __all__ = sorted(
         "accuracy_within",
         "anchors",
         "baselines",
+        "bluemarble",
         "calibration",
         "coords",
         "datasets",
         "decode",
+        "encoders",
 
         "encode",
         "evaluate",
+        "evaluation",
         "geographic_centre",
         "geometric_median",
         "geoscore",
         "great_circle_km",
+        "io",
         "lowpass",
 
         "metrics",

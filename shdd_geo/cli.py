@@ -180,7 +180,11 @@ def cmd_export(args) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for i, f in enumerate(fields):
-        label = (field.labels[i] if field.is_batch and field.labels else Path(args.field).stem)
+        stem = Path(args.field).stem
+        if field.is_batch:
+            label = str(field.labels[i]) if field.labels else f"{stem}_{i}"
+        else:
+            label = stem
         table = f.modes(k=3)
         res = {"text": str(label), "field": f,
                "modes": [dict(lat=a, lon=b, mass=m) for a, b, m in zip(table["lat"], table["lon"], table["mass"])]}

@@ -7,10 +7,10 @@ import pytest
 
 pytest.importorskip("PIL")
 
-from shdd_geo import anchors  # noqa: E402
-from shdd_geo import bluemarble as bm  # noqa: E402
-from shdd_geo.coords import latlon_to_xyz  # noqa: E402
-from shdd_geo.metrics import great_circle_km  # noqa: E402
+from shdd_geo import anchors
+from shdd_geo import bluemarble as bm
+from shdd_geo.coords import latlon_to_xyz
+from shdd_geo.metrics import great_circle_km
 
 try:
     bm.bmng_path()

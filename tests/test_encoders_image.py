@@ -12,9 +12,9 @@ torch = pytest.importorskip("torch")
 PIL_Image = pytest.importorskip("PIL.Image")
 pytest.importorskip("efficientnet_lite_pytorch")
 
-from shdd_geo.encoders._imageprep import Preprocess, as_image_list, load_rgb, preprocess_batch  # noqa: E402
-from shdd_geo.encoders.image import CLIPImageEncoder, EfficientNetLite0Encoder  # noqa: E402
-from shdd_geo.encoders.registry import available_encoders, get_encoder  # noqa: E402
+from shdd_geo.encoders._imageprep import Preprocess, as_image_list, load_rgb, preprocess_batch
+from shdd_geo.encoders.image import CLIPImageEncoder, EfficientNetLite0Encoder
+from shdd_geo.encoders.registry import available_encoders, get_encoder
 
 
 @pytest.fixture(scope="module")
@@ -182,10 +182,11 @@ def _tiny_clip_config(projection_dim=24):
     tf = pytest.importorskip("transformers")
     return tf.CLIPConfig(
         projection_dim=projection_dim,
-        text_config=dict(hidden_size=32, intermediate_size=37, num_hidden_layers=1, num_attention_heads=2,
-                         vocab_size=99, bos_token_id=0, eos_token_id=2, pad_token_id=1),
-        vision_config=dict(hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=2,
-                           image_size=30, patch_size=6),
+        text_config={"hidden_size": 32, "intermediate_size": 37, "num_hidden_layers": 1,
+                     "num_attention_heads": 2, "vocab_size": 99, "bos_token_id": 0, "eos_token_id": 2,
+                     "pad_token_id": 1},
+        vision_config={"hidden_size": 32, "intermediate_size": 37, "num_hidden_layers": 2,
+                       "num_attention_heads": 2, "image_size": 30, "patch_size": 6},
     )
 
 

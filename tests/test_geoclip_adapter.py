@@ -1,5 +1,6 @@
 """GeoCLIP adapter: the released location encoder, MLP and MP16 gallery; a random CLIP tower."""
 
+import itertools
 import subprocess
 import sys
 
@@ -9,12 +10,12 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("pandas")
 
-from shdd_geo.geoclip_adapter import (  # noqa: E402
+from shdd_geo.geoclip_adapter import (
     GeoCLIPAdapter,
     geoclip_available,
     load_geoclip_gallery,
 )
-from shdd_geo.metrics import great_circle_km  # noqa: E402
+from shdd_geo.metrics import great_circle_km
 
 pytestmark = pytest.mark.skipif(not geoclip_available(), reason="needs `pip install --no-deps geoclip`")
 
@@ -57,7 +58,7 @@ def test_location_features_decay_with_distance(adapter):
         f = adapter.encode_locations(lat - dlat, lon)
         sims.append((f0 * f).sum(1))
     medians = [float(np.median(s)) for s in sims]
-    assert all(a > b + 0.05 for a, b in zip(medians, medians[1:])), medians
+    assert all(a > b + 0.05 for a, b in itertools.pairwise(medians)), medians
     assert medians[0] > 0.95 and medians[-1] < 0.4
     assert np.mean(sims[1] > sims[-1]) > 0.97
 
@@ -86,7 +87,7 @@ def test_topk_matches_brute_force_geoclip_scoring(adapter, gallery):
     np.testing.assert_array_equal(lat, gallery[0][idx])
     np.testing.assert_array_equal(lon, gallery[1][idx])
     assert np.all(np.diff(p, axis=1) <= 0) and np.all(p.sum(1) <= 1 + 1e-9)
-    cl, co, w = adapter.candidates(clip, k=7)
+    cl, _, w = adapter.candidates(clip, k=7)
     np.testing.assert_allclose(w.sum(1), 1.0)
     np.testing.assert_array_equal(cl, lat)
 
@@ -172,5 +173,5 @@ def test_full_mp16_gallery_with_disk_cache(tmp_path):
     g2 = GeoCLIPAdapter(device="cpu", cache_dir=tmp_path)
     np.testing.assert_array_equal(g2.gallery_features(), feats)
     q = g.encode_locations([48.8566, -33.8688], [2.3522, 151.2093])
-    lat, lon, p = g.topk(q, k=5)
+    lat, lon, _ = g.topk(q, k=5)
     assert np.all(great_circle_km(lat[:, 0], lon[:, 0], [48.8566, -33.8688], [2.3522, 151.2093]) < 50)

@@ -8,7 +8,7 @@ import pytest
 
 pd = pytest.importorskip("pandas")
 
-from shdd_geo.io.embeddings import EmbeddingFile, embed_to_disk, items_key, open_embeddings  # noqa: E402
+from shdd_geo.io.embeddings import EmbeddingFile, embed_to_disk, items_key, open_embeddings
 
 
 class HashEncoder:

@@ -7,7 +7,7 @@ import pytest
 
 pd = pytest.importorskip("pandas")
 
-from shdd_geo.io.images import (  # noqa: E402
+from shdd_geo.io.images import (
     LoadReport,
     load_image_csv,
     read_locations_csv,

@@ -9,6 +9,15 @@ Examples
 
 from __future__ import annotations
 
+from .image import CLIPImageEncoder, EfficientNetLite0Encoder, ImageEncoder
+from .registry import available_encoders, get_encoder
 from .text import TextEncoder
 
-__all__ = ["TextEncoder"]
+__all__ = [
+    "CLIPImageEncoder",
+    "EfficientNetLite0Encoder",
+    "ImageEncoder",
+    "TextEncoder",
+    "available_encoders",
+    "get_encoder",
+]

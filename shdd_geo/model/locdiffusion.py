@@ -277,7 +277,7 @@ class LocDiffusion:
     def _cond_tensor(self, X, name: str = "X") -> torch.Tensor:
         self._check_fitted()
         X = check_embeddings(X, name, self.n_features_in_)
-        return torch.as_tensor(np.asarray(X, dtype=np.float32), device=self._device)
+        return torch.as_tensor(np.array(X, dtype=np.float32), device=self._device)
 
     @property
     def _device(self) -> torch.device:

@@ -1,0 +1,77 @@
+"""The shdd-geo command line on tiny generated data (train, evaluate, export, embed, info)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from shdd_geo.cli import build_parser, main
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cli")
+    rng = np.random.default_rng(0)
+    centres = np.array([[40.0, -100.0], [-25.0, 135.0], [48.0, 2.0]])
+    k = rng.integers(0, 3, 240)
+    X = (np.eye(3)[k] + 0.05 * rng.normal(size=(240, 3))).astype(np.float32)
+    np.save(d / "emb.npy", X)
+    np.save(d / "coords.npy", centres[k] + rng.normal(0, 1, (240, 2)))
+    return d
+
+
+def test_train_then_evaluate(tiny_data, capsys, monkeypatch):
+    import shdd_geo.cli as cli
+
+    # keep the CLI's model small for the test: wrap the estimator constructor
+    from shdd_geo.model import LocDiffusion
+
+    monkeypatch.setattr("shdd_geo.model.LocDiffusion", lambda **kw: LocDiffusion(
+        **kw, bottleneck=16, depth=2, time_dim=16, n_anchors=256, verbose=False))
+    model = tiny_data / "m.safetensors"
+    rc = main(["train", "--embeddings", str(tiny_data / "emb.npy"), "--coords", str(tiny_data / "coords.npy"),
+               "--out", str(model), "--L", "6", "--epochs", "2", "--batch-size", "64", "--half"])
+    assert rc == 0 and model.exists()
+    monkeypatch.undo()
+    capsys.readouterr()
+    rc = main(["evaluate", "--model", str(model), "--embeddings", str(tiny_data / "emb.npy"),
+               "--coords", str(tiny_data / "coords.npy"), "--samples", "4", "--fields", "--nside", "8"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0 and out["n"] == 240 and 0 <= out["acc_2500km"] <= 1
+    assert set(out["coverage"]) == {"0.5", "0.8", "0.9", "0.95"}
+    assert cli is not None
+
+
+def test_export_writes_geojson_and_png(tmp_path, capsys):
+    import shdd_geo as sg
+
+    f = sg.SphericalField.from_shdd(sg.encode([10.0, -30.0], [20.0, 150.0], L=12), nside=16)
+    f.to_netcdf(tmp_path / "f.nc")
+    assert main(["export", str(tmp_path / "f.nc"), "--out", str(tmp_path / "out")]) == 0
+    files = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert len(files) == 4 and sum(n.endswith(".png") for n in files) == 2
+    gj = json.loads(next((tmp_path / "out").glob("*.geojson")).read_text())
+    assert gj["type"] == "FeatureCollection" and gj["features"]
+
+
+def test_embed_texts(tmp_path):
+    (tmp_path / "names.txt").write_text("Paris\n\nSpringfield\n", encoding="utf-8")
+    assert main(["embed", "--texts", str(tmp_path / "names.txt"), "--out", str(tmp_path / "e.npy")]) == 0
+    e = np.load(tmp_path / "e.npy")
+    assert e.shape == (2, 384) and np.allclose(np.linalg.norm(e, axis=1), 1, atol=1e-5)
+
+
+def test_info(capsys):
+    assert main(["info"]) == 0
+    assert "geonames-minilm" in capsys.readouterr().out
+
+
+def test_bad_arguments(tmp_path):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["locate", "x", "--format", "pdf"])
+    with pytest.raises(SystemExit, match="not a file"):
+        main(["locate", "--input", str(tmp_path / "missing.txt")])
+    np.save(tmp_path / "e.npy", np.zeros((3, 2), np.float32))
+    np.save(tmp_path / "c.npy", np.zeros((4, 2)))
+    with pytest.raises(SystemExit, match="has 3 rows"):
+        main(["evaluate", "--model", "x", "--embeddings", str(tmp_path / "e.npy"), "--coords", str(tmp_path / "c.npy")])
