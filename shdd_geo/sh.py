@@ -124,42 +124,70 @@ _CHUNK = 2048  # points per block: keeps the recurrence's rows in cache
 
 
 def _basis_numpy(x, s, phi, L: int) -> np.ndarray:
-    """NumPy path: transposed ``(D, n)`` layout so every row op is contiguous."""
+    """NumPy path: transposed ``(D, n)`` layout so every row op is contiguous.
+
+    Points are processed in chunks of ``_CHUNK`` (the recurrence's rows stay
+    in cache); large inputs spread the chunks over threads (NumPy releases
+    the GIL inside its loops), one per CPU core.
+    """
+    import os
+
     dtype = x.dtype
     a_np, b_np = _coefficients(L)
-    a, b = a_np.astype(dtype), b_np.astype(dtype)
-    diag = np.array([math.sqrt((2.0 * l + 1.0) / (2.0 * l)) for l in range(1, L + 1)], dtype)
-    sub = np.array([math.sqrt(2.0 * l + 1.0) for l in range(1, L + 1)], dtype)
-    m = np.arange(1, L + 1, dtype=dtype)[:, None]
+    consts = (
+        a_np.astype(dtype)[:, :, None],
+        (a_np * b_np).astype(dtype)[:, :, None],
+        np.array([0.0] + [math.sqrt((2.0 * l + 1.0) / (2.0 * l)) for l in range(1, L + 1)], dtype),
+        np.array([0.0] + [math.sqrt(2.0 * l + 1.0) for l in range(1, L + 1)], dtype),
+        np.arange(1, L + 1, dtype=dtype)[:, None],
+    )
     n = x.shape[0]
     out = np.empty(((L + 1) ** 2, n), dtype=dtype)
-    p_all = np.empty((2, L + 1, min(n, _CHUNK)), dtype=dtype)
-    for lo in range(0, n, _CHUNK):
-        hi = min(n, lo + _CHUNK)
-        xc, sc = x[lo:hi], s[lo:hi]
-        mphi = m * phi[lo:hi]
-        cos_m = np.cos(mphi) * dtype.type(_SQRT2)  # (L, k) for m = 1..L
-        sin_m = np.sin(mphi) * dtype.type(_SQRT2)
-        o = out[:, lo:hi]
-        cur, prev = p_all[0][:, : hi - lo], p_all[1][:, : hi - lo]
-        cur[0] = 0.5 / math.sqrt(math.pi)
-        o[0] = cur[0]
-        for l in range(1, L + 1):
-            prev, cur = cur, prev  # cur now holds degree l-2 (rows < l-1)
-            # 1. recurrence in l for m <= l-2: Pbar_l^m = a (x Pbar_{l-1}^m - b Pbar_{l-2}^m)
-            if l >= 2:
-                t = b[l, : l - 1, None] * cur[: l - 1]
-                np.subtract(xc * prev[: l - 1], t, out=t)
-                np.multiply(a[l, : l - 1, None], t, out=cur[: l - 1])
-            # 2. off-diagonal and diagonal seeds from Pbar_{l-1}^{l-1}
-            cur[l - 1] = sub[l - 1] * xc * prev[l - 1]
-            cur[l] = diag[l - 1] * sc * prev[l - 1]
-            # 3. scatter: m < 0 (sin, |m| descending), m = 0, m > 0 (cos)
-            base = l * l + l
-            o[base] = cur[0]
-            np.multiply(cur[1 : l + 1], cos_m[:l], out=o[base + 1 : base + l + 1])
-            np.multiply(cur[l:0:-1], sin_m[l - 1 :: -1] if l > 1 else sin_m[:1], out=o[l * l : base])
+    starts = range(0, n, _CHUNK)
+    workers = min(os.cpu_count() or 1, len(starts))
+    if workers > 1 and n * (L + 1) ** 2 >= 2_000_000:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(lambda lo: _fill_chunk(x, s, phi, L, consts, out, lo), starts))
+    else:
+        for lo in starts:
+            _fill_chunk(x, s, phi, L, consts, out, lo)
     return out.T
+
+
+def _fill_chunk(x, s, phi, L: int, consts, out: np.ndarray, lo: int) -> None:
+    """Write the basis of points ``lo : lo + _CHUNK`` into the columns of ``out`` ``(D, n)``."""
+    a, ab, diag, sub, m = consts
+    hi = min(x.shape[0], lo + _CHUNK)
+    k, dtype = hi - lo, x.dtype
+    xc, sc = x[lo:hi], s[lo:hi]
+    mphi = m * phi[lo:hi]
+    cos_m = np.cos(mphi) * dtype.type(_SQRT2)  # (L, k) for m = 1..L
+    sin_m = np.sin(mphi) * dtype.type(_SQRT2)
+    o = out[:, lo:hi]
+    cur, prev, scr = np.empty((3, L + 1, k), dtype=dtype)
+    cur[0] = 0.5 / math.sqrt(math.pi)
+    o[0] = cur[0]
+    for l in range(1, L + 1):
+        prev, cur = cur, prev  # cur now holds degree l-2 (rows < l-1)
+        j = l - 1
+        # 1. recurrence in l for m <= l-2: Pbar_l^m = a x Pbar_{l-1}^m - a b Pbar_{l-2}^m
+        if l >= 2:
+            np.multiply(xc, prev[:j], out=scr[:j])
+            np.multiply(a[l, :j], scr[:j], out=scr[:j])
+            np.multiply(ab[l, :j], cur[:j], out=cur[:j])
+            np.subtract(scr[:j], cur[:j], out=cur[:j])
+        # 2. off-diagonal and diagonal seeds from Pbar_{l-1}^{l-1}
+        np.multiply(xc, prev[j], out=cur[j])
+        cur[j] *= sub[l]
+        np.multiply(sc, prev[j], out=cur[l])
+        cur[l] *= diag[l]
+        # 3. scatter: m < 0 (sin, |m| descending), m = 0, m > 0 (cos)
+        base = l * l + l
+        o[base] = cur[0]
+        np.multiply(cur[1 : l + 1], cos_m[:l], out=o[base + 1 : base + l + 1])
+        np.multiply(cur[l:0:-1], sin_m[l - 1 :: -1] if l > 1 else sin_m[:1], out=o[l * l : base])
 
 
 def _basis_torch(x, s, phi, L: int):
