@@ -5,12 +5,15 @@ cities1000), one row per place name, embedded with the offline MiniLM encoder.
 Rows are replicated by ``round((population / 1000) ** (1/3))`` (1 to 20
 copies) so that, among namesakes, larger places get more mass -- what a user
 typing "Paris" usually means -- while every place keeps some.  A random 1 %
-of places (grouped by geonameid) is held out and evaluated at the end.
+of places (grouped by geonameid) is held out: half of it calibrates the
+density temperature (``LocDiffusion.calibrate``), the other half is evaluated
+(point metrics, log-likelihood and credible-region coverage).
 
 Usage::
 
     python benchmarks/train_geonames_default.py --steps 3000 --checkpoint /tmp/geo.ckpt
     python benchmarks/train_geonames_default.py --steps 3000 --checkpoint /tmp/geo.ckpt --resume
+    python benchmarks/train_geonames_default.py --checkpoint /tmp/geo.ckpt --finalize-only   # stop early
 
 Prints one JSON line with the held-out metrics and writes the float16 model
 to ``shdd_geo/data/models/geonames-minilm.safetensors``.
@@ -45,7 +48,8 @@ def main() -> None:
     ap.add_argument("--checkpoint", default=None)
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "shdd_geo/data/models/geonames-minilm.safetensors"))
-    ap.add_argument("--n-test", type=int, default=1000)
+    ap.add_argument("--n-test", type=int, default=800)
+    ap.add_argument("--finalize-only", action="store_true", help="skip training: load --checkpoint as it is")
     args = ap.parse_args()
 
     import torch
@@ -64,22 +68,36 @@ def main() -> None:
     lat, lon = table["lat"].to_numpy(), table["lon"].to_numpy()
     print(json.dumps({"rows": int(len(table)), "train_places": int(len(tr)), "train_rows": int(len(rows)),
                       "test": int(len(te))}), flush=True)
-    model = LocDiffusion(L=args.L, width=args.width, bottleneck=args.bottleneck, batch_size=args.batch_size,
-                         lr=args.lr, warmup_steps=200, random_state=0, verbose=True, device="cpu")
-    epochs = max(1, int(np.ceil(args.steps * args.batch_size / len(rows))))
-    t0 = time.time()
-    resume = args.checkpoint if (args.resume and args.checkpoint and os.path.exists(args.checkpoint)) else None
-    model.fit(X[rows], lat[rows], lon[rows], epochs=epochs, max_steps=args.steps, checkpoint=args.checkpoint,
-              checkpoint_every=100, resume=resume)
-    train_s = time.time() - t0
-    path = model.save(args.out, half=True)
+    if args.finalize_only:
+        model = LocDiffusion.load(args.checkpoint, device="cpu")
+        train_s = float("nan")
+    else:
+        model = LocDiffusion(L=args.L, width=args.width, bottleneck=args.bottleneck, batch_size=args.batch_size,
+                             lr=args.lr, warmup_steps=200, random_state=0, verbose=True, device="cpu")
+        epochs = max(1, int(np.ceil(args.steps * args.batch_size / len(rows))))
+        t0 = time.time()
+        resume = args.checkpoint if (args.resume and args.checkpoint and os.path.exists(args.checkpoint)) else None
+        model.fit(X[rows], lat[rows], lon[rows], epochs=epochs, max_steps=args.steps,
+                  checkpoint=args.checkpoint, checkpoint_every=100, resume=resume)
+        train_s = time.time() - t0
+    model.verbose = False
     rng = np.random.default_rng(0)
-    te = rng.choice(te, size=min(args.n_test, len(te)), replace=False)
-    out = {"L": args.L, "steps": args.steps, "train_s": round(train_s, 1), "file": str(path),
-           "file_mb": round(os.path.getsize(path) / 2**20, 2)}
+    te = rng.choice(te, size=min(2 * args.n_test, len(te)), replace=False)
+    cal, ev = te[: len(te) // 2], te[len(te) // 2 :]
+    model.calibrate(X[cal], lat[cal], lon[cal], n_samples=16, nside=32)
+    path = model.save(args.out, half=True)
+    out = {"L": model.L, "steps": int(model.history_[-1].get("step", 0)) if model.history_ else None,
+           "train_s": round(train_s, 1), "file": str(path), "file_mb": round(os.path.getsize(path) / 2**20, 2),
+           "temperature": model.temperature_, "calibration_loglik": model.calibration_}
     for point in ("centre", "mode"):
-        pl, po = model.predict(X[te], n_samples=16, point=point, generator=0)
-        out[point] = summarize(pl, po, lat[te], lon[te])
+        pl, po = model.predict(X[ev], n_samples=16, point=point, generator=0)
+        out[point] = summarize(pl, po, lat[ev], lon[ev])
+    from shdd_geo.calibration import coverage, mean_area_km2
+
+    f = model.predict_field(X[ev], nside=32, n_samples=16, generator=1)
+    out["loglik"] = float(np.mean(f.log_likelihood(lat[ev], lon[ev])))
+    out["coverage"] = {str(k): v for k, v in coverage(f, lat[ev], lon[ev]).items()}
+    out["area_km2"] = {str(k): v for k, v in mean_area_km2(f).items()}
     print(json.dumps(out), flush=True)
 
 

@@ -300,3 +300,24 @@ def test_predict_field_mixture_and_mean(tiny, data):
     assert len(g) == 2 and not np.allclose(g.density, f.density)
     with pytest.raises(ValueError, match="kind"):
         tiny.predict_field(X, kind="max")
+
+
+def test_temperature_calibration_widens_and_round_trips(tiny, data, tmp_path):
+    import copy
+
+    X, lat, lon = data[0], data[1], data[2]
+    m = copy.deepcopy(tiny)
+    f1 = m.predict_field(X[:3], nside=16, n_samples=4, steps=5, generator=0, temperature=1.0)
+    f4 = m.predict_field(X[:3], nside=16, n_samples=4, steps=5, generator=0, temperature=4.0)
+    assert np.all(f4.entropy() > f1.entropy())  # a hotter density is wider
+    assert f4.attrs["temperature"] == 4.0
+    m.calibrate(X[:40], lat[:40], lon[:40], temperatures=(0.5, 1.0, 4.0), n_samples=4, nside=16)
+    assert set(m.calibration_) == {0.5, 1.0, 4.0}
+    assert m.temperature_ == max(m.calibration_, key=m.calibration_.get)
+    assert m.predict_field(X[:1], nside=16, n_samples=2, steps=5).attrs["temperature"] == m.temperature_
+    path = m.save(tmp_path / "m.safetensors")
+    assert type(m).load(path).temperature_ == m.temperature_
+    with pytest.raises(ValueError, match="`temperatures`"):
+        m.calibrate(X[:4], lat[:4], lon[:4], temperatures=(0.0,))
+    with pytest.raises(ValueError, match="`temperature`"):
+        m.predict_field(X[:1], nside=16, n_samples=2, steps=5, temperature=-1.0)

@@ -179,6 +179,7 @@ class LocDiffusion:
                            depth=self.depth, time_dim=self.time_dim, omega_0=self.omega_0,
                            dropout=self.dropout).to(device)
         self.history_: list[dict] = []
+        self.temperature_ = 1.0
 
     # --------------------------------------------------------------------- fit
     def fit(self, X, lat=None, lon=None, *, X_val=None, lat_val=None, lon_val=None, epochs: int = 10,
@@ -403,12 +404,16 @@ class LocDiffusion:
         lat, lon = decode(coeffs.reshape(B * K, D).astype(np.float64), **(decode_kwargs or {}))
         return np.asarray(lat).reshape(B, K), np.asarray(lon).reshape(B, K)
 
-    def predict_field(self, X, nside: int = 64, *, n_samples: int = 16, kind: str = "mixture", **sample_kwargs):
+    def predict_field(self, X, nside: int = 64, *, n_samples: int = 16, kind: str = "mixture",
+                      temperature: float | None = None, **sample_kwargs):
         """Density map per condition: a :class:`~shdd_geo.SphericalField` batch (``len == B``).
 
         ``kind="mixture"``: the equal-weight mixture of the ``n_samples`` sample
         densities ``q_{e_k}`` (each normalised, combined in log space);
-        ``kind="mean"``: the density of the mean coefficient vector.  Use
+        ``kind="mean"``: the density of the mean coefficient vector.  Each
+        sample density is ``exp(f_{e_k} / temperature)``: ``temperature > 1``
+        widens it; the default is the value chosen by :meth:`calibrate`
+        (``temperature_``, 1.0 before calibration).  Use
         ``field.to_xarray()`` for an xarray DataArray.
 
         Examples
@@ -420,16 +425,20 @@ class LocDiffusion:
         """
         if kind not in ("mixture", "mean"):
             raise ValueError(f"`kind` must be 'mixture' or 'mean', got {kind!r}")
-        return self.field_from_samples(self.sample(X, n_samples, **sample_kwargs), nside=nside, kind=kind)
+        t = getattr(self, "temperature_", 1.0) if temperature is None else temperature
+        return self.field_from_samples(self.sample(X, n_samples, **sample_kwargs), nside=nside, kind=kind,
+                                       temperature=t)
 
     @staticmethod
-    def field_from_samples(coeffs, nside: int = 64, *, kind: str = "mixture"):
+    def field_from_samples(coeffs, nside: int = 64, *, kind: str = "mixture", temperature: float = 1.0):
         """Density maps from sampled coefficients ``(B, K, D)`` (see :meth:`predict_field`)."""
         from ..field import SphericalField
 
         if kind not in ("mixture", "mean"):
             raise ValueError(f"`kind` must be 'mixture' or 'mean', got {kind!r}")
-        coeffs = np.asarray(coeffs, dtype=np.float64)
+        if not (isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature > 0):
+            raise ValueError(f"`temperature` must be a positive number, got {temperature!r}")
+        coeffs = np.asarray(coeffs, dtype=np.float64) / float(temperature)
         if coeffs.ndim != 3:
             raise ValueError(f"`coeffs` must have shape (batch, n_samples, D), got {coeffs.shape}")
         B, K, D = coeffs.shape
@@ -439,7 +448,30 @@ class LocDiffusion:
 
         rows = np.atleast_2d(SphericalField.from_shdd(coeffs.reshape(B * K, D), nside=nside).log_density)
         mix = logsumexp(rows.reshape(B, K, -1), axis=1) - math.log(K)
-        return SphericalField(mix, kind="log_density", attrs={"source": "LocDiffusion", "n_samples": int(K)})
+        return SphericalField(mix, kind="log_density", attrs={"source": "LocDiffusion", "n_samples": int(K),
+                                                             "temperature": float(temperature)})
+
+    def calibrate(self, X, lat, lon, *, temperatures=(1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0),
+                  n_samples: int = 16, nside: int = 32, generator=0) -> "LocDiffusion":
+        """Choose the density temperature that maximises held-out log-likelihood.
+
+        Samples once for ``X``, then scores the truth under the mixture field
+        at every candidate temperature and keeps the best as ``temperature_``
+        (used by :meth:`predict_field`).  Use data not seen in training.
+        ``calibration_`` records the mean log-likelihood per temperature.
+        """
+        self._check_fitted()
+        temps = [float(t) for t in temperatures]
+        if not temps or any(not (math.isfinite(t) and t > 0) for t in temps):
+            raise ValueError(f"`temperatures` must be positive numbers, got {temperatures!r}")
+        coeffs = self.sample(X, n_samples, generator=generator)
+        scores = {}
+        for t in temps:
+            f = self.field_from_samples(coeffs, nside=nside, temperature=t)
+            scores[t] = float(np.mean(np.atleast_1d(f.log_likelihood(lat, lon))))
+        self.temperature_ = max(scores, key=scores.get)
+        self.calibration_ = scores
+        return self
 
     def _validation_metrics(self, X, lat, lon, seed: int) -> dict:
         from ..metrics import summarize
@@ -466,6 +498,7 @@ class LocDiffusion:
         tensors = {_NET_TENSOR + k: (v.half() if half and v.is_floating_point() else v)
                    for k, v in self.net_.state_dict().items()}
         meta = {"params": _jsonable(self.get_params()), "n_features_in": self.n_features_in_,
+                "temperature": float(getattr(self, "temperature_", 1.0)),
                 "seeds": self.seeds_, "history": self.history_}
         if trainer is not None:
             opt_meta, opt_tensors = flatten_optimizer(trainer.opt.state_dict())
@@ -481,6 +514,7 @@ class LocDiffusion:
         self.net_.load_state_dict(weights)
         self.seeds_ = meta["seeds"]
         self.history_ = list(meta.get("history", []))
+        self.temperature_ = float(meta.get("temperature", 1.0))
 
     @classmethod
     def load(cls, path: str | Path, device: str | None = None) -> "LocDiffusion":
