@@ -113,6 +113,12 @@ sphinx_gallery_conf = {
     "plot_gallery": os.environ.get("SHDD_DOCS_GALLERY", "1") != "0",
     "download_all_examples": False,
     "remove_config_comments": True,
+    "subsection_order": [  # core first, the applications last
+        "../examples/basics",
+        "../examples/fields",
+        "../examples/model",
+        "../examples/applications",
+    ],
     "within_subsection_order": "FileNameSortKey",
     "doc_module": ("shdd_geo",),
     "backreferences_dir": "gen_modules/backreferences",

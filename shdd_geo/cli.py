@@ -158,17 +158,37 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_embed(args) -> int:
+    if bool(args.texts) == bool(args.images):
+        raise SystemExit("error: give exactly one of --texts FILE or --images DIR|CSV")
     if args.texts:
         from .encoders import TextEncoder
 
         texts = _read_lines(args.texts)
         emb = TextEncoder(device=args.device).embed(texts, batch_size=args.batch_size, progress=True)
+        tmp = f"{args.out}.tmp-{os.getpid()}.npy"
+        np.save(tmp, emb)
+        os.replace(tmp, args.out)
+        print(f"wrote {args.out} {emb.shape}")
+        return 0
+    from .encoders import get_encoder
+    from .io import embed_to_disk, load_image_csv, scan_image_folder
+
+    src = Path(args.images)
+    if src.is_dir():
+        items, meta = scan_image_folder(src), None
+        if not items:
+            raise SystemExit(f"error: no images found in {src}")
+    elif src.is_file():
+        ds, report = load_image_csv(src, args.image_dir)
+        print(report)
+        items, meta = list(ds.paths), ds.meta
     else:
-        raise SystemExit("error: give --texts FILE (one string per line)")
-    tmp = f"{args.out}.tmp-{os.getpid()}.npy"
-    np.save(tmp, emb)
-    os.replace(tmp, args.out)
-    print(f"wrote {args.out} {emb.shape}")
+        raise SystemExit(f"error: --images {args.images!r} is neither a folder nor a CSV file")
+    kw = {"path": args.weights} if args.weights else {}
+    encoder = get_encoder(args.encoder, device=args.device, **kw)
+    res = embed_to_disk(items, args.out, encoder=encoder, meta=meta, batch_size=args.batch_size,
+                        on_error="nan")
+    print(f"wrote {getattr(res, 'path', args.out)}")
     return 0
 
 
@@ -215,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--k", type=int, default=5, help="number of modes to list")
     s.add_argument("--nside", type=int, default=64, help="HEALPix nside of the map")
     s.add_argument("--samples", type=int, default=64, help="diffusion samples per name")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--seed", type=int, default=0, help="random seed")
     s.add_argument("--json", action="store_true", help="print JSON instead of a table")
     s.set_defaults(func=cmd_locate)
 
@@ -223,42 +243,47 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--embeddings", required=True, help=".npy (n, d) float32")
     s.add_argument("--coords", required=True, help="CSV/Parquet with lat, lon columns, or .npy (n, 2)")
     s.add_argument("--out", required=True, help="model file to write (.safetensors)")
-    s.add_argument("--L", type=int, default=23)
-    s.add_argument("--epochs", type=int, default=10)
-    s.add_argument("--batch-size", type=int, default=512)
-    s.add_argument("--lr", type=float, default=1e-4)
-    s.add_argument("--loss", default="kl", choices=["kl", "l1", "l2", "cosine"])
+    s.add_argument("--L", type=int, default=23, help="SHDD degree; D = (L+1)^2 (default: %(default)s)")
+    s.add_argument("--epochs", type=int, default=10, help="training epochs (default: %(default)s)")
+    s.add_argument("--batch-size", type=int, default=512, help="mini-batch size (default: %(default)s)")
+    s.add_argument("--lr", type=float, default=1e-4, help="AdamW learning rate (default: %(default)s)")
+    s.add_argument("--loss", default="kl", choices=["kl", "l1", "l2", "cosine"], help="training loss (default: %(default)s)")
     s.add_argument("--checkpoint", help="resumable checkpoint file")
     s.add_argument("--checkpoint-every", type=int, default=None, help="steps between checkpoints")
     s.add_argument("--resume", help="checkpoint to resume from")
     s.add_argument("--half", action="store_true", help="store float16 weights")
-    s.add_argument("--device", default=None)
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--device", default=None, help="torch device (default: cuda if available)")
+    s.add_argument("--seed", type=int, default=0, help="random seed")
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("evaluate", help="accuracy / median error / calibration of a saved model")
-    s.add_argument("--model", required=True)
-    s.add_argument("--embeddings", required=True)
-    s.add_argument("--coords", required=True)
-    s.add_argument("--samples", type=int, default=16)
-    s.add_argument("--point", default="centre", choices=["centre", "mode", "median"])
+    s.add_argument("--model", required=True, help="model file written by `train` or LocDiffusion.save")
+    s.add_argument("--embeddings", required=True, help=".npy (n, d) float32 embeddings")
+    s.add_argument("--coords", required=True, help="CSV/Parquet with lat, lon columns, or .npy (n, 2)")
+    s.add_argument("--samples", type=int, default=16, help="diffusion samples per condition")
+    s.add_argument("--point", default="centre", choices=["centre", "mode", "median"],
+                   help="how samples become one point (default: %(default)s)")
     s.add_argument("--fields", action="store_true", help="also credible-region coverage and log-likelihood")
-    s.add_argument("--nside", type=int, default=64)
-    s.add_argument("--device", default=None)
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--nside", type=int, default=64, help="HEALPix nside of the density metrics")
+    s.add_argument("--device", default=None, help="torch device (default: cuda if available)")
+    s.add_argument("--seed", type=int, default=0, help="random seed")
     s.set_defaults(func=cmd_evaluate)
 
-    s = sub.add_parser("embed", help="embed texts with the offline MiniLM encoder")
-    s.add_argument("--texts", help="file with one string per line")
-    s.add_argument("--out", required=True, help=".npy file to write")
-    s.add_argument("--batch-size", type=int, default=256)
-    s.add_argument("--device", default="cpu")
+    s = sub.add_parser("embed", help="embed texts (MiniLM) or images (EfficientNet-lite0, CLIP) to .npy")
+    s.add_argument("--texts", help="file with one string per line (MiniLM)")
+    s.add_argument("--images", help="image folder, or a CSV with IMG_ID, LAT, LON columns")
+    s.add_argument("--image-dir", default=None, help="folder the CSV's image ids are relative to")
+    s.add_argument("--encoder", default="efficientnet-lite0", help="image encoder: efficientnet-lite0 or clip")
+    s.add_argument("--weights", default=None, help="local CLIP weights (folder or file); never downloaded")
+    s.add_argument("--out", required=True, help=".npy file to write (resumable for images)")
+    s.add_argument("--batch-size", type=int, default=64, help="encoder batch size")
+    s.add_argument("--device", default="cpu", help="torch device (cpu, cuda, ...)")
     s.set_defaults(func=cmd_embed)
 
     s = sub.add_parser("export", help="NetCDF field -> GeoJSON regions and PNG maps")
     s.add_argument("field", help="NetCDF file written by SphericalField.to_netcdf")
-    s.add_argument("--out", default="shdd_geo_out")
-    s.add_argument("--format", type=_formats, default=["png", "geojson"])
+    s.add_argument("--out", default="shdd_geo_out", help="output folder (default: %(default)s)")
+    s.add_argument("--format", type=_formats, default=["png", "geojson"], help="comma list of png,geojson")
     s.set_defaults(func=cmd_export)
 
     s = sub.add_parser("info", help="version and built-in models")

@@ -75,3 +75,18 @@ def test_bad_arguments(tmp_path):
     np.save(tmp_path / "c.npy", np.zeros((4, 2)))
     with pytest.raises(SystemExit, match="has 3 rows"):
         main(["evaluate", "--model", "x", "--embeddings", str(tmp_path / "e.npy"), "--coords", str(tmp_path / "c.npy")])
+
+
+def test_embed_images_folder(tmp_path):
+    from PIL import Image
+
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 255, (40, 48, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+    assert main(["embed", "--images", str(folder), "--out", str(tmp_path / "e.npy"), "--batch-size", "2"]) == 0
+    e = np.load(tmp_path / "e.npy")
+    assert e.shape == (3, 1280) and np.all(np.isfinite(e))
+    with pytest.raises(SystemExit, match="exactly one of"):
+        main(["embed", "--out", str(tmp_path / "x.npy")])

@@ -8,18 +8,26 @@
   so do the ``>>>`` examples of the reST pages under ``docs/``;
 * ``docs/api.rst`` lists every public name, and the resolution table pasted
   into ``docs/method.rst`` is what ``docs/dev/resolution_table.py`` prints;
-* (slow) the Sphinx build passes with ``-W``.
+* the ``python`` code blocks of the reST pages compile and their
+  ``shdd_geo`` imports exist; every ``$ shdd-geo ...`` command line of the
+  pages parses with :func:`shdd_geo.cli.build_parser`; ``docs/cli.rst``
+  documents every sub-command and describes every option;
+* (slow) the Sphinx build passes with ``-W`` (gallery not re-executed: the
+  tests above run every example).
 """
 
 from __future__ import annotations
 
+import ast
 import doctest
 import importlib
 import importlib.util
 import os
 import re
+import shlex
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -53,8 +61,10 @@ def _offline_env() -> dict[str, str]:
         HTTPS_PROXY="http://127.0.0.1:9",
         http_proxy="http://127.0.0.1:9",
         https_proxy="http://127.0.0.1:9",
-        OMP_NUM_THREADS="2",
-        MKL_NUM_THREADS="2",
+        # CI's 2 cores; a caller's own setting wins (on a shared, loaded machine
+        # OMP_NUM_THREADS=1 avoids oversubscribed OpenMP threads spinning).
+        OMP_NUM_THREADS=env.get("OMP_NUM_THREADS", "2"),
+        MKL_NUM_THREADS=env.get("MKL_NUM_THREADS", env.get("OMP_NUM_THREADS", "2")),
         PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")])),
     )
     env.pop("NO_PROXY", None)
@@ -150,6 +160,111 @@ def test_doc_pages_with_examples_exist():
 def test_doc_page_examples(page: Path):
     result = doctest.testfile(str(page), module_relative=False, optionflags=DOCTEST_FLAGS, report=True)
     assert result.failed == 0, f"{result.failed} example(s) failed in docs/{page.name}"
+
+
+# -- code blocks and command lines of the pages -------------------------------------
+
+ALL_PAGES = sorted(DOCS.glob("*.rst"))
+
+
+def _blocks(text: str, language: str) -> list[str]:
+    """Bodies of ``.. code-block:: <language>`` directives, dedented."""
+    out = []
+    for m in re.finditer(rf"^( *)\.\. code-block:: {language}\n((?:\1[ \t]+.*\n|[ \t]*\n)+)", text, re.M):
+        out.append(textwrap.dedent(m.group(2)).strip("\n") + "\n")
+    return out
+
+
+def _command_lines(text: str) -> list[str]:
+    """``$ shdd-geo ...`` lines of console blocks, with backslash continuations joined."""
+    lines = []
+    for block in _blocks(text, "console"):
+        joined = re.sub(r"\s*\\\n\s*", " ", block)
+        for ln in joined.splitlines():
+            if ln.startswith("$ shdd-geo "):  # drop comments and shell redirections
+                lines.append(re.split(r"\s+(?:#|>|\|)\s", ln[2:])[0].strip())
+    return lines
+
+
+def test_doc_pages_have_code_blocks_and_commands():
+    text = "".join(p.read_text() for p in ALL_PAGES)
+    assert len(_blocks(text, "python")) >= 10
+    assert len(_command_lines(text)) >= 10
+    block = ".. code-block:: console\n\n   $ shdd-geo a \\\n      --b c > x.json\n   $ ls\n"
+    assert _command_lines(block) == ["shdd-geo a --b c"]
+
+
+@pytest.mark.parametrize("page", ALL_PAGES, ids=lambda p: p.name)
+def test_doc_page_python_blocks_compile_and_import(page: Path):
+    for i, code in enumerate(_blocks(page.read_text(), "python")):
+        tree = compile(code, f"{page.name}[block {i}]", "exec", flags=ast.PyCF_ONLY_AST)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "shdd_geo":
+                module = _import_or_skip(node.module)
+                for alias in node.names:
+                    assert hasattr(module, alias.name) or importlib.util.find_spec(
+                        f"{node.module}.{alias.name}"), f"{page.name}: {node.module} has no {alias.name}"
+
+
+@pytest.mark.parametrize("page", [p for p in ALL_PAGES if "$ shdd-geo " in p.read_text()],
+                         ids=lambda p: p.name)
+def test_doc_page_command_lines_parse(page: Path):
+    from shdd_geo.cli import build_parser
+
+    for line in _command_lines(page.read_text()):
+        argv = shlex.split(line)[1:]
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit:
+            pytest.fail(f"docs/{page.name}: `{line}` is not a valid shdd-geo command line")
+        assert callable(args.func)
+
+
+def _shdd_docs():
+    sys.path.insert(0, str(DOCS / "_ext"))
+    try:
+        import shdd_docs
+    finally:
+        sys.path.remove(str(DOCS / "_ext"))
+    return shdd_docs
+
+
+def test_cli_page_documents_every_subcommand_and_option():
+    from shdd_geo.cli import build_parser
+
+    ext = _shdd_docs()
+    text = (DOCS / "cli.rst").read_text()
+    blocks = {m.group(1): m.group(2) for m in re.finditer(
+        r"^\.\. cli-help:: (\S+)\n((?:[ \t]+.*\n|[ \t]*\n)*)", text, re.M)}
+    assert set(blocks) == set(ext.cli_subcommands(build_parser())), "docs/cli.rst: one `.. cli-help:: NAME` per sub-command"
+    for command, body in blocks.items():
+        notes = ext.parse_option_notes(textwrap.dedent(body).splitlines())
+        rows = ext.cli_options(command)
+        names = {r[0] for r in rows}
+        assert set(notes) <= names, f"{command}: notes for unknown options {set(notes) - names}"
+        bare = [r[0] for r in rows if not (notes.get(r[0]) or r[3])]
+        assert not bare, f"docs/cli.rst: describe {bare} of `shdd-geo {command}`"
+        usage = ext.cli_help(command)
+        assert usage.startswith(f"usage: shdd-geo {command}")
+        for name in names:
+            assert name in usage, (command, name)
+
+
+def test_cli_help_is_the_parsers_help():
+    from shdd_geo.cli import build_parser
+
+    ext = _shdd_docs()
+    old = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = str(ext.CLI_WIDTH)
+    try:
+        expected = build_parser().format_help()
+    finally:
+        os.environ.pop("COLUMNS") if old is None else os.environ.__setitem__("COLUMNS", old)
+    assert ext.cli_help() == expected.rstrip() + "\n"
+    with pytest.raises(ValueError, match="unknown shdd-geo sub-command"):
+        ext.cli_help("nope")
+    with pytest.raises(ValueError, match="expected"):
+        ext.parse_option_notes(["no colon here"])
 
 
 # -- API page and method page ------------------------------------------------------
@@ -275,16 +390,19 @@ def test_sphinx_build_passes_with_warnings_as_errors(tmp_path: Path):
     for dist in ("sphinx", "sphinx_gallery", "numpydoc"):
         pytest.importorskip(dist)
     out = tmp_path / "html"
+    env = _offline_env()
+    env["SHDD_DOCS_GALLERY"] = "0"  # the gallery tests above run every example already
     proc = subprocess.run(
         [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",
          "-d", str(tmp_path / "doctrees"), str(DOCS), str(out)],
         cwd=ROOT,
-        env=_offline_env(),
+        env=env,
         capture_output=True,
         text=True,
         timeout=900,
     )
     assert proc.returncode == 0, f"sphinx -W failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
-    for page in ("index", "install", "quickstart", "conventions", "method", "api", "benchmarks",
-                 "auto_examples/index"):
+    for page in ("index", "install", "quickstart", "conventions", "method", "cli", "pretrained", "training",
+                 "distributed", "api", "benchmarks", "auto_examples/index",
+                 *(f"auto_examples/{p.parent.name}/{p.stem}" for p in EXAMPLES)):
         assert (out / f"{page}.html").is_file(), page

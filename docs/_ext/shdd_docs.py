@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from pathlib import Path
 
 from docutils import nodes
@@ -129,7 +130,7 @@ def cli_options(command: str) -> list[tuple[str, str, str, str]]:
         elif action.nargs == 0:
             default = "off"
         elif action.default is None or action.default == []:
-            default = "--"
+            default = "none"
         elif isinstance(action.default, list):
             default = ",".join(map(str, action.default))
         else:
@@ -171,7 +172,12 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], widths: tuple[i
         r = nodes.row()
         for j, cell in enumerate(cells):
             para = nodes.paragraph()
-            para += nodes.literal(cell, cell) if (j == 0 and literal_first and cell) else nodes.Text(cell)
+            if j == 0 and literal_first and cell:
+                para += nodes.literal(cell, cell)
+            else:  # option names as literals (and safe from smart dashes)
+                for k, part in enumerate(re.split(r"(--[A-Za-z][\w-]*)", cell)):
+                    if part:
+                        para += nodes.literal(part, part) if k % 2 else nodes.Text(part)
             r += nodes.entry("", para)
         return r
 
@@ -193,6 +199,9 @@ class CLIHelp(Directive):
     optional_arguments = 1
 
     def run(self):
+        import shdd_geo.cli
+
+        self.state.document.settings.env.note_dependency(shdd_geo.cli.__file__)  # rebuild when the CLI changes
         command = self.arguments[0] if self.arguments else None
         try:
             text = cli_help(command)

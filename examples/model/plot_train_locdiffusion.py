@@ -83,7 +83,7 @@ ax.set(xlabel="epoch", ylabel="SHDD-KL loss", title="training loss")
 # :meth:`~shdd_geo.LocDiffusion.sample` runs the reverse diffusion (DDIM with
 # 20 steps by default; ``sampler="ddpm"`` for the paper's 100-step DDPM) and
 # returns ``(conditions, n_samples, D)`` coefficient vectors.  Each decodes to
-# a location with :func:`shdd_geo.decode`.
+# a location with :func:`shdd_geo.decoding.decode`.
 i = int(np.argmax([len(places[c][2]) for c in cond_test]))  # a test row with many places
 c = cond_test[i]
 coeffs = model.sample(X_test[[i]], n_samples=64, generator=0)
