@@ -122,7 +122,7 @@ class AnchorSet:
 
         return sh_basis(self.lat, self.lon, L, dtype=dtype)
 
-    def subset(self, index) -> "AnchorSet":
+    def subset(self, index) -> AnchorSet:
         """Anchors at ``index`` (weights renormalised to ``4*pi``)."""
         index = np.asarray(index)
         return AnchorSet(self.lat[index], self.lon[index], self.weights[index], self.kind, dict(self.meta))

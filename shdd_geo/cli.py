@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
 import time
@@ -165,9 +164,13 @@ def cmd_embed(args) -> int:
 
         texts = _read_lines(args.texts)
         emb = TextEncoder(device=args.device).embed(texts, batch_size=args.batch_size, progress=True)
-        tmp = f"{args.out}.tmp-{os.getpid()}.npy"
-        np.save(tmp, emb)
-        os.replace(tmp, args.out)
+        from ._atomic import atomic_write
+
+        def _save(tmp: str) -> None:
+            with open(tmp, "wb") as fh:
+                np.save(fh, emb)
+
+        atomic_write(args.out, _save)
         print(f"wrote {args.out} {emb.shape}")
         return 0
     from .encoders import get_encoder

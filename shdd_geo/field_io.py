@@ -26,11 +26,10 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
-from collections.abc import Callable
 
 import numpy as np
 
+from ._atomic import atomic_write
 from ._optional import attempt_import
 from .field import SphericalField
 
@@ -157,32 +156,6 @@ class FieldAccessor:
 xr.register_dataset_accessor("shdd")(FieldAccessor)
 
 
-# ---------------------------------------------------------- atomicity ----
-def _atomic_write(path, write: Callable[[str], None]) -> str:
-    """Run ``write(tmp)`` on a temporary file beside ``path``, then rename it."""
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"`path` must be a str or os.PathLike, got {type(path).__name__}")
-    path = os.fspath(path)
-    parent = os.path.dirname(os.path.abspath(path)) or "."
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"`path` {path!r} is a directory; give a file name")
-    if not os.path.isdir(parent):
-        raise FileNotFoundError(f"cannot write `path` {path!r}: directory {parent!r} does not exist")
-    try:
-        fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    except OSError as exc:
-        raise PermissionError(f"cannot write `path` {path!r}: {exc.strerror or exc}") from exc
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path
-
-
 # ------------------------------------------------------------- NetCDF ----
 def _check_attr(key, value):
     if not isinstance(key, str) or key in _VAR_RESERVED:
@@ -227,7 +200,7 @@ def to_netcdf(field: SphericalField, path) -> None:
     """
     ds = _to_dataset(field)
     enc = {name: {"_FillValue": None} for name in list(ds.data_vars) + ["lat", "lon"]}
-    _atomic_write(path, lambda tmp: ds.to_netcdf(tmp, format="NETCDF4", encoding=enc))
+    atomic_write(path, lambda tmp: ds.to_netcdf(tmp, format="NETCDF4", encoding=enc))
 
 
 def open_field(path) -> SphericalField:
@@ -348,5 +321,5 @@ def to_geojson(field: SphericalField, path=None, levels=(0.5, 0.9), *, modes: in
             with open(tmp, "w", encoding="utf-8") as fh:
                 fh.write(text)
 
-        _atomic_write(path, write)
+        atomic_write(path, write)
     return out

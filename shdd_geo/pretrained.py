@@ -56,7 +56,7 @@ def _model_path(card: ModelCard) -> Path:
     return Path(str(resources.files("shdd_geo") / "data" / "models" / card.weights))
 
 
-def load(name: str = "geonames-minilm", *, device: str | None = None) -> "Geolocator":
+def load(name: str = "geonames-minilm", *, device: str | None = None) -> Geolocator:
     """Load a built-in model by name (see :func:`available`).
 
     Raises
@@ -185,7 +185,7 @@ class Gazetteer:
         self._tree = cKDTree(latlon_to_xyz(self.lat, self.lon))
 
     @classmethod
-    def from_geonames(cls, min_population: int = 15000) -> "Gazetteer":
+    def from_geonames(cls, min_population: int = 15000) -> Gazetteer:
         from .datasets import load_geonames
 
         t = load_geonames(min_population)

@@ -30,11 +30,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from .._atomic import atomic_write
 
 __all__ = [
     "FORMAT",
@@ -60,17 +61,7 @@ def write_checkpoint(path: str | os.PathLike, meta: dict, tensors: dict[str, tor
     meta = {"format": FORMAT, **meta}
     blob = save({k: v.detach().cpu().contiguous() for k, v in tensors.items()},
                 metadata={_META_KEY: json.dumps(meta)})
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(blob)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, lambda tmp: Path(tmp).write_bytes(blob))
     return path
 
 
