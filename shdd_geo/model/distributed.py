@@ -15,7 +15,11 @@ Launch, e.g. on 4 GPUs of one machine::
     torchrun --standalone --nproc_per_node 4 train.py
 
 where ``train.py`` builds the data and calls ``LocDiffusion(...).fit(...)``
-then ``model.save(...)`` (rank 0 writes; other ranks return immediately).
+then ``model.save(...)`` on rank 0 only (``if int(os.environ.get("RANK", 0)) == 0:``):
+``save`` itself does not check the rank.  Dropout masks come from the same
+seeded stream on every rank, so each rank's rows reuse the masks of the
+matching rows on rank 0; training is still correct, and with ``dropout=0`` a
+multi-process run matches the 1-process run up to reduction order.
 
 Examples
 --------
