@@ -42,7 +42,8 @@ def main() -> None:
     ap.add_argument("--bottleneck", type=int, default=128)
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch-size", type=int, default=512)
-    ap.add_argument("--lr", type=float, default=3e-4)
+    ap.add_argument("--lr", type=float, default=1e-4)
+    ap.add_argument("--decay-steps", type=int, default=None, help="cosine LR decay length (default: steps - 200)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--cache-dir", default=None)
     ap.add_argument("--checkpoint", default=None)
@@ -73,7 +74,8 @@ def main() -> None:
         train_s = float("nan")
     else:
         model = LocDiffusion(L=args.L, width=args.width, bottleneck=args.bottleneck, batch_size=args.batch_size,
-                             lr=args.lr, warmup_steps=200, random_state=0, verbose=True, device="cpu")
+                             lr=args.lr, warmup_steps=200, decay_steps=args.decay_steps or max(1, args.steps - 200),
+                             random_state=0, verbose=True, device="cpu")
         epochs = max(1, int(np.ceil(args.steps * args.batch_size / len(rows))))
         t0 = time.time()
         resume = args.checkpoint if (args.resume and args.checkpoint and os.path.exists(args.checkpoint)) else None

@@ -321,3 +321,17 @@ def test_temperature_calibration_widens_and_round_trips(tiny, data, tmp_path):
         m.calibrate(X[:4], lat[:4], lon[:4], temperatures=(0.0,))
     with pytest.raises(ValueError, match="`temperature`"):
         m.predict_field(X[:1], nside=16, n_samples=2, steps=5, temperature=-1.0)
+
+
+def test_lr_schedule_warmup_and_cosine_decay():
+    from shdd_geo.model.training import lr_factor
+
+    assert lr_factor(0, warmup=10, decay=None) == pytest.approx(0.1)
+    assert lr_factor(9, warmup=10, decay=100) == 1.0
+    assert lr_factor(10, warmup=10, decay=100) == pytest.approx(1.0)
+    assert lr_factor(60, warmup=10, decay=100) == pytest.approx(0.525)
+    assert lr_factor(110, warmup=10, decay=100) == pytest.approx(0.05)
+    assert lr_factor(10**6, warmup=10, decay=100) == pytest.approx(0.05)
+    assert lr_factor(500, warmup=0, decay=None) == 1.0
+    with pytest.raises(ValueError, match="`decay_steps`"):
+        LocDiffusion(decay_steps=0).fit(np.zeros((4, 2), np.float32), [0, 0, 0, 0], [0, 0, 0, 0], epochs=1)

@@ -32,6 +32,7 @@ import os
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
+from functools import partial
 
 import numpy as np
 import torch
@@ -196,6 +197,16 @@ def random_anchor_basis(n: int, L: int, generator: torch.Generator, device, dtyp
     return sh_basis(lat.to(dtype), lon.to(dtype), L)  # float32: ~1e-5 accurate at L = 47, 2x faster
 
 
+def lr_factor(step: int, *, warmup: int, decay: int | None) -> float:
+    """Learning-rate multiplier: linear warm-up, then optional cosine decay to 1/20."""
+    if warmup > 0 and step < warmup:
+        return (step + 1) / warmup
+    if not decay:
+        return 1.0
+    t = min(1.0, (step - warmup) / decay)
+    return 0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * t))
+
+
 @dataclass
 class TrainState:
     """Counters saved in checkpoints: global ``step``, ``epoch``, mini-batches done in the
@@ -226,9 +237,8 @@ class Trainer:
         p = est.get_params()
         self.opt = torch.optim.AdamW(net.parameters(), lr=p["lr"], betas=tuple(p["betas"]),
                                      weight_decay=p["weight_decay"], foreach=True)
-        warm = int(p["warmup_steps"])
         self.lr_sched = torch.optim.lr_scheduler.LambdaLR(
-            self.opt, lambda s: min(1.0, (s + 1) / warm) if warm > 0 else 1.0)
+            self.opt, partial(lr_factor, warmup=int(p["warmup_steps"]), decay=p.get("decay_steps")))
         self.gen = torch.Generator(device=ctx.device).manual_seed(seeds["noise"])
         self.data_rng = np.random.default_rng(seeds["data"])
         self.state = TrainState()
