@@ -35,8 +35,8 @@ def _methods(a, fitted: dict):
                                                   gps_noise_km=5.0, lr=1e-3, **tk),
         "cells_nside16": lambda: CellClassifier(nside=16, hidden=(512,), lr=1e-3, **tk),
         "regression": lambda: UnitVectorRegression(hidden=(512, 512), lr=1e-3, **tk),
-        "locdiffusion": lambda: LocDiffusion(L=a.L, lr=3e-4, warmup_steps=200, batch_size=512,
-                                             random_state=0, verbose=False, device="cpu"),
+        "locdiffusion": lambda: LocDiffusion(L=a.L, lr=a.lr, warmup_steps=200, decay_steps=max(1, a.steps - 200),
+                                             batch_size=512, random_state=0, verbose=False, device="cpu"),
         "hybrid_knn": lambda: RetrievalHybrid(fitted["locdiffusion"], fitted["knn_top1"], radius_km=200.0,
                                               n_samples=16, sample_kwargs={"generator": 0}),
     }
@@ -57,6 +57,7 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=10, help="epochs of the torch baselines")
     p.add_argument("--steps", type=int, default=3000, help="LocDiffusion optimisation steps")
     p.add_argument("--L", type=int, default=23)
+    p.add_argument("--lr", type=float, default=1e-4, help="LocDiffusion peak learning rate (cosine decay)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--n-test", type=int, default=2000)
     p.add_argument("--nside", type=int, default=32, help="HEALPix nside of the density metrics")
