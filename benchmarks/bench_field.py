@@ -8,7 +8,7 @@ matmul ``coeffs @ sh_basis(pixels).T`` (the brute-force twin).
     /work/venv/bin/python benchmarks/bench_field.py --quick    # nside 32 only, B = 64
 
 healpy's transforms use OpenMP; on a loaded machine set ``OMP_NUM_THREADS``
-(see docs/benchmarks_field.md for why it matters).
+(see docs/benchmarks.md for why it matters).
 """
 
 from __future__ import annotations
