@@ -51,27 +51,57 @@ def _xp(x: Any):
 
 
 def deg2rad(x):
-    """Degrees to radians (NumPy or torch)."""
+    """Degrees to radians (NumPy or torch).
+
+    Examples
+    --------
+    >>> deg2rad(180.0) == math.pi
+    True
+    """
     return x * _DEG
 
 
 def rad2deg(x):
-    """Radians to degrees (NumPy or torch)."""
+    """Radians to degrees (NumPy or torch).
+
+    Examples
+    --------
+    >>> rad2deg(math.pi)
+    180.0
+    """
     return x / _DEG
 
 
 def km_to_rad(km):
-    """Great-circle distance [km] to central angle [rad]."""
+    """Great-circle distance [km] to central angle [rad].
+
+    Examples
+    --------
+    >>> km_to_rad(EARTH_RADIUS_KM)
+    1.0
+    """
     return km / EARTH_RADIUS_KM
 
 
 def rad_to_km(rad):
-    """Central angle [rad] to great-circle distance [km]."""
+    """Central angle [rad] to great-circle distance [km].
+
+    Examples
+    --------
+    >>> rad_to_km(1.0)
+    6371.0088
+    """
     return rad * EARTH_RADIUS_KM
 
 
 def wrap_lon(lon):
-    """Wrap longitudes [deg] into [-180, 180) (NumPy or torch)."""
+    """Wrap longitudes [deg] into [-180, 180) (NumPy or torch).
+
+    Examples
+    --------
+    >>> wrap_lon(np.array([180.0, 190.0, -540.0, 12.5])).tolist()
+    [-180.0, -170.0, -180.0, 12.5]
+    """
     xp = _xp(lon)
     # Values already in range are returned untouched (bit-exact), so tiny
     # longitudes keep their relative precision.
@@ -177,12 +207,26 @@ def as_latlon(
 
 
 def latlon_to_thetaphi(lat, lon):
-    """(lat, lon) [deg] to colatitude theta [rad] in [0, pi] and phi [rad]."""
+    """(lat, lon) [deg] to colatitude theta [rad] in [0, pi] and phi [rad].
+
+    Examples
+    --------
+    >>> theta, phi = latlon_to_thetaphi(90.0, 0.0)
+    >>> float(theta), float(phi)
+    (0.0, 0.0)
+    """
     return math.pi / 2 - deg2rad(lat), deg2rad(lon)
 
 
 def thetaphi_to_latlon(theta, phi):
-    """Colatitude theta and longitude phi [rad] to (lat, lon) [deg], lon wrapped."""
+    """Colatitude theta and longitude phi [rad] to (lat, lon) [deg], lon wrapped.
+
+    Examples
+    --------
+    >>> lat, lon = thetaphi_to_latlon(np.pi / 2, 3 * np.pi / 2)
+    >>> float(lat), float(lon)
+    (0.0, -90.0)
+    """
     return rad2deg(math.pi / 2 - theta), wrap_lon(rad2deg(phi))
 
 
@@ -208,6 +252,12 @@ def xyz_to_latlon(xyz):
 
     Uses ``atan2`` for both angles, so it is accurate near the poles.
     Raises ``ValueError`` for zero-length or non-finite vectors (NumPy input).
+
+    Examples
+    --------
+    >>> lat, lon = xyz_to_latlon(np.array([0.0, 2.0, 0.0]))
+    >>> float(lat), float(lon)
+    (0.0, 90.0)
     """
     xp = _xp(xyz)
     if xp is np:

@@ -51,7 +51,13 @@ _SQRT2 = math.sqrt(2.0)
 
 
 def n_coeffs(L: int) -> int:
-    """Number of real SH coefficients up to degree ``L``: ``(L + 1)**2``."""
+    """Number of real SH coefficients up to degree ``L``: ``(L + 1)**2``.
+
+    Examples
+    --------
+    >>> n_coeffs(47)
+    2304
+    """
     return (_check_L(L) + 1) ** 2
 
 
@@ -64,7 +70,13 @@ def _check_L(L) -> int:
 
 
 def degree_from_dim(D: int) -> int:
-    """Return ``L`` such that ``(L + 1)**2 == D``; ``ValueError`` otherwise."""
+    """Return ``L`` such that ``(L + 1)**2 == D``; ``ValueError`` otherwise.
+
+    Examples
+    --------
+    >>> degree_from_dim(576)
+    23
+    """
     L = math.isqrt(int(D)) - 1
     if D < 1 or (L + 1) ** 2 != D:
         raise ValueError(
@@ -75,12 +87,25 @@ def degree_from_dim(D: int) -> int:
 
 
 def sh_index(l, m):
-    """Flat index ``l**2 + l + m`` of degree ``l`` and order ``m``."""
+    """Flat index ``l**2 + l + m`` of degree ``l`` and order ``m``.
+
+    Examples
+    --------
+    >>> int(sh_index(2, -1))
+    5
+    """
     return np.asarray(l) ** 2 + np.asarray(l) + np.asarray(m)
 
 
 def degree_order(L: int) -> tuple[np.ndarray, np.ndarray]:
-    """Degree and order of every flat index up to ``L`` (two int arrays)."""
+    """Degree and order of every flat index up to ``L`` (two int arrays).
+
+    Examples
+    --------
+    >>> ls, ms = degree_order(1)
+    >>> ls.tolist(), ms.tolist()
+    ([0, 1, 1, 1], [0, -1, 0, 1])
+    """
     L = _check_L(L)
     ls = np.concatenate([np.full(2 * l + 1, l) for l in range(L + 1)])
     ms = np.concatenate([np.arange(-l, l + 1) for l in range(L + 1)])
@@ -266,6 +291,11 @@ def sh_basis_xyz(xyz, L: int):
 
     Longitude is ``atan2(y, x)``; at the poles its value is irrelevant since
     every ``m != 0`` term carries ``sin(theta)**|m| = 0``.
+
+    Examples
+    --------
+    >>> bool(np.allclose(sh_basis_xyz([[0.0, 0.0, 2.0]], 3), sh_basis([90.0], [0.0], 3)))
+    True
     """
     L = _check_L(L)
     xp = _xp(xyz)
@@ -292,6 +322,12 @@ def zonal_kernel(cos_gamma, L: int):
     By the addition theorem this equals ``sh_basis(p) @ sh_basis(u)`` for any
     two points at angle gamma, independent of the SH convention.  Computed by
     the Legendre three-term recurrence in float64.
+
+    Examples
+    --------
+    >>> L = 10
+    >>> bool(np.isclose(zonal_kernel(1.0, L), (L + 1) ** 2 / (4 * np.pi)))
+    True
     """
     L = _check_L(L)
     t = np.asarray(cos_gamma, dtype=np.float64)
@@ -321,6 +357,11 @@ def real_to_alm(coeffs, L: int | None = None) -> np.ndarray:
     ``(..., (L+1)(L+2)/2)``, complex128, such that
     ``healpy.alm2map(alm, nside, lmax=L)`` equals the real expansion
     ``sum_lm coeffs_lm Y_lm`` at every pixel centre.
+
+    Examples
+    --------
+    >>> real_to_alm(np.arange(4.0)).shape      # L = 1: (L+1)(L+2)/2 = 3 complex alm
+    (3,)
     """
     c = np.asarray(coeffs, dtype=np.float64)
     Lc = degree_from_dim(c.shape[-1])
@@ -334,7 +375,14 @@ def real_to_alm(coeffs, L: int | None = None) -> np.ndarray:
 
 
 def alm_to_real(alm, L: int | None = None) -> np.ndarray:
-    """Inverse of :func:`real_to_alm` (healpy ``alm`` with ``lmax = mmax``)."""
+    """Inverse of :func:`real_to_alm` (healpy ``alm`` with ``lmax = mmax``).
+
+    Examples
+    --------
+    >>> c = np.arange(9.0)
+    >>> bool(np.allclose(alm_to_real(real_to_alm(c)), c))
+    True
+    """
     a = np.asarray(alm, dtype=np.complex128)
     n = a.shape[-1]
     Lc = (math.isqrt(8 * n + 1) - 3) // 2
