@@ -28,7 +28,13 @@ _FOUR_PI = 4.0 * math.pi
 
 
 def as_rng(rng) -> np.random.Generator:
-    """Turn ``None``, an int seed or a Generator into a ``numpy.random.Generator``."""
+    """Turn ``None``, an int seed or a Generator into a ``numpy.random.Generator``.
+
+    Examples
+    --------
+    >>> as_rng(0).integers(10) == np.random.default_rng(0).integers(10)
+    np.True_
+    """
     if isinstance(rng, np.random.Generator):
         return rng
     if rng is None or isinstance(rng, (int, np.integer)):
@@ -158,7 +164,13 @@ def healpix(nside: int, nest: bool = False) -> AnchorSet:
 
 
 def nside_for_spacing(spacing_km: float) -> int:
-    """Smallest power-of-two ``nside`` whose pixel side is at most ``spacing_km``."""
+    """Smallest power-of-two ``nside`` whose pixel side is at most ``spacing_km``.
+
+    Examples
+    --------
+    >>> nside_for_spacing(100.0)
+    128
+    """
     from .coords import EARTH_RADIUS_KM
 
     if not spacing_km > 0:

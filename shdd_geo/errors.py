@@ -6,12 +6,40 @@ __all__ = ["NotFittedError", "OptionalDependencyError", "ShddGeoError"]
 
 
 class ShddGeoError(Exception):
-    """Base class of the errors specific to shdd_geo."""
+    """Base class of the errors specific to shdd_geo.
+
+    Examples
+    --------
+    >>> issubclass(NotFittedError, ShddGeoError)
+    True
+    """
 
 
 class NotFittedError(ShddGeoError, ValueError, AttributeError):
-    """An estimator was used before ``fit`` (or ``load``)."""
+    """An estimator was used before ``fit`` (or ``load``).
+
+    It is also a ``ValueError`` and an ``AttributeError``, like scikit-learn's.
+
+    Examples
+    --------
+    >>> from shdd_geo.baselines import KNNRetrieval
+    >>> try:
+    ...     KNNRetrieval().predict([[1.0]])
+    ... except NotFittedError as exc:
+    ...     print(type(exc).__name__)
+    NotFittedError
+    """
 
 
 class OptionalDependencyError(ShddGeoError, ImportError):
-    """An optional dependency is missing; the message carries the pip command."""
+    """An optional dependency is missing; the message carries the pip command.
+
+    Examples
+    --------
+    >>> from shdd_geo._optional import attempt_import
+    >>> try:
+    ...     attempt_import("no_such_package_xyz")
+    ... except OptionalDependencyError as exc:
+    ...     print("pip install no_such_package_xyz" in str(exc))
+    True
+    """

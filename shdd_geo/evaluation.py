@@ -59,6 +59,10 @@ def evaluate_predictor(predictor, X, lat, lon, *, fields: bool = False, nside: i
     dict
         ``acc_<t>km``, ``median_km``, ``mean_km``, ``geoscore``, ``n``,
         ``seconds`` (prediction time) and the density metrics.
+
+    Examples
+    --------
+    See the module example.
     """
     X = np.asarray(X)
     if X.ndim != 2 or X.shape[0] == 0:
@@ -96,6 +100,17 @@ def compare(predictors: Mapping[str, Any], X, lat, lon, **kwargs) -> list[dict[s
 
     ``kwargs`` go to every call; a per-method ``fields`` flag can be given as
     ``fields={"knn": False, ...}``.
+
+    Examples
+    --------
+    >>> class Const:
+    ...     def __init__(self, lat):
+    ...         self.lat = lat
+    ...     def predict(self, X):
+    ...         return np.full(len(X), self.lat), np.zeros(len(X))
+    >>> rows = compare({"a": Const(0.0), "b": Const(10.0)}, np.zeros((2, 1)), [0, 0], [0, 0])
+    >>> [(r["method"], r["acc_25km"]) for r in rows]
+    [('a', 1.0), ('b', 0.0)]
     """
     rows = []
     fields = kwargs.pop("fields", False)

@@ -54,7 +54,13 @@ def great_circle_km(lat1, lon1, lat2, lon2) -> np.ndarray:
 
 
 def central_angle(xyz1, xyz2) -> np.ndarray:
-    """Angle [rad] between unit vectors ``(..., 3)``: ``atan2(|a x b|, a . b)``."""
+    """Angle [rad] between unit vectors ``(..., 3)``: ``atan2(|a x b|, a . b)``.
+
+    Examples
+    --------
+    >>> float(central_angle([1.0, 0.0, 0.0], [0.0, 1.0, 0.0])) == np.pi / 2
+    True
+    """
     a = np.asarray(xyz1, dtype=np.float64)
     b = np.asarray(xyz2, dtype=np.float64)
     cross = np.linalg.norm(np.cross(a, b), axis=-1)
@@ -92,7 +98,13 @@ def accuracy_within(
 
 
 def median_error_km(pred_lat, pred_lon, true_lat, true_lon) -> float:
-    """Median great-circle error [km]."""
+    """Median great-circle error [km].
+
+    Examples
+    --------
+    >>> median_error_km([0, 0, 0], [0, 0, 0], [0, 0, 0], [0, 0, 0])
+    0.0
+    """
     return float(np.median(_errors(pred_lat, pred_lon, true_lat, true_lon)))
 
 

@@ -28,7 +28,13 @@ __all__ = ["Geolocator", "ModelCard", "available", "load"]
 
 @dataclass(frozen=True)
 class ModelCard:
-    """What a built-in model is: its file, encoder and training summary."""
+    """What a built-in model is: its file, encoder and training summary.
+
+    Examples
+    --------
+    >>> _MODELS["geonames-minilm"].encoder
+    'minilm'
+    """
 
     name: str
     weights: str
@@ -48,7 +54,13 @@ _MODELS = {
 
 
 def available() -> list[str]:
-    """Names of the built-in models that :func:`load` accepts."""
+    """Names of the built-in models that :func:`load` accepts.
+
+    Examples
+    --------
+    >>> available()
+    ['geonames-minilm']
+    """
     return sorted(_MODELS)
 
 
@@ -65,6 +77,12 @@ def load(name: str = "geonames-minilm", *, device: str | None = None) -> Geoloca
         For an unknown name.
     FileNotFoundError
         If the weights are missing from this installation.
+
+    Examples
+    --------
+    >>> geo = load("geonames-minilm")
+    >>> geo.model.L
+    23
     """
     if name not in _MODELS:
         raise ValueError(f"`name` must be one of {available()}, got {name!r}")
@@ -101,6 +119,13 @@ class Geolocator:
         A fitted model whose condition width matches the encoder's.
     device : str
         Torch device for the encoder.
+
+    Examples
+    --------
+    >>> geo = load("geonames-minilm")
+    >>> lat, lon = geo.predict(["Lisbon"], n_samples=4)
+    >>> lat.shape
+    (1,)
     """
 
     def __init__(self, card: ModelCard, model, device: str = "cpu") -> None:
