@@ -137,21 +137,19 @@ def cmd_train(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from .metrics import summarize
+    from .evaluation import evaluate_predictor
     from .model import LocDiffusion
 
     X, lat, lon = _load_xy(args.embeddings, args.coords)
     model = LocDiffusion.load(args.model, device=args.device)
-    pl, po = model.predict(np.asarray(X, dtype=np.float32), n_samples=args.samples, point=args.point,
-                           generator=args.seed)
-    result = summarize(pl, po, lat, lon)
+    result = evaluate_predictor(
+        model, np.asarray(X, dtype=np.float32), lat, lon, fields=args.fields, nside=args.nside,
+        predict_kwargs={"n_samples": args.samples, "point": args.point, "generator": args.seed},
+        field_kwargs={"generator": args.seed})
     if args.fields:
-        from .calibration import calibration_report
-
-        f = model.predict_field(np.asarray(X, dtype=np.float32), nside=args.nside, generator=args.seed)
-        rep = calibration_report(f, lat, lon)
-        result["coverage"] = {str(k): v for k, v in rep["coverage"].items()}
-        result["mean_log_likelihood"] = float(np.mean(f.log_likelihood(lat, lon)))
+        levels = [k[len("coverage_"):] for k in result if k.startswith("coverage_")]
+        result["coverage"] = {lv: result.pop(f"coverage_{lv}") for lv in levels}
+        result["mean_log_likelihood"] = result.pop("loglik")
     print(json.dumps(result, indent=2))
     return 0
 

@@ -29,9 +29,10 @@ from .metrics import DEFAULT_THRESHOLDS_KM, summarize
 __all__ = ["compare", "evaluate_predictor", "markdown_table"]
 
 
-def _batched_fields(predictor, X, nside: int, batch_size: int, field_kwargs: Mapping) -> list:
-    return [predictor.predict_field(X[i : i + batch_size], nside=nside, **field_kwargs)
-            for i in range(0, len(X), batch_size)]
+def _batched_fields(predictor, X, nside: int, batch_size: int, field_kwargs: Mapping):
+    """Fields batch by batch (a generator: one batch of fields in memory at a time)."""
+    for i in range(0, len(X), batch_size):
+        yield predictor.predict_field(X[i : i + batch_size], nside=nside, **field_kwargs)
 
 
 def evaluate_predictor(predictor, X, lat, lon, *, fields: bool = False, nside: int = 64,

@@ -152,11 +152,15 @@ class Geolocator:
         """Density maps (a :class:`~shdd_geo.SphericalField` batch, one per input)."""
         field = self.model.predict_field(self.embed(inputs), nside=nside, n_samples=n_samples,
                                          generator=generator, **kwargs)
+        labels = [inputs] if isinstance(inputs, str) else [str(i) for i in inputs]
+        return self._tagged(field.log_density, field, labels=labels)
+
+    def _tagged(self, log_density, like, labels=None, **attrs):
+        """A field on ``like``'s grid with these rows, labels and the model name in its attrs."""
         from .field import SphericalField
 
-        labels = [inputs] if isinstance(inputs, str) else [str(i) for i in inputs]
-        return SphericalField(field.log_density, kind="log_density", nest=field.nest, labels=labels,
-                              attrs={**dict(field.attrs), "model": self.card.name})
+        return SphericalField(log_density, kind="log_density", nest=like.nest, labels=labels,
+                              attrs={**dict(like.attrs), "model": self.card.name, **attrs})
 
     @cached_property
     def places(self):
@@ -174,13 +178,12 @@ class Geolocator:
             ``lon``, ``mass``, ``place``, ``country``, ``place_km``).
         """
         from .decoding import decode
-        from .field import SphericalField
         from .metrics import geometric_median, great_circle_km
 
+        # Sample once: the same draws give the map and the continuous modes.
         coeffs = self.model.sample(self.embed([text]), n_samples, generator=generator)
-        mix = self.model.field_from_samples(coeffs, nside=nside)
-        field = SphericalField(mix.log_density[0], kind="log_density", nest=mix.nest, labels=None,
-                               attrs={**dict(mix.attrs), "model": self.card.name, "text": text})
+        mix = self.model.field_from_samples(coeffs, nside=nside, temperature=self.model.temperature_)
+        field = self._tagged(mix.log_density[0], mix, text=text)
         table = field.modes(k=k, min_separation_km=min_separation_km)
         # Modes sit on pixel centres (~0.9 deg at nside 64); move each to the
         # geometric median of the decoded samples around it (continuous).
