@@ -259,6 +259,12 @@ class BlueMarbleTiles:
         Angular width of each tile [deg].
     projection : str
         Local projection used.
+
+    Examples
+    --------
+    >>> t = cut_tiles(lat=[10.0, -60.0], lon=[20.0, 100.0], size=8, fov_deg=5.0)
+    >>> len(t), t.images.shape, t.fov_deg
+    (2, (2, 8, 8, 3), 5.0)
     """
 
     images: np.ndarray
@@ -400,6 +406,16 @@ class TileDataset:
         ``(n,)`` float64 tile centres [deg].
     path : pathlib.Path
         The ``.npy`` file (metadata beside it, see :mod:`shdd_geo.io.embeddings`).
+
+    Examples
+    --------
+    A dataset is what :func:`embed_tiles` returns; one can also be wrapped by hand:
+
+    >>> import pathlib
+    >>> ds = TileDataset(np.eye(2, dtype=np.float32), np.array([0.0, 45.0]), np.array([0.0, 90.0]),
+    ...                  pathlib.Path("tiles.npy"))
+    >>> len(ds), ds.embeddings.shape
+    (2, (2, 2))
     """
 
     embeddings: np.ndarray

@@ -293,7 +293,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``shdd-geo``."""
+    """Entry point of ``shdd-geo``: parse ``argv`` (default ``sys.argv[1:]``), run, return the exit code.
+
+    Examples
+    --------
+    >>> import contextlib, io
+    >>> out = io.StringIO()
+    >>> with contextlib.redirect_stdout(out):
+    ...     code = main(["info"])
+    >>> code, "geonames-minilm" in out.getvalue()
+    (0, True)
+    """
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)
 

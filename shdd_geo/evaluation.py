@@ -5,15 +5,7 @@ also have ``predict_field(X, nside=...)`` (LocDiffusion, the classification
 and retrieval baselines) get density metrics too: the log-likelihood of the
 truth and the coverage and area of highest-density credible regions.
 
-Examples
---------
->>> import numpy as np
->>> class Const:
-...     def predict(self, X):
-...         return np.zeros(len(X)), np.zeros(len(X))
->>> r = evaluate_predictor(Const(), np.zeros((3, 2)), [0, 0, 10], [0, 1, 0])
->>> r["acc_200km"], r["n"]
-(0.6666666666666666, 3)
+See :func:`evaluate_predictor` and :func:`compare` for examples.
 """
 
 from __future__ import annotations
@@ -63,7 +55,13 @@ def evaluate_predictor(predictor, X, lat, lon, *, fields: bool = False, nside: i
 
     Examples
     --------
-    See the module example.
+    >>> import numpy as np
+    >>> class Const:
+    ...     def predict(self, X):
+    ...         return np.zeros(len(X)), np.zeros(len(X))
+    >>> r = evaluate_predictor(Const(), np.zeros((3, 2)), [0, 0, 10], [0, 1, 0])
+    >>> r["acc_200km"], r["n"]
+    (0.6666666666666666, 3)
     """
     X = np.asarray(X)
     if X.ndim != 2 or X.shape[0] == 0:

@@ -5,17 +5,7 @@ condition); the retrieval model then searches only the gallery entries within
 ``radius_km`` of a candidate.  Diffusion supplies the coarse answer (its
 strength at 200-2500 km), retrieval the fine one (its strength at 1-25 km).
 
-Examples
---------
->>> import numpy as np
->>> class Diffusion:            # stands in for a fitted LocDiffusion
-...     def predict_samples(self, X, n_samples, **kw):
-...         return np.full((len(X), n_samples), 49.0), np.zeros((len(X), n_samples))
->>> from shdd_geo.baselines import KNNRetrieval
->>> knn = KNNRetrieval().fit(np.eye(2), [0.0, 50.0], [0.0, 0.0])
->>> hyb = RetrievalHybrid(Diffusion(), knn, n_samples=4)
->>> float(hyb.predict([[1.0, 0.2]])[0][0])   # top-1 alone would say 0.0
-50.0
+See :class:`RetrievalHybrid` for an example.
 """
 
 from __future__ import annotations
@@ -49,6 +39,18 @@ class RetrievalHybrid:
         Diffusion samples per condition (paper: 16).
     sample_kwargs : dict, optional
         Passed to ``predict_samples`` (``steps``, ``sampler``, ``generator``...).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> class Diffusion:            # stands in for a fitted LocDiffusion
+    ...     def predict_samples(self, X, n_samples, **kw):
+    ...         return np.full((len(X), n_samples), 49.0), np.zeros((len(X), n_samples))
+    >>> from shdd_geo.baselines import KNNRetrieval
+    >>> knn = KNNRetrieval().fit(np.eye(2), [0.0, 50.0], [0.0, 0.0])
+    >>> hyb = RetrievalHybrid(Diffusion(), knn, n_samples=4)
+    >>> float(hyb.predict([[1.0, 0.2]])[0][0])   # top-1 alone would say 0.0
+    50.0
     """
 
     def __init__(self, diffusion, retriever, *, radius_km: float = 200.0, n_samples: int = 16,

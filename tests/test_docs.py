@@ -22,6 +22,7 @@ import ast
 import doctest
 import importlib
 import importlib.util
+import inspect
 import os
 import re
 import shlex
@@ -147,6 +148,31 @@ def test_module_doctests(name: str):
     result = runner.summarize(verbose=False)
     assert result.failed == 0, f"{result.failed} doctest(s) failed in {name} (see output above)"
 
+
+
+def _public_callables():
+    """(qualified name, object) of every class/function in a public module's ``__all__``."""
+    seen = {}
+    for name in _module_names():
+        if any(part.startswith("_") for part in name.split(".")):
+            continue
+        try:
+            module = importlib.import_module(name)
+        except (ImportError, OptionalDependencyError):  # optional dependency missing
+            continue
+        for attr in getattr(module, "__all__", []):
+            obj = getattr(module, attr)
+            if inspect.isclass(obj) or inspect.isfunction(obj):
+                seen.setdefault(id(obj), (f"{name}.{attr}", obj))
+    return sorted(seen.values(), key=lambda item: item[0])
+
+
+def test_every_public_name_has_a_runnable_example():
+    """Issue 7: every public class and function carries its own ``>>>`` example (run above)."""
+    public = _public_callables()
+    assert len(public) > 100
+    missing = [q for q, obj in public if ">>>" not in (inspect.getdoc(obj) or "")]
+    assert not missing, f"public names without an Examples section with '>>>': {missing}"
 
 DOC_PAGES = sorted(p for p in DOCS.glob("*.rst") if ">>> " in p.read_text())
 

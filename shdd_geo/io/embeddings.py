@@ -63,6 +63,20 @@ class EmbeddingFile:
         Encoder name, shape, input key, timestamps.
     path : pathlib.Path
         The ``.npy`` file.
+
+    Examples
+    --------
+    :func:`embed_to_disk` and :func:`open_embeddings` return one:
+
+    >>> import tempfile, pathlib
+    >>> class Ones:
+    ...     name, dim = "ones", 3
+    ...     def embed(self, items, batch_size=32, progress=False):
+    ...         return np.ones((len(items), 3), np.float32)
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "ones.npy"
+    >>> f = embed_to_disk(["x", "y"], path, encoder=Ones(), progress=False)
+    >>> type(f).__name__, f.array.shape, f.info["encoder"], f.path.name
+    ('EmbeddingFile', (2, 3), 'ones', 'ones.npy')
     """
 
     array: np.ndarray

@@ -51,7 +51,18 @@ _META_KEY = "shdd_geo"
 
 
 def write_checkpoint(path: str | os.PathLike, meta: dict, tensors: dict[str, torch.Tensor]) -> Path:
-    """Write ``tensors`` and JSON ``meta`` to ``path`` atomically; return the path."""
+    """Write ``tensors`` and JSON ``meta`` to ``path`` atomically; return the path.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, torch
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "ck.safetensors"
+    >>> write_checkpoint(path, {"step": 3}, {"w": torch.ones(2)}).name
+    'ck.safetensors'
+    >>> meta, tensors = read_checkpoint(path)
+    >>> meta["step"], tensors["w"].tolist()
+    (3, [1.0, 1.0])
+    """
     from safetensors.torch import save
 
     path = Path(path)
@@ -66,7 +77,20 @@ def write_checkpoint(path: str | os.PathLike, meta: dict, tensors: dict[str, tor
 
 
 def read_checkpoint(path: str | os.PathLike) -> tuple[dict, dict[str, torch.Tensor]]:
-    """Read a checkpoint; ``ValueError`` for a missing, corrupt or foreign file."""
+    """Read a checkpoint; ``ValueError`` for a missing, corrupt or foreign file.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> bad = pathlib.Path(tempfile.mkdtemp()) / "notes.txt"
+    >>> _ = bad.write_text("not a checkpoint")
+    >>> read_checkpoint(bad)
+    Traceback (most recent call last):
+    ...
+    ValueError: ...notes.txt' is not a readable shdd_geo checkpoint (...)
+
+    The round trip is shown under :func:`write_checkpoint`.
+    """
     from safetensors import SafetensorError
     from safetensors.torch import load
 
@@ -87,7 +111,22 @@ def read_checkpoint(path: str | os.PathLike) -> tuple[dict, dict[str, torch.Tens
 
 
 def flatten_optimizer(state: dict) -> tuple[dict, dict[str, torch.Tensor]]:
-    """Split an optimizer ``state_dict`` into JSON-able meta and named tensors."""
+    """Split an optimizer ``state_dict`` into JSON-able meta and named tensors.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = torch.nn.Linear(2, 1)
+    >>> opt = torch.optim.AdamW(net.parameters())
+    >>> net(torch.ones(1, 2)).sum().backward()
+    >>> opt.step()
+    >>> meta, tensors = flatten_optimizer(opt.state_dict())
+    >>> sorted(tensors)
+    ['optim.0.exp_avg', 'optim.0.exp_avg_sq', 'optim.0.step', 'optim.1.exp_avg', 'optim.1.exp_avg_sq', 'optim.1.step']
+    >>> back = unflatten_optimizer(meta, tensors)
+    >>> torch.equal(back["state"][1]["exp_avg"], opt.state_dict()["state"][1]["exp_avg"])
+    True
+    """
     tensors, scalars = {}, {}
     for idx, per_param in state["state"].items():
         for key, val in per_param.items():
@@ -99,7 +138,15 @@ def flatten_optimizer(state: dict) -> tuple[dict, dict[str, torch.Tensor]]:
 
 
 def unflatten_optimizer(meta: dict, tensors: dict[str, torch.Tensor]) -> dict:
-    """Inverse of :func:`flatten_optimizer`."""
+    """Inverse of :func:`flatten_optimizer`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> state = {"state": {0: {"step": torch.tensor(1.0)}}, "param_groups": [{"lr": 0.1, "params": [0]}]}
+    >>> unflatten_optimizer(*flatten_optimizer(state))["param_groups"][0]["lr"]
+    0.1
+    """
     state: dict[int, dict] = {}
     for name, val in tensors.items():
         if name.startswith("optim."):

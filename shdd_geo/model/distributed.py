@@ -40,7 +40,14 @@ __all__ = ["DistContext", "local_slice", "setup", "teardown", "wrap"]
 
 @dataclass(frozen=True)
 class DistContext:
-    """Where this process sits: ``rank`` of ``world_size``, its ``device``, and the backend."""
+    """Where this process sits: ``rank`` of ``world_size``, its ``device``, and the backend.
+
+    Examples
+    --------
+    >>> ctx = DistContext(rank=1, world_size=2)
+    >>> ctx.is_main, ctx.distributed
+    (False, True)
+    """
 
     rank: int = 0
     world_size: int = 1
@@ -83,6 +90,15 @@ def setup(device: str | torch.device | None = None) -> DistContext:
     -------
     DistContext
         A 1-process context when ``WORLD_SIZE`` is unset or 1.
+
+    Examples
+    --------
+    Outside ``torchrun`` (no ``WORLD_SIZE`` in the environment) there is one process:
+
+    >>> ctx = setup("cpu")
+    >>> ctx.rank, ctx.world_size, ctx.device.type
+    (0, 1, 'cpu')
+    >>> teardown(ctx)              # nothing to leave
     """
     import torch.distributed as dist
 
@@ -107,7 +123,14 @@ def setup(device: str | torch.device | None = None) -> DistContext:
 
 
 def wrap(net: torch.nn.Module, ctx: DistContext) -> torch.nn.Module:
-    """``DistributedDataParallel(net)`` in a distributed context, ``net`` otherwise."""
+    """``DistributedDataParallel(net)`` in a distributed context, ``net`` otherwise.
+
+    Examples
+    --------
+    >>> net = torch.nn.Linear(2, 2)
+    >>> wrap(net, DistContext()) is net          # one process: unchanged
+    True
+    """
     if not ctx.distributed:
         return net
     from torch.nn.parallel import DistributedDataParallel
@@ -117,7 +140,17 @@ def wrap(net: torch.nn.Module, ctx: DistContext) -> torch.nn.Module:
 
 
 def local_slice(n: int, ctx: DistContext) -> slice:
-    """This rank's contiguous slice of a global batch of ``n`` rows (equal sizes; ``n % world == 0``)."""
+    """This rank's contiguous slice of a global batch of ``n`` rows (equal sizes; ``n % world == 0``).
+
+    Examples
+    --------
+    >>> local_slice(8, DistContext(rank=1, world_size=2))
+    slice(4, 8, None)
+    >>> local_slice(7, DistContext(rank=0, world_size=2))
+    Traceback (most recent call last):
+    ...
+    ValueError: a global batch of 7 rows cannot be split evenly over 2 processes
+    """
     if n % ctx.world_size:
         raise ValueError(f"a global batch of {n} rows cannot be split evenly over {ctx.world_size} processes")
     k = n // ctx.world_size
@@ -133,7 +166,12 @@ def barrier(ctx: DistContext) -> None:
 
 
 def teardown(ctx: DistContext) -> None:
-    """Leave the process group if :func:`setup` created it."""
+    """Leave the process group if :func:`setup` created it.
+
+    Examples
+    --------
+    >>> teardown(DistContext())    # a group this process did not create is left alone
+    """
     if ctx.owns_group:
         import torch.distributed as dist
 

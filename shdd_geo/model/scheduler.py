@@ -120,7 +120,17 @@ class SchedulerConfig:
 
 @dataclass
 class SchedulerOutput:
-    """Result of one reverse step: ``prev_sample`` (``x_{t'}``) and ``pred_original_sample`` (``x0``)."""
+    """Result of one reverse step: ``prev_sample`` (``x_{t'}``) and ``pred_original_sample`` (``x0``).
+
+    Examples
+    --------
+    >>> sched = make_scheduler("ddim", SchedulerConfig(num_train_timesteps=10))
+    >>> sched.set_timesteps(2)
+    >>> x0 = torch.zeros(1, 4)
+    >>> out = sched.step(x0, int(sched.timesteps[-1]), torch.ones(1, 4))
+    >>> type(out).__name__, torch.equal(out.pred_original_sample, x0), out.prev_sample.shape
+    ('SchedulerOutput', True, torch.Size([1, 4]))
+    """
 
     prev_sample: torch.Tensor
     pred_original_sample: torch.Tensor

@@ -42,7 +42,7 @@ from ..coords import as_latlon
 from ..sh import sh_basis
 from .distributed import DistContext, local_slice
 
-__all__ = ["ArrayData", "NpyShards", "TrainState", "Trainer", "random_anchor_basis"]
+__all__ = ["ArrayData", "NpyShards", "TrainState", "random_anchor_basis"]  # Trainer: internal
 
 
 # --------------------------------------------------------------------------- data
@@ -190,7 +190,14 @@ def read_batch(data, shards: np.ndarray, rows: np.ndarray):
 
 # --------------------------------------------------------------------------- loss
 def random_anchor_basis(n: int, L: int, generator: torch.Generator, device, dtype=torch.float32) -> torch.Tensor:
-    """SH basis ``(n, D)`` at ``n`` uniform random points (``z ~ U(-1, 1)``, ``lon ~ U(-180, 180)``)."""
+    """SH basis ``(n, D)`` at ``n`` uniform random points (``z ~ U(-1, 1)``, ``lon ~ U(-180, 180)``).
+
+    Examples
+    --------
+    >>> B = random_anchor_basis(4, 2, torch.Generator().manual_seed(0), "cpu")
+    >>> B.shape, B.dtype
+    (torch.Size([4, 9]), torch.float32)
+    """
     u = torch.rand(2, n, generator=generator, device=generator.device, dtype=torch.float64).to(device)
     lat = torch.rad2deg(torch.asin(2.0 * u[0] - 1.0))
     lon = 360.0 * u[1] - 180.0
@@ -210,7 +217,13 @@ def lr_factor(step: int, *, warmup: int, decay: int | None) -> float:
 @dataclass
 class TrainState:
     """Counters saved in checkpoints: global ``step``, ``epoch``, mini-batches done in the
-    current epoch, the data-order generator state at its start and its running loss sum."""
+    current epoch, the data-order generator state at its start and its running loss sum.
+
+    Examples
+    --------
+    >>> TrainState(step=5).to_dict()["step"]
+    5
+    """
 
     step: int = 0
     epoch: int = 0

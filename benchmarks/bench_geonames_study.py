@@ -1,0 +1,160 @@
+"""LocDiffusion studies on GeoNames names: samplers, guidance, anchors, losses, L.
+
+One LocDiffusion is trained (or loaded with ``--model``) on the random split of
+the Table 1 benchmark (same data, embeddings and test rows as
+``bench_geonames_table1.py``) and evaluated under several inference settings.
+Each case prints one JSON line; cases are chosen with ``--cases``:
+
+``base``      DDIM-20, 16 samples, guidance 1: point metrics (centre and mode).
+``sampler``   DDPM-100 vs DDIM-{10, 20, 50}: accuracy and conditions/s (issue 4's
+              "DDIM-20 within 1 point of DDPM-100 at >= 4x the speed").
+``guidance``  classifier-free guidance scales 1.5, 2, 3, 5 (DDIM-20).
+``samples``   4, 16, 64 samples per condition (DDIM-20).
+``anchors``   paper Table 2: samples decoded on the training-location gallery vs
+              equal-area Fibonacci grids of 21k, 100k, 500k and 1M anchors
+              (``method="argmax"``, no refinement, so the anchors are the only
+              candidates), side by side with the GeoCLIP-style retrieval baseline
+              searching the same galleries.
+
+Losses (paper Table 7) and degrees (Figure 4a) are separate trainings:
+``--loss l1|l2|cosine|kl`` and ``--L 15|23|31|47`` with ``--cases base``.
+
+Run::
+
+    python benchmarks/bench_geonames_study.py --steps 10000 --lr 3e-4 --model m.safetensors \\
+        --cases base,sampler,guidance,samples,anchors
+    python benchmarks/bench_geonames_study.py --steps 2000 --lr 3e-4 --loss l2 --cases base
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def _metrics(lat_hat, lon_hat, lat, lon) -> dict:
+    from shdd_geo.metrics import summarize
+
+    return {k: round(float(v), 4) for k, v in summarize(lat_hat, lon_hat, lat, lon).items()}
+
+
+def _points(est, coeffs, lat, lon, decode_kwargs=None) -> dict:
+    from shdd_geo.metrics import geographic_centre
+    from shdd_geo.model.locdiffusion import densest_sample
+
+    slat, slon = est._decode(coeffs, decode_kwargs)
+    best = densest_sample(coeffs, slat, slon)
+    idx = np.arange(len(lat))
+    clat, clon = geographic_centre(slat, slon)
+    return {"mode": _metrics(slat[idx, best], slon[idx, best], lat, lon),
+            "centre": _metrics(clat, clon, lat, lon)}
+
+
+def _case_row(case: str, setting: dict, res: dict, **extra) -> None:
+    print(json.dumps({"case": case, **setting, **res, **extra}), flush=True)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--size", type=int, default=15000)
+    p.add_argument("--split", default="random", choices=("random", "spatial"))
+    p.add_argument("--steps", type=int, default=3000)
+    p.add_argument("--L", type=int, default=23)
+    p.add_argument("--loss", default="kl")
+    p.add_argument("--lr", type=float, default=3e-4)
+    p.add_argument("--dropout", type=float, default=0.3)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--n-test", type=int, default=1000)
+    p.add_argument("--model", default=None, help="load this model if it exists, else train and save it here")
+    p.add_argument("--cases", default="base")
+    p.add_argument("--anchor-sizes", default="21000,100000,500000,1000000")
+    a = p.parse_args()
+
+    import torch
+
+    from shdd_geo.datasets import embed_table, load_geonames, random_split, spatial_split
+    from shdd_geo.model import LocDiffusion
+
+    torch.set_num_threads(a.threads)
+    table = load_geonames(a.size)
+    X = np.asarray(embed_table(table, progress=False), dtype=np.float32)
+    lat, lon = table.lat.to_numpy(), table.lon.to_numpy()
+    s = (random_split(table, seed=0, groups="geonameid") if a.split == "random"
+         else spatial_split(lat, lon, nside=4, seed=0))
+    tr = np.asarray(s.train)
+    te = np.sort(np.random.default_rng(0).choice(np.asarray(s.test), size=min(a.n_test, len(s.test)), replace=False))
+    Xte, late, lone = X[te], lat[te], lon[te]
+    setting = {"split": a.split, "L": a.L, "loss": a.loss, "lr": a.lr, "steps": a.steps, "dropout": a.dropout,
+               "n_test": int(len(te))}
+
+    t0 = time.perf_counter()
+    if a.model and Path(a.model).exists():
+        est = LocDiffusion.load(a.model, device="cpu")
+        fit_s = None
+    else:
+        est = LocDiffusion(L=a.L, loss=a.loss, lr=a.lr, dropout=a.dropout, warmup_steps=200,
+                           decay_steps=max(1, a.steps - 200), batch_size=512, random_state=0,
+                           verbose=False, device="cpu")
+        est.fit(X[tr], lat[tr], lon[tr], epochs=int(np.ceil(a.steps * 512 / len(tr))), max_steps=a.steps)
+        fit_s = round(time.perf_counter() - t0, 1)
+        if a.model:
+            est.save(a.model)
+    hist = getattr(est, "history_", None) or []
+    final_loss = round(float(hist[-1]["train_loss"]), 4) if hist else None
+    if hist:  # the training curve, ~10 points
+        print(json.dumps({"case": "history", **setting, "curve": [
+            (r["step"], round(float(r["train_loss"]), 4)) for r in hist[:: max(1, len(hist) // 10)]]}), flush=True)
+    cases = a.cases.split(",")
+
+    if "base" in cases:
+        t0 = time.perf_counter()
+        coeffs = est.sample(Xte, 16, sampler="ddim", steps=20, generator=0)
+        samp_s = time.perf_counter() - t0
+        _case_row("base", setting, _points(est, coeffs, late, lone), fit_s=fit_s, final_loss=final_loss,
+                  sample_s=round(samp_s, 2))
+    if "sampler" in cases:
+        for sampler, steps in (("ddpm", 100), ("ddim", 10), ("ddim", 20), ("ddim", 50)):
+            t0 = time.perf_counter()
+            coeffs = est.sample(Xte, 16, sampler=sampler, steps=steps, generator=0)
+            dt = time.perf_counter() - t0
+            _case_row("sampler", setting, _points(est, coeffs, late, lone), sampler=sampler, sampler_steps=steps,
+                      conditions_per_s=round(len(te) / dt, 2))
+    if "guidance" in cases:
+        for w in (1.5, 2.0, 3.0, 5.0):
+            coeffs = est.sample(Xte, 16, sampler="ddim", steps=20, guidance_scale=w, generator=0)
+            _case_row("guidance", setting, _points(est, coeffs, late, lone), guidance_scale=w)
+    if "samples" in cases:
+        for k in (4, 16, 64):
+            coeffs = est.sample(Xte, k, sampler="ddim", steps=20, generator=0)
+            _case_row("samples", setting, _points(est, coeffs, late, lone), n_samples=k)
+    if "anchors" in cases:
+        _anchor_study(a, est, X, lat, lon, tr, Xte, late, lone, setting)
+
+
+def _anchor_study(a, est, X, lat, lon, tr, Xte, late, lone, setting) -> None:
+    """Paper Table 2: decoding anchors / retrieval galleries."""
+    from shdd_geo.anchors import fibonacci, gallery
+    from shdd_geo.baselines import GeoCLIPRetrieval
+
+    coeffs = est.sample(Xte, 16, sampler="ddim", steps=20, generator=0)
+    geo = GeoCLIPRetrieval(hidden=(256,), dim=128, n_fourier=128, queue_size=1024, gps_noise_km=5.0, lr=1e-3,
+                           epochs=10, batch_size=256, random_state=0).fit(X[tr], lat[tr], lon[tr])
+    sets = [("training gallery", gallery(lat[tr], lon[tr]))]
+    sets += [(f"fibonacci {int(n):,}", fibonacci(int(n))) for n in a.anchor_sizes.split(",")]
+    for name, anchors in sets:
+        t0 = time.perf_counter()
+        res = _points(est, coeffs, late, lone, {"anchors": anchors, "method": "argmax", "refine": False})
+        dec_s = time.perf_counter() - t0
+        geo.gallery_lat_, geo.gallery_lon_ = anchors.lat, anchors.lon
+        geo.gallery_feats_ = geo.encode_locations(anchors.lat, anchors.lon)
+        glat, glon = geo.predict(Xte)
+        _case_row("anchors", setting, {"locdiffusion": res, "geoclip_style": _metrics(glat, glon, late, lone)},
+                  anchors=name, n_anchors=int(len(anchors.lat)), decode_s=round(dec_s, 1))
+
+
+if __name__ == "__main__":
+    main()
