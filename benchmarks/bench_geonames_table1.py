@@ -68,7 +68,6 @@ def main() -> None:
     import torch
 
     from shdd_geo.datasets import embed_table, load_geonames, multimodal_mask, random_split, spatial_split
-    from shdd_geo.evaluation import evaluate_predictor
 
     torch.set_num_threads(a.threads)
     table = load_geonames(a.size)
@@ -79,33 +78,44 @@ def main() -> None:
     for split_name in a.splits.split(","):
         s = (random_split(table, seed=0, groups="geonameid") if split_name == "random"
              else spatial_split(lat, lon, nside=4, seed=0))
-        tr = np.asarray(s.train)
         te = np.sort(rng.choice(np.asarray(s.test), size=min(a.n_test, len(s.test)), replace=False))
-        fitted, acc200_knn = {}, None
-        methods = _methods(a, fitted)
-        for name in methods:
-            if a.only and name not in a.only.split(",") and name not in ("knn_top1", "locdiffusion"):
-                continue
-            t0 = time.perf_counter()
-            est = fitted[name] = _fit(name, methods[name](), X[tr], lat[tr], lon[tr], a)
-            fit_s = time.perf_counter() - t0
-            if a.only and name not in a.only.split(","):
-                continue
-            dens = hasattr(est, "predict_field")
-            kw = {"predict_kwargs": {"n_samples": 16, "point": "mode", "generator": 0},
-                  "field_kwargs": {"n_samples": 16, "generator": 0}} if name == "locdiffusion" else {}
-            res = evaluate_predictor(est, X[te], lat[te], lon[te], fields=dens, nside=a.nside, **kw)
+        run_split(split_name, np.asarray(s.train), te, X, lat, lon, a, multi=multi)
+
+
+def run_split(split_name, tr, te, X, lat, lon, a, *, multi=None, extra: dict | None = None) -> dict:
+    """Fit every method on rows ``tr``, evaluate on rows ``te``, print one JSON line each.
+
+    ``a`` carries ``epochs``, ``steps``, ``L``, ``lr``, ``nside`` and ``only``;
+    ``multi`` (bool per row) adds the multi-modal subset.  Returns the fitted
+    estimators by method name.
+    """
+    from shdd_geo.evaluation import evaluate_predictor
+
+    fitted, acc200_knn = {}, None
+    methods = _methods(a, fitted)
+    for name in methods:
+        if a.only and name not in a.only.split(",") and name not in ("knn_top1", "locdiffusion"):
+            continue
+        t0 = time.perf_counter()
+        est = fitted[name] = _fit(name, methods[name](), X[tr], lat[tr], lon[tr], a)
+        fit_s = time.perf_counter() - t0
+        if a.only and name not in a.only.split(","):
+            continue
+        dens = hasattr(est, "predict_field")
+        kw = {"predict_kwargs": {"n_samples": 16, "point": "mode", "generator": 0},
+              "field_kwargs": {"n_samples": 16, "generator": 0}} if name == "locdiffusion" else {}
+        res = evaluate_predictor(est, X[te], lat[te], lon[te], fields=dens, nside=a.nside, **kw)
+        row = {"split": split_name, "method": name, "n_train": int(len(tr)), "n_test": int(len(te)),
+               **(extra or {}), **{k: _r(v) for k, v in res.items()}, "fit_s": round(fit_s, 1)}
+        if multi is not None:
             mm = multi[te]
             res_mm = evaluate_predictor(est, X[te][mm], lat[te][mm], lon[te][mm], **{
                 k: v for k, v in kw.items() if k == "predict_kwargs"}) if mm.any() else {}
-            acc200_knn = res["acc_200km"] if name == "knn_top1" else acc200_knn
-            print(json.dumps({
-                "split": split_name, "method": name, "n_train": int(len(tr)), "n_test": int(len(te)),
-                **{k: _r(v) for k, v in res.items()}, "fit_s": round(fit_s, 1),
-                "multimodal": {"n": int(mm.sum()), **{k: _r(v) for k, v in res_mm.items()}},
-                "ratio_acc200_vs_knn": round(res["acc_200km"] / acc200_knn, 3) if acc200_knn else None,
-            }), flush=True)
-
+            row["multimodal"] = {"n": int(mm.sum()), **{k: _r(v) for k, v in res_mm.items()}}
+        acc200_knn = res["acc_200km"] if name == "knn_top1" else acc200_knn
+        row["ratio_acc200_vs_knn"] = round(res["acc_200km"] / acc200_knn, 3) if acc200_knn else None
+        print(json.dumps(row), flush=True)
+    return fitted
 
 def _r(v):
     return round(float(v), 4) if isinstance(v, (float, np.floating)) else v

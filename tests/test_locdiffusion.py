@@ -335,3 +335,40 @@ def test_lr_schedule_warmup_and_cosine_decay():
     assert lr_factor(500, warmup=0, decay=None) == 1.0
     with pytest.raises(ValueError, match="`decay_steps`"):
         LocDiffusion(decay_steps=0).fit(np.zeros((4, 2), np.float32), [0, 0, 0, 0], [0, 0, 0, 0], epochs=1)
+
+
+def test_parquet_shards_stream_and_match_arrays(tmp_path, data):
+    from shdd_geo.model import ParquetShards
+
+    X, lat, lon, _, _ = data
+    X, lat, lon = X[:96], lat[:96], lon[:96]
+    one = ParquetShards.write(tmp_path / "one", X, lat, lon)
+    a = LocDiffusion(**TINY).fit(X, lat, lon, epochs=2)
+    b = LocDiffusion(**TINY).fit(one, epochs=2)
+    for p, q in zip(a.net_.parameters(), b.net_.parameters()):
+        assert torch.equal(p, q)  # same rows, same order, same model as the in-memory arrays
+    three = ParquetShards.write(tmp_path / "three", X, lat, lon, rows_per_shard=40)
+    assert three.shard_sizes == [40, 40, 16] and three.n_features == 16
+    three.read(0, np.arange(3)), three.read(2, np.arange(3))
+    assert len(three._decoded) == 1  # only `cache` decoded shards stay in memory
+    m = LocDiffusion(**TINY).fit(three, epochs=1)
+    assert m.history_[0]["step"] == 3
+    # a list column (what pandas/pyarrow write by default) works too, with other column names
+    import pandas as pd
+
+    pd.DataFrame({"clip": list(X[:8].astype(np.float64)), "LAT": lat[:8], "LON": lon[:8]}).to_parquet(tmp_path / "l.parquet")
+    d = ParquetShards([tmp_path / "l.parquet"], embedding="clip", lat="LAT", lon="LON")
+    np.testing.assert_array_equal(d.read(0, np.arange(8))[0], X[:8])
+    with pytest.raises(ValueError, match=r"no column\(s\) \['embedding', 'lat', 'lon'\]"):
+        ParquetShards([tmp_path / "l.parquet"])
+    with pytest.raises(TypeError, match="sequence"):
+        ParquetShards(tmp_path / "l.parquet")
+    with pytest.raises(ValueError, match="inside the data source"):
+        LocDiffusion(**TINY).fit(three, lat, lon)
+    bad = X[:8].copy()
+    bad[2] = np.nan
+    with pytest.raises(ValueError, match="must be finite"):  # write() validates
+        ParquetShards.write(tmp_path / "bad", bad, lat[:8], lon[:8])
+    pd.DataFrame({"embedding": list(bad), "lat": lat[:8], "lon": lon[:8]}).to_parquet(tmp_path / "bad.parquet")
+    with pytest.raises(ValueError, match="NaN/inf embeddings"):  # read() checks what others wrote
+        LocDiffusion(**TINY).fit(ParquetShards([tmp_path / "bad.parquet"]), epochs=1)

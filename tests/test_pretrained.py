@@ -1,4 +1,4 @@
-"""The built-in geonames-minilm model: loading, predictions, fields, the main job."""
+"""The built-in models (geonames-minilm, bluemarble-effnet): loading, predictions, fields, the main jobs."""
 
 import numpy as np
 import pytest
@@ -12,16 +12,17 @@ def geo():
 
 
 def test_registry_and_errors():
-    assert pretrained.available() == ["geonames-minilm"]
+    assert pretrained.available() == ["bluemarble-effnet", "geonames-minilm"]
     with pytest.raises(ValueError, match="`name` must be one of"):
         pretrained.load("nope")
 
 
-def test_shipped_weights_are_small_and_half_precision():
+@pytest.mark.parametrize(("name", "mib"), [("geonames-minilm", 8), ("bluemarble-effnet", 12)])
+def test_shipped_weights_are_small_and_half_precision(name, mib):
     from safetensors import safe_open
 
-    path = pretrained._model_path(pretrained._MODELS["geonames-minilm"])
-    assert path.stat().st_size < 8 * 2**20
+    path = pretrained._model_path(pretrained._MODELS[name])
+    assert path.stat().st_size < mib * 2**20  # the 1280-d image condition makes the second one larger
     with safe_open(str(path), "np") as f:
         dtypes = {f.get_tensor(k).dtype for k in f.keys() if k.startswith("net.")}
     assert dtypes == {np.dtype("float16")}
@@ -50,3 +51,59 @@ def test_locate_cli_writes_outputs(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "Lisbon" in out and "nearest known place" in out
     assert sorted(p.suffix for p in tmp_path.iterdir()) == [".geojson", ".nc", ".png"]
+
+
+# -- the image model ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def geo_image():
+    return pretrained.load("bluemarble-effnet")
+
+
+@pytest.fixture(scope="module")
+def tile_png(tmp_path_factory):
+    """A Blue Marble tile over the Nile delta written as a PNG, as a user would pass it."""
+    from PIL import Image
+
+    from shdd_geo.bluemarble import cut_tiles
+
+    path = tmp_path_factory.mktemp("tiles") / "nile delta.png"
+    Image.fromarray(cut_tiles(lat=[30.5], lon=[31.0], size=128, fov_deg=10.0).images[0]).save(path)
+    return path
+
+
+def test_image_model_card_and_encoder(geo_image):
+    card = geo_image.card
+    assert card.inputs == "image" and card.encoder == "efficientnet-lite0"
+    assert geo_image.model.n_features_in_ == 1280 == geo_image.encoder.dim
+    assert geo_image.encoder.image_size == 128 and geo_image.encoder.crop_fraction == 1.0
+
+
+def test_image_model_locates_paths_and_arrays(geo_image, tile_png):
+    from PIL import Image
+
+    res = geo_image.locate(str(tile_png), k=2, nside=16, n_samples=8)
+    assert res["text"] == "nile delta.png" and 1 <= len(res["modes"]) <= 2
+    arr = np.asarray(Image.open(tile_png).convert("RGB"))
+    np.testing.assert_allclose(geo_image.embed(arr), geo_image.embed(str(tile_png)), atol=1e-6)
+    f = geo_image.predict_field([str(tile_png), arr], nside=8, n_samples=4)
+    assert f.labels == ("nile delta.png", "image 1")
+    with pytest.raises(ValueError, match="one input"):
+        geo_image.locate([arr, arr])
+
+
+def test_locate_image_cli(tmp_path, tile_png, capsys):
+    from shdd_geo.cli import main
+
+    out = tmp_path / "out"
+    assert main(["locate-image", str(tile_png), "--out", str(out), "--samples", "8", "--nside", "16",
+                 "--k", "2", "--format", "png,geojson"]) == 0
+    assert "nile delta.png" in capsys.readouterr().out
+    assert sorted(p.name for p in out.iterdir()) == ["nile_delta.geojson", "nile_delta.png"]
+    with pytest.raises(SystemExit, match="not found"):
+        main(["locate-image", str(tmp_path / "missing.png")])
+    with pytest.raises(SystemExit, match="takes text inputs"):
+        main(["locate-image", str(tile_png), "--model", "geonames-minilm"])
+    with pytest.raises(SystemExit, match="takes image inputs"):
+        main(["locate", "Paris", "--model", "bluemarble-effnet"])

@@ -14,7 +14,7 @@ from .distributed import DistContext
 from .locdiffusion import LocDiffusion, densest_sample
 from .nn import CSiren, CSUNet, sinusoidal_embedding
 from .scheduler import DDIMScheduler, DDPMScheduler, SchedulerConfig, SchedulerOutput, make_scheduler
-from .training import ArrayData, NpyShards
+from .training import ArrayData, NpyShards, ParquetShards
 
 __all__ = [
     "ArrayData",
@@ -25,6 +25,7 @@ __all__ = [
     "DistContext",
     "LocDiffusion",
     "NpyShards",
+    "ParquetShards",
     "SchedulerConfig",
     "SchedulerOutput",
     "densest_sample",

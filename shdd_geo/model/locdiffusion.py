@@ -29,7 +29,7 @@ from ..sh import degree_from_dim, sh_basis
 from .checkpoint import flatten_optimizer, read_checkpoint, unflatten_optimizer, write_checkpoint
 from .nn import CSUNet
 from .scheduler import SchedulerConfig, make_scheduler
-from .training import ArrayData, NpyShards, Trainer, TrainState, check_embeddings
+from .training import ArrayData, NpyShards, ParquetShards, Trainer, TrainState, check_embeddings
 
 __all__ = ["LocDiffusion"]
 
@@ -199,7 +199,7 @@ class LocDiffusion:
 
         Parameters
         ----------
-        X : array (n, d) or NpyShards
+        X : array (n, d), NpyShards or ParquetShards
             Condition embeddings, or streamed shards (then omit ``lat``/``lon``).
         lat, lon : array_like (n,)
             Training locations [deg].
@@ -225,7 +225,7 @@ class LocDiffusion:
         from .distributed import setup, teardown
 
         self._check_params()
-        if isinstance(X, (ArrayData, NpyShards)):
+        if isinstance(X, (ArrayData, NpyShards, ParquetShards)):
             if lat is not None or lon is not None:
                 raise ValueError("pass `lat`/`lon` inside the data source, not separately, when `X` is a data source")
             data = X

@@ -33,6 +33,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -42,7 +43,7 @@ from ..coords import as_latlon
 from ..sh import sh_basis
 from .distributed import DistContext, local_slice
 
-__all__ = ["ArrayData", "NpyShards", "TrainState", "random_anchor_basis"]  # Trainer: internal
+__all__ = ["ArrayData", "NpyShards", "ParquetShards", "TrainState", "random_anchor_basis"]  # Trainer: internal
 
 
 # --------------------------------------------------------------------------- data
@@ -129,6 +130,129 @@ class NpyShards:
         pts = np.asarray(self._pts[shard][rows], dtype=np.float64)
         lat, lon = as_latlon(pts[:, 0], pts[:, 1], names=(f"lat in {self.paths[shard][1]}", "lon"))
         return X, lat, lon
+
+
+class ParquetShards:
+    """Parquet shards that stream: an embedding list column plus ``lat``/``lon`` columns [deg].
+
+    The layout most embedding pipelines write (one row per image, the
+    embedding as a ``list<float>`` or ``fixed_size_list<float>`` column).
+    Shards are decoded one at a time, when a mini-batch first needs them, and
+    only ``cache`` of them are kept, so memory is bounded by the shard size
+    (write shards of ~100k rows; :meth:`write` does it) whatever the dataset
+    size.  Mini-batches are drawn shard by shard (see :func:`iter_batches`),
+    so each shard is decoded about once per epoch.  Rows are checked (finite,
+    latitude in range) as they are read.
+
+    Parameters
+    ----------
+    paths : sequence of path
+        Parquet files, all with the same columns and embedding width.
+    embedding, lat, lon : str
+        Column names.
+    cache : int
+        Decoded shards kept in memory (>= 1).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(10, 3)).astype(np.float32)
+    >>> d = ParquetShards.write(tempfile.mkdtemp(), X, np.arange(10.0), np.zeros(10), rows_per_shard=4)
+    >>> d.shard_sizes, d.n_features
+    ([4, 4, 2], 3)
+    >>> Xb, lat, lon = d.read(1, np.array([0, 3]))
+    >>> np.array_equal(Xb, X[[4, 7]]), lat.tolist()
+    (True, [4.0, 7.0])
+    """
+
+    def __init__(self, paths: Sequence[str | os.PathLike], *, embedding: str = "embedding", lat: str = "lat",
+                 lon: str = "lon", cache: int = 1) -> None:
+        import pyarrow.parquet as pq
+
+        if isinstance(paths, (str, os.PathLike)):
+            raise TypeError("`paths` must be a sequence of Parquet files (a list), not a single path")
+        if not paths:
+            raise ValueError("`paths` is empty; pass at least one Parquet shard")
+        if isinstance(cache, bool) or not isinstance(cache, int) or cache < 1:
+            raise ValueError(f"`cache` must be an integer >= 1, got {cache!r}")
+        self.paths, self.columns, self.cache = [str(p) for p in paths], (embedding, lat, lon), cache
+        self._sizes, dims = [], set()
+        for p in self.paths:
+            f = pq.ParquetFile(p)
+            names = f.schema_arrow.names
+            missing = [c for c in self.columns if c not in names]
+            if missing:
+                raise ValueError(f"Parquet shard {p!r} has no column(s) {missing} (columns: {names}); "
+                                 "name them with `embedding=`, `lat=`, `lon=`")
+            self._sizes.append(int(f.metadata.num_rows))
+            if f.metadata.num_rows:
+                first = f.read_row_group(0, columns=[embedding]).column(0)[0].as_py()
+                dims.add(len(first) if isinstance(first, list) else None)
+        if None in dims or len(dims) != 1:
+            raise ValueError(f"column {embedding!r} must hold lists of one width in every shard, got widths {dims}")
+        self._dim = dims.pop()
+        self._decoded: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    @property
+    def shard_sizes(self) -> list[int]:
+        return list(self._sizes)
+
+    @property
+    def n_features(self) -> int:
+        return int(self._dim)
+
+    def _shard(self, shard: int):
+        if shard not in self._decoded:
+            import pyarrow.parquet as pq
+
+            while len(self._decoded) >= self.cache:
+                self._decoded.pop(next(iter(self._decoded)))
+            emb, lat, lon = self.columns
+            t = pq.read_table(self.paths[shard], columns=list(self.columns))
+            col = t.column(emb).combine_chunks()
+            values = np.asarray(col.flatten(), dtype=np.float32)
+            if values.size != len(t) * self._dim:
+                raise ValueError(f"column {emb!r} of {self.paths[shard]!r} has rows of unequal width "
+                                 f"(expected {self._dim} values per row)")
+            X = values.reshape(len(t), self._dim)
+            self._decoded[shard] = (X, t.column(lat).to_numpy().astype(np.float64),
+                                    t.column(lon).to_numpy().astype(np.float64))
+        return self._decoded[shard]
+
+    def read(self, shard: int, rows: np.ndarray):
+        """Rows ``rows`` (sorted) of shard ``shard`` as (X float32, lat, lon)."""
+        X_all, lat_all, lon_all = self._shard(shard)
+        X = X_all[rows]
+        if not np.isfinite(X).all():
+            raise ValueError(f"Parquet shard {self.paths[shard]!r} has NaN/inf embeddings in rows {rows[:5].tolist()}...")
+        lat, lon = as_latlon(lat_all[rows], lon_all[rows], names=(f"lat in {self.paths[shard]}", "lon"))
+        return X, lat, lon
+
+    @classmethod
+    def write(cls, folder: str | os.PathLike, X, lat, lon, *, rows_per_shard: int = 100_000,
+              prefix: str = "shard") -> "ParquetShards":
+        """Write ``X``, ``lat``, ``lon`` as ``<folder>/<prefix>-00000.parquet``... (atomic per file)."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from .._atomic import atomic_write
+
+        data = ArrayData(X, lat, lon)
+        if isinstance(rows_per_shard, bool) or not isinstance(rows_per_shard, int) or rows_per_shard < 1:
+            raise ValueError(f"`rows_per_shard` must be a positive integer, got {rows_per_shard!r}")
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for i, start in enumerate(range(0, data.X.shape[0], rows_per_shard)):
+            sl = slice(start, start + rows_per_shard)
+            Xs = np.ascontiguousarray(data.X[sl], dtype=np.float32)
+            emb = pa.FixedSizeListArray.from_arrays(pa.array(Xs.ravel()), Xs.shape[1])
+            table = pa.table({"embedding": emb, "lat": data.lat[sl], "lon": data.lon[sl]})
+            path = folder / f"{prefix}-{i:05d}.parquet"
+            atomic_write(path, lambda tmp, t=table: pq.write_table(t, tmp))
+            paths.append(path)
+        return cls(paths)
 
 
 def check_embeddings(X, name: str = "X", n_features: int | None = None) -> np.ndarray:
