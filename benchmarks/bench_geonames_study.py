@@ -10,6 +10,10 @@ Each case prints one JSON line; cases are chosen with ``--cases``:
               "DDIM-20 within 1 point of DDPM-100 at >= 4x the speed").
 ``guidance``  classifier-free guidance scales 1.5, 2, 3, 5 (DDIM-20).
 ``samples``   4, 16, 64 samples per condition (DDIM-20).
+``hybrid``    the retrieval hybrid (k-NN top-1 searched within 200 km of the
+              16 samples, paper A.4) and k-NN top-1 alone, same rows.
+``fields``    density metrics (log-likelihood, credible-region coverage/area)
+              after calibrating the temperature on 500 validation rows.
 ``anchors``   paper Table 2: samples decoded on the training-location gallery vs
               equal-area Fibonacci grids of 21k, 100k, 500k and 1M anchors
               (``method="argmax"``, no refinement, so the anchors are the only
@@ -131,6 +135,25 @@ def main() -> None:
         for k in (4, 16, 64):
             coeffs = est.sample(Xte, k, sampler="ddim", steps=20, generator=0)
             _case_row("samples", setting, _points(est, coeffs, late, lone), n_samples=k)
+    if "hybrid" in cases:
+        from shdd_geo.baselines import KNNRetrieval
+        from shdd_geo.hybrid import RetrievalHybrid
+
+        knn = KNNRetrieval(k=1).fit(X[tr], lat[tr], lon[tr])
+        hyb = RetrievalHybrid(est, knn, radius_km=200.0, n_samples=16, sample_kwargs={"generator": 0})
+        for name, model in (("knn_top1", knn), ("hybrid_knn", hyb)):
+            plat, plon = model.predict(Xte)
+            _case_row("hybrid", setting, {"point": _metrics(plat, plon, late, lone)}, method=name)
+    if "fields" in cases:
+        from shdd_geo.evaluation import evaluate_predictor
+
+        va = np.sort(np.random.default_rng(1).choice(np.asarray(s.val), size=min(500, len(s.val)), replace=False))
+        est.calibrate(X[va], lat[va], lon[va], n_samples=16, nside=32, generator=0)
+        res = evaluate_predictor(est, Xte, late, lone, fields=True, nside=32,
+                                 predict_kwargs={"n_samples": 16, "point": "mode", "generator": 0},
+                                 field_kwargs={"n_samples": 16, "generator": 0})
+        _case_row("fields", setting, {k: round(float(v), 4) for k, v in res.items()},
+                  temperature=est.temperature_, calibration=est.calibration_)
     if "anchors" in cases:
         _anchor_study(a, est, X, lat, lon, tr, Xte, late, lone, setting)
 

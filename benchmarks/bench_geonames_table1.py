@@ -94,7 +94,9 @@ def run_split(split_name, tr, te, X, lat, lon, a, *, multi=None, extra: dict | N
     fitted, acc200_knn = {}, None
     methods = _methods(a, fitted)
     for name in methods:
-        if a.only and name not in a.only.split(",") and name not in ("knn_top1", "locdiffusion"):
+        only = a.only.split(",") if a.only else []
+        needed_by_hybrid = name in ("knn_top1", "locdiffusion") and any(m.startswith("hybrid") for m in only)
+        if only and name not in only and not needed_by_hybrid:
             continue
         t0 = time.perf_counter()
         est = fitted[name] = _fit(name, methods[name](), X[tr], lat[tr], lon[tr], a)

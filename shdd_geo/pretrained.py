@@ -46,6 +46,7 @@ class ModelCard:
     description: str
     inputs: str = "text"
     encoder_kwargs: dict = field(default_factory=dict)
+    sample_kwargs: dict = field(default_factory=dict)
 
 
 _MODELS = {
@@ -175,14 +176,18 @@ class Geolocator:
                 for i, x in enumerate(as_image_list(inputs))]
 
     def predict(self, inputs, *, n_samples: int = 16, point: str = "mode", generator=0, **kwargs):
-        """Point predictions ``(lat, lon)`` [deg] for raw inputs (see ``LocDiffusion.predict``)."""
+        """Point predictions ``(lat, lon)`` [deg] for raw inputs (see ``LocDiffusion.predict``).
+
+        Sampling options (``guidance_scale``, ``steps``...) default to the
+        model card's ``sample_kwargs``; keyword arguments override them.
+        """
         return self.model.predict(self.embed(inputs), n_samples=n_samples, point=point,
-                                  generator=generator, **kwargs)
+                                  generator=generator, **{**self.card.sample_kwargs, **kwargs})
 
     def predict_field(self, inputs, *, nside: int = 64, n_samples: int = 64, generator=0, **kwargs):
         """Density maps (a :class:`~shdd_geo.SphericalField` batch, one per input)."""
         field = self.model.predict_field(self.embed(inputs), nside=nside, n_samples=n_samples,
-                                         generator=generator, **kwargs)
+                                         generator=generator, **{**self.card.sample_kwargs, **kwargs})
         return self._tagged(field.log_density, field, labels=self._labels(inputs))
 
     def _tagged(self, log_density, like, labels=None, **attrs):
@@ -228,7 +233,7 @@ class Geolocator:
         if len(label) != 1:
             raise ValueError(f"`item` must be one input, got {len(label)}; use predict_field for batches")
         text = label[0]
-        coeffs = self.model.sample(self.embed(item), n_samples, generator=generator)
+        coeffs = self.model.sample(self.embed(item), n_samples, generator=generator, **self.card.sample_kwargs)
         mix = self.model.field_from_samples(coeffs, nside=nside, temperature=self.model.temperature_)
         field = self._tagged(mix.log_density[0], mix, text=text)
         table = field.modes(k=k, min_separation_km=min_separation_km)

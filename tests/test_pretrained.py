@@ -107,3 +107,17 @@ def test_locate_image_cli(tmp_path, tile_png, capsys):
         main(["locate-image", str(tile_png), "--model", "geonames-minilm"])
     with pytest.raises(SystemExit, match="takes image inputs"):
         main(["locate", "Paris", "--model", "bluemarble-effnet"])
+
+
+def test_image_model_is_sharp_on_land_and_wide_on_open_ocean(geo_image):
+    """The shipped weights learned something: a Himalaya tile is placed near the Himalaya,
+    and an open-ocean tile (ambiguous) gets a far wider 90 % credible region."""
+    from shdd_geo import great_circle_km
+    from shdd_geo.bluemarble import cut_tiles
+
+    tiles = cut_tiles(lat=[29.0, -5.0], lon=[86.0, -150.0], size=128, fov_deg=10.0)
+    lat, lon = geo_image.predict(list(tiles.images), n_samples=16, generator=0)
+    assert great_circle_km(lat[0], lon[0], 29.0, 86.0) < 1000
+    f = geo_image.predict_field(list(tiles.images), nside=32, n_samples=32, generator=0)
+    land, ocean = (f[i].credible_region(0.9).area_km2 for i in range(2))
+    assert ocean > 10 * land

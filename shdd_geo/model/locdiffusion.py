@@ -461,20 +461,22 @@ class LocDiffusion:
         return SphericalField(mix, kind="log_density", attrs={"source": "LocDiffusion", "n_samples": int(K),
                                                              "temperature": float(temperature)})
 
-    def calibrate(self, X, lat, lon, *, temperatures=(1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0),
-                  n_samples: int = 16, nside: int = 32, generator=0) -> "LocDiffusion":
+    def calibrate(self, X, lat, lon, *, temperatures=(0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0),
+                  n_samples: int = 16, nside: int = 32, generator=0, **sample_kwargs) -> "LocDiffusion":
         """Choose the density temperature that maximises held-out log-likelihood.
 
-        Samples once for ``X``, then scores the truth under the mixture field
-        at every candidate temperature and keeps the best as ``temperature_``
-        (used by :meth:`predict_field`).  Use data not seen in training.
+        Samples once for ``X`` (``sample_kwargs``, e.g. ``guidance_scale``,
+        go to :meth:`sample`: calibrate with the sampler you will predict
+        with), then scores the truth under the mixture field at every
+        candidate temperature and keeps the best as ``temperature_`` (used by
+        :meth:`predict_field`).  Use data not seen in training.
         ``calibration_`` records the mean log-likelihood per temperature.
         """
         self._check_fitted()
         temps = [float(t) for t in temperatures]
         if not temps or any(not (math.isfinite(t) and t > 0) for t in temps):
             raise ValueError(f"`temperatures` must be positive numbers, got {temperatures!r}")
-        coeffs = self.sample(X, n_samples, generator=generator)
+        coeffs = self.sample(X, n_samples, generator=generator, **sample_kwargs)
         scores = {}
         for t in temps:
             f = self.field_from_samples(coeffs, nside=nside, temperature=t)
