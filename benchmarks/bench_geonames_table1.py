@@ -74,10 +74,10 @@ def main() -> None:
     X = np.asarray(embed_table(table, progress=True), dtype=np.float32)
     lat, lon = table.lat.to_numpy(), table.lon.to_numpy()
     multi = multimodal_mask(table)
-    rng = np.random.default_rng(0)
     for split_name in a.splits.split(","):
         s = (random_split(table, seed=0, groups="geonameid") if split_name == "random"
              else spatial_split(lat, lon, nside=4, seed=0))
+        rng = np.random.default_rng(0)  # per split: the same test rows as bench_geonames_study.py
         te = np.sort(rng.choice(np.asarray(s.test), size=min(a.n_test, len(s.test)), replace=False))
         run_split(split_name, np.asarray(s.train), te, X, lat, lon, a, multi=multi)
 
