@@ -26,7 +26,7 @@ import json
 import time
 
 import numpy as np
-from bench_geonames_table1 import run_split
+from bench_geonames_table1 import add_method_args, run_split
 
 TILE_SIZE, FOV_DEG = 128, 10.0
 
@@ -34,15 +34,7 @@ TILE_SIZE, FOV_DEG = 128, 10.0
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--n-tiles", type=int, default=12000)
-    p.add_argument("--epochs", type=int, default=10, help="epochs of the torch baselines")
-    p.add_argument("--steps", type=int, default=3000, help="LocDiffusion optimisation steps")
-    p.add_argument("--L", type=int, default=23)
-    p.add_argument("--lr", type=float, default=3e-4, help="LocDiffusion peak learning rate (cosine decay)")
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--n-test", type=int, default=1000)
-    p.add_argument("--nside", type=int, default=32, help="HEALPix nside of the density metrics")
-    p.add_argument("--splits", default="random,spatial")
-    p.add_argument("--only", default="", help="comma-separated method names")
+    add_method_args(p, lr=3e-4, threads=1, n_test=1000)
     p.add_argument("--cache-dir", default=None)
     p.add_argument("--save-model", default=None, help="write the random-split LocDiffusion here (float16)")
     a = p.parse_args()

@@ -51,18 +51,23 @@ def _fit(name, est, X, lat, lon, a):
     return est.fit(X, lat, lon)
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--size", type=int, default=15000)
+def add_method_args(p: argparse.ArgumentParser, *, lr: float, threads: int, n_test: int) -> None:
+    """The options :func:`run_split` reads (shared with ``bench_bluemarble.py``)."""
     p.add_argument("--epochs", type=int, default=10, help="epochs of the torch baselines")
     p.add_argument("--steps", type=int, default=3000, help="LocDiffusion optimisation steps")
     p.add_argument("--L", type=int, default=23)
-    p.add_argument("--lr", type=float, default=1e-4, help="LocDiffusion peak learning rate (cosine decay)")
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--n-test", type=int, default=2000)
+    p.add_argument("--lr", type=float, default=lr, help="LocDiffusion peak learning rate (cosine decay)")
+    p.add_argument("--threads", type=int, default=threads)
+    p.add_argument("--n-test", type=int, default=n_test)
     p.add_argument("--nside", type=int, default=32, help="HEALPix nside of the density metrics")
     p.add_argument("--splits", default="random,spatial")
     p.add_argument("--only", default="", help="comma-separated method names")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--size", type=int, default=15000)
+    add_method_args(p, lr=1e-4, threads=2, n_test=2000)
     a = p.parse_args()
 
     import torch

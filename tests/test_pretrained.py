@@ -121,3 +121,23 @@ def test_image_model_is_sharp_on_land_and_wide_on_open_ocean(geo_image):
     f = geo_image.predict_field(list(tiles.images), nside=32, n_samples=32, generator=0)
     land, ocean = (f[i].credible_region(0.9).area_km2 for i in range(2))
     assert ocean > 10 * land
+
+
+def test_model_card_sample_kwargs_reach_the_sampler(geo, monkeypatch):
+    """A card's sampling defaults (e.g. fewer DDIM steps) are used, and call arguments win."""
+    import dataclasses
+
+    seen = []
+    real = geo.model.sample
+
+    def spy(X, n_samples=16, **kw):
+        seen.append(kw)
+        return real(X, n_samples, **kw)
+
+    monkeypatch.setattr(geo.model, "sample", spy)
+    card = dataclasses.replace(geo.card, sample_kwargs={"steps": 5})
+    g = pretrained.Geolocator(card, geo.model)
+    g.predict(["Lisbon"], n_samples=2)
+    g.predict_field(["Lisbon"], nside=8, n_samples=2, steps=3)
+    g.locate("Lisbon", k=1, nside=8, n_samples=2)
+    assert [kw["steps"] for kw in seen] == [5, 3, 5]
