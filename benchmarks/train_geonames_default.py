@@ -51,6 +51,8 @@ def main() -> None:
     ap.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "shdd_geo/data/models/geonames-minilm.safetensors"))
     ap.add_argument("--n-test", type=int, default=800)
     ap.add_argument("--finalize-only", action="store_true", help="skip training: load --checkpoint as it is")
+    ap.add_argument("--min-coverage", type=float, default=None,
+                    help="calibrate the temperature with this floor on 90%% coverage (LocDiffusion.calibrate)")
     args = ap.parse_args()
 
     import torch
@@ -86,11 +88,12 @@ def main() -> None:
     rng = np.random.default_rng(0)
     te = rng.choice(te, size=min(2 * args.n_test, len(te)), replace=False)
     cal, ev = te[: len(te) // 2], te[len(te) // 2 :]
-    model.calibrate(X[cal], lat[cal], lon[cal], n_samples=16, nside=32)
+    model.calibrate(X[cal], lat[cal], lon[cal], n_samples=16, nside=32, min_coverage=args.min_coverage)
     path = model.save(args.out, half=True)
     out = {"L": model.L, "steps": int(model.history_[-1].get("step", 0)) if model.history_ else None,
            "train_s": round(train_s, 1), "file": str(path), "file_mb": round(os.path.getsize(path) / 2**20, 2),
-           "temperature": model.temperature_, "calibration_loglik": model.calibration_}
+           "temperature": model.temperature_, "calibration_loglik": model.calibration_,
+           "calibration_coverage90": model.calibration_coverage_}
     for point in ("centre", "mode"):
         pl, po = model.predict(X[ev], n_samples=16, point=point, generator=0)
         out[point] = summarize(pl, po, lat[ev], lon[ev])

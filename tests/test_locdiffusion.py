@@ -372,3 +372,26 @@ def test_parquet_shards_stream_and_match_arrays(tmp_path, data):
     pd.DataFrame({"embedding": list(bad), "lat": lat[:8], "lon": lon[:8]}).to_parquet(tmp_path / "bad.parquet")
     with pytest.raises(ValueError, match="NaN/inf embeddings"):  # read() checks what others wrote
         LocDiffusion(**TINY).fit(ParquetShards([tmp_path / "bad.parquet"]), epochs=1)
+
+
+def test_calibration_with_a_coverage_floor(tiny, data):
+    """min_coverage keeps only temperatures whose 90 % regions cover enough truths (brute-force
+    check with calibration.coverage on the same samples)."""
+    import copy
+
+    from shdd_geo.calibration import coverage
+
+    X, lat, lon = data[0][:40], data[1][:40], data[2][:40]
+    m = copy.deepcopy(tiny)
+    temps = (0.25, 1.0, 4.0, 16.0)
+    m.calibrate(X, lat, lon, temperatures=temps, n_samples=4, nside=16, min_coverage=0.8, steps=5)
+    coeffs = m.sample(X, 4, generator=0, steps=5)
+    cov = {t: coverage(m.field_from_samples(coeffs, nside=16, temperature=t), lat, lon, levels=(0.9,))[0.9]
+           for t in temps}
+    assert m.calibration_coverage_ == pytest.approx(cov)
+    ok = [t for t in temps if cov[t] >= 0.8]
+    expected = max(ok, key=m.calibration_.get) if ok else max(cov, key=cov.get)
+    assert m.temperature_ == expected
+    assert cov[16.0] >= cov[0.25]  # hotter regions are wider and cover more
+    with pytest.raises(ValueError, match="`min_coverage`"):
+        m.calibrate(X, lat, lon, min_coverage=1.5)

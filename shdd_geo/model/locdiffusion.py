@@ -462,7 +462,8 @@ class LocDiffusion:
                                                              "temperature": float(temperature)})
 
     def calibrate(self, X, lat, lon, *, temperatures=(0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0),
-                  n_samples: int = 16, nside: int = 32, generator=0, **sample_kwargs) -> "LocDiffusion":
+                  n_samples: int = 16, nside: int = 32, generator=0, min_coverage: float | None = None,
+                  level: float = 0.9, **sample_kwargs) -> "LocDiffusion":
         """Choose the density temperature that maximises held-out log-likelihood.
 
         Samples once for ``X`` (``sample_kwargs``, e.g. ``guidance_scale``,
@@ -471,18 +472,33 @@ class LocDiffusion:
         candidate temperature and keeps the best as ``temperature_`` (used by
         :meth:`predict_field`).  Use data not seen in training.
         ``calibration_`` records the mean log-likelihood per temperature.
+
+        With ``min_coverage`` (e.g. 0.85), only temperatures whose ``level``
+        credible regions cover at least that fraction of the truths compete
+        (the most likely of them wins; if none reaches it, the one with the
+        highest coverage); ``calibration_coverage_`` records the coverage per
+        temperature.  Log-likelihood alone tends to pick regions that are too
+        small when samples miss some namesakes entirely.
         """
         self._check_fitted()
         temps = [float(t) for t in temperatures]
         if not temps or any(not (math.isfinite(t) and t > 0) for t in temps):
             raise ValueError(f"`temperatures` must be positive numbers, got {temperatures!r}")
         coeffs = self.sample(X, n_samples, generator=generator, **sample_kwargs)
-        scores = {}
+        if min_coverage is not None and not 0.0 < float(min_coverage) <= 1.0:
+            raise ValueError(f"`min_coverage` must be in (0, 1], got {min_coverage!r}")
+        from ..calibration import coverage
+
+        scores, covered = {}, {}
         for t in temps:
             f = self.field_from_samples(coeffs, nside=nside, temperature=t)
             scores[t] = float(np.mean(np.atleast_1d(f.log_likelihood(lat, lon))))
-        self.temperature_ = max(scores, key=scores.get)
+            if min_coverage is not None:
+                covered[t] = float(coverage(f, lat, lon, levels=(float(level),))[float(level)])
+        ok = [t for t in temps if min_coverage is None or covered[t] >= float(min_coverage)]
+        self.temperature_ = max(ok, key=scores.get) if ok else max(covered, key=covered.get)
         self.calibration_ = scores
+        self.calibration_coverage_ = covered
         return self
 
     def _validation_metrics(self, X, lat, lon, seed: int) -> dict:
