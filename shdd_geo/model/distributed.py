@@ -175,4 +175,7 @@ def teardown(ctx: DistContext) -> None:
     if ctx.owns_group:
         import torch.distributed as dist
 
+        # Leave together: a rank that tears its gloo pairs down while a peer is still
+        # using them can abort the peer ("terminate called without an active exception").
+        dist.barrier()
         dist.destroy_process_group()

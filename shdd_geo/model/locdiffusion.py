@@ -243,12 +243,20 @@ class LocDiffusion:
             raise ValueError(f"`epochs` must be a positive integer, got {epochs!r}")
         ctx = setup(self.device)
         devices = [ctx.device.index or 0] if ctx.device.type == "cuda" else []
+        trainer = None
         try:
             with torch.random.fork_rng(devices=devices):
                 trainer = self._start(data.n_features, ctx, resume)
                 trainer.run(data, int(epochs), val=val, checkpoint=checkpoint,
                             checkpoint_every=checkpoint_every, max_steps=max_steps)
         finally:
+            # Drop the DistributedDataParallel wrapper before its process group: a DDP
+            # reducer that outlives the group can abort the process when it is collected.
+            del trainer
+            if ctx.distributed:
+                import gc
+
+                gc.collect()
             teardown(ctx)
         self.net_.eval()
         return self
