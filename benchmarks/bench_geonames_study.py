@@ -12,6 +12,8 @@ Each case prints one JSON line; cases are chosen with ``--cases``:
 ``samples``   4, 16, 64 samples per condition (DDIM-20).
 ``hybrid``    the retrieval hybrid (k-NN top-1 searched within 200 km of the
               16 samples, paper A.4) and k-NN top-1 alone, same rows.
+``multimodal`` the test places whose name is shared by places >= 1,000 km apart:
+              LocDiffusion (mode), k-NN top-1 / mode and the hybrid.
 ``fields``    density metrics (log-likelihood, credible-region coverage/area)
               after calibrating the temperature on 500 validation rows.
 ``anchors``   paper Table 2: samples decoded on the training-location gallery vs
@@ -144,6 +146,23 @@ def main() -> None:
         for name, model in (("knn_top1", knn), ("hybrid_knn", hyb)):
             plat, plon = model.predict(Xte)
             _case_row("hybrid", setting, {"point": _metrics(plat, plon, late, lone)}, method=name)
+    if "multimodal" in cases:
+        from shdd_geo.baselines import KNNRetrieval
+        from shdd_geo.datasets import multimodal_mask
+        from shdd_geo.hybrid import RetrievalHybrid
+
+        mm = multimodal_mask(table)[te]
+        Xm, lam, lom = Xte[mm], late[mm], lone[mm]
+        knn = KNNRetrieval(k=1).fit(X[tr], lat[tr], lon[tr])
+        models = {"locdiffusion": None, "knn_top1": knn,
+                  "knn_mode_k10": KNNRetrieval(k=10, aggregate="mode", mode_radius_km=200.0).fit(X[tr], lat[tr], lon[tr]),
+                  "hybrid_knn": RetrievalHybrid(est, knn, radius_km=200.0, n_samples=16, sample_kwargs={"generator": 0})}
+        for name, model in models.items():
+            if model is None:
+                plat, plon = est.predict(Xm, n_samples=16, point="mode", generator=0)
+            else:
+                plat, plon = model.predict(Xm)
+            _case_row("multimodal", setting, {"point": _metrics(plat, plon, lam, lom)}, method=name, n=int(mm.sum()))
     if "fields" in cases:
         from shdd_geo.evaluation import evaluate_predictor
 
