@@ -21,22 +21,11 @@ import numpy as np
 
 
 def _models(a):
-    from shdd_geo.baselines import (
-        CellClassifier,
-        GeoCLIPRetrieval,
-        KNNRetrieval,
-        UnitVectorRegression,
-    )
+    from bench_geonames_table1 import method_factories
 
-    torch_kw = {"epochs": a.epochs, "batch_size": 256, "random_state": 0}
-    return {
-        "knn_top1": lambda: KNNRetrieval(k=1),
-        "knn_mode_k10": lambda: KNNRetrieval(k=10, aggregate="mode", mode_radius_km=200.0),
-        "geoclip": lambda: GeoCLIPRetrieval(hidden=(256,), dim=128, n_fourier=128, queue_size=1024,
-                                            gps_noise_km=5.0, lr=1e-3, **torch_kw),
-        "cells_nside16_mean": lambda: CellClassifier(nside=16, hidden=(512,), lr=1e-3, **torch_kw),
-        "regression_angle": lambda: UnitVectorRegression(hidden=(512, 512), lr=1e-3, **torch_kw),
-    }
+    m = method_factories(a, {})  # same settings; this script's historical names
+    return {"knn_top1": m["knn_top1"], "knn_mode_k10": m["knn_mode_k10"], "geoclip": m["geoclip_style"],
+            "cells_nside16_mean": m["cells_nside16"], "regression_angle": m["regression"]}
 
 
 def main() -> None:

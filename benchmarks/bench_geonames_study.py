@@ -40,6 +40,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from bench_geonames_table1 import method_factories
 
 
 def _metrics(lat_hat, lon_hat, lat, lon) -> dict:
@@ -58,6 +59,19 @@ def _points(est, coeffs, lat, lon, decode_kwargs=None) -> dict:
     clat, clon = geographic_centre(slat, slon)
     return {"mode": _metrics(slat[idx, best], slon[idx, best], lat, lon),
             "centre": _metrics(clat, clon, lat, lon)}
+
+
+_SAMPLES: dict = {}
+_BASELINE_ARGS = argparse.Namespace(epochs=10)  # the torch baselines' epochs, as in bench_geonames_table1
+
+
+def _samples(est, X, n_samples: int = 16, *, sampler: str = "ddim", steps: int = 20, guidance_scale: float = 1.0):
+    """Seeded samples of the test rows, drawn once per setting (several cases share DDIM-20 x 16)."""
+    key = (n_samples, sampler, steps, guidance_scale)
+    if key not in _SAMPLES:
+        _SAMPLES[key] = est.sample(X, n_samples, sampler=sampler, steps=steps, guidance_scale=guidance_scale,
+                                   generator=0)
+    return _SAMPLES[key]
 
 
 def _case_row(case: str, setting: dict, res: dict, **extra) -> None:
@@ -118,50 +132,43 @@ def main() -> None:
 
     if "base" in cases:
         t0 = time.perf_counter()
-        coeffs = est.sample(Xte, 16, sampler="ddim", steps=20, generator=0)
+        coeffs = _samples(est, Xte)
         samp_s = time.perf_counter() - t0
         _case_row("base", setting, _points(est, coeffs, late, lone), fit_s=fit_s, final_loss=final_loss,
                   sample_s=round(samp_s, 2))
     if "sampler" in cases:
         for sampler, steps in (("ddpm", 100), ("ddim", 10), ("ddim", 20), ("ddim", 50)):
             t0 = time.perf_counter()
-            coeffs = est.sample(Xte, 16, sampler=sampler, steps=steps, generator=0)
+            _SAMPLES.pop((16, sampler, steps, 1.0), None)  # timed: always draw afresh
+            coeffs = _samples(est, Xte, sampler=sampler, steps=steps)
             dt = time.perf_counter() - t0
             _case_row("sampler", setting, _points(est, coeffs, late, lone), sampler=sampler, sampler_steps=steps,
                       conditions_per_s=round(len(te) / dt, 2))
     if "guidance" in cases:
         for w in (1.5, 2.0, 3.0, 5.0):
-            coeffs = est.sample(Xte, 16, sampler="ddim", steps=20, guidance_scale=w, generator=0)
+            coeffs = _samples(est, Xte, guidance_scale=w)
             _case_row("guidance", setting, _points(est, coeffs, late, lone), guidance_scale=w)
     if "samples" in cases:
         for k in (4, 16, 64):
-            coeffs = est.sample(Xte, k, sampler="ddim", steps=20, generator=0)
+            coeffs = _samples(est, Xte, k)
             _case_row("samples", setting, _points(est, coeffs, late, lone), n_samples=k)
+    fitted = {"locdiffusion": est}
+    if {"hybrid", "multimodal"} & set(cases):
+        for name in ("knn_top1", "knn_mode_k10"):
+            fitted[name] = method_factories(_BASELINE_ARGS, {})[name]().fit(X[tr], lat[tr], lon[tr])
+        fitted["hybrid_knn"] = method_factories(_BASELINE_ARGS, fitted)["hybrid_knn"]()
     if "hybrid" in cases:
-        from shdd_geo.baselines import KNNRetrieval
-        from shdd_geo.hybrid import RetrievalHybrid
-
-        knn = KNNRetrieval(k=1).fit(X[tr], lat[tr], lon[tr])
-        hyb = RetrievalHybrid(est, knn, radius_km=200.0, n_samples=16, sample_kwargs={"generator": 0})
-        for name, model in (("knn_top1", knn), ("hybrid_knn", hyb)):
-            plat, plon = model.predict(Xte)
+        for name in ("knn_top1", "hybrid_knn"):
+            plat, plon = fitted[name].predict(Xte)
             _case_row("hybrid", setting, {"point": _metrics(plat, plon, late, lone)}, method=name)
     if "multimodal" in cases:
-        from shdd_geo.baselines import KNNRetrieval
         from shdd_geo.datasets import multimodal_mask
-        from shdd_geo.hybrid import RetrievalHybrid
 
         mm = multimodal_mask(table)[te]
         Xm, lam, lom = Xte[mm], late[mm], lone[mm]
-        knn = KNNRetrieval(k=1).fit(X[tr], lat[tr], lon[tr])
-        models = {"locdiffusion": None, "knn_top1": knn,
-                  "knn_mode_k10": KNNRetrieval(k=10, aggregate="mode", mode_radius_km=200.0).fit(X[tr], lat[tr], lon[tr]),
-                  "hybrid_knn": RetrievalHybrid(est, knn, radius_km=200.0, n_samples=16, sample_kwargs={"generator": 0})}
-        for name, model in models.items():
-            if model is None:
-                plat, plon = est.predict(Xm, n_samples=16, point="mode", generator=0)
-            else:
-                plat, plon = model.predict(Xm)
+        for name in ("locdiffusion", "knn_top1", "knn_mode_k10", "hybrid_knn"):
+            kw = {"n_samples": 16, "point": "mode", "generator": 0} if name == "locdiffusion" else {}
+            plat, plon = fitted[name].predict(Xm, **kw)
             _case_row("multimodal", setting, {"point": _metrics(plat, plon, lam, lom)}, method=name, n=int(mm.sum()))
     if "fields" in cases:
         from shdd_geo.evaluation import evaluate_predictor
@@ -180,11 +187,9 @@ def main() -> None:
 def _anchor_study(a, est, X, lat, lon, tr, Xte, late, lone, setting) -> None:
     """Paper Table 2: decoding anchors / retrieval galleries."""
     from shdd_geo.anchors import fibonacci, gallery
-    from shdd_geo.baselines import GeoCLIPRetrieval
 
-    coeffs = est.sample(Xte, 16, sampler="ddim", steps=20, generator=0)
-    geo = GeoCLIPRetrieval(hidden=(256,), dim=128, n_fourier=128, queue_size=1024, gps_noise_km=5.0, lr=1e-3,
-                           epochs=10, batch_size=256, random_state=0).fit(X[tr], lat[tr], lon[tr])
+    coeffs = _samples(est, Xte)
+    geo = method_factories(_BASELINE_ARGS, {})["geoclip_style"]().fit(X[tr], lat[tr], lon[tr])
     sets = [("training gallery", gallery(lat[tr], lon[tr]))]
     sets += [(f"fibonacci {int(n):,}", fibonacci(int(n))) for n in a.anchor_sizes.split(",")]
     for name, anchors in sets:

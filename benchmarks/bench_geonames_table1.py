@@ -22,7 +22,13 @@ import time
 import numpy as np
 
 
-def _methods(a, fitted: dict):
+def method_factories(a, fitted: dict):
+    """Constructors of every compared method, by name (the one place their settings live).
+
+    ``a`` needs ``epochs`` (torch baselines) and, for LocDiffusion, ``L``, ``lr``
+    and ``steps``; constructors run only when called.  The hybrid takes the
+    already fitted ``fitted["locdiffusion"]`` and ``fitted["knn_top1"]``.
+    """
     from shdd_geo.baselines import CellClassifier, GeoCLIPRetrieval, KNNRetrieval, UnitVectorRegression
     from shdd_geo.hybrid import RetrievalHybrid
     from shdd_geo.model import LocDiffusion
@@ -97,7 +103,7 @@ def run_split(split_name, tr, te, X, lat, lon, a, *, multi=None, extra: dict | N
     from shdd_geo.evaluation import evaluate_predictor
 
     fitted, acc200_knn = {}, None
-    methods = _methods(a, fitted)
+    methods = method_factories(a, fitted)
     for name in methods:
         only = a.only.split(",") if a.only else []
         needed_by_hybrid = name in ("knn_top1", "locdiffusion") and any(m.startswith("hybrid") for m in only)

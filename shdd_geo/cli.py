@@ -42,8 +42,9 @@ def _read_lines(path: str) -> list[str]:
     return [line.strip() for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def _write_outputs(result: dict, out: Path, formats: list[str]) -> list[str]:
-    field, stem = result["field"], out / _slug(result.get("stem", result["text"]))
+def _write_outputs(result: dict, out: Path, formats: list[str], stem: str | None = None) -> list[str]:
+    """Write the field's files as ``out/<slug of stem (default: the result's text)>.<format>``."""
+    field, stem = result["field"], out / _slug(stem or result["text"])
     written = []
     if "nc" in formats:
         field.to_netcdf(f"{stem}.nc")
@@ -108,9 +109,8 @@ def _locate_all(items: list[str], args, *, kind: str, unit: str) -> int:
     records = []
     for item in iterator:
         res = geo.locate(item, k=args.k, nside=args.nside, n_samples=args.samples, generator=args.seed)
-        res["stem"] = Path(item).stem if kind == "image" else item
         region = res["field"].credible_region(0.9)
-        written = _write_outputs(res, out, args.format)
+        written = _write_outputs(res, out, args.format, stem=Path(item).stem if kind == "image" else None)
         if not args.json:
             _print_result(res, region)
             for w in written:
@@ -242,30 +242,33 @@ def cmd_info(args) -> int:
     return 0
 
 
+def _add_locate_options(s: argparse.ArgumentParser, *, what: str, model: str, func) -> None:
+    """The options ``locate`` and ``locate-image`` share."""
+    s.add_argument("--out", default="shdd_geo_out", help="output folder (default: %(default)s)")
+    s.add_argument("--format", type=_formats, default=list(_FORMATS), help="comma list of png,nc,geojson")
+    s.add_argument("--model", default=model, help="built-in model (default: %(default)s)")
+    s.add_argument("--k", type=int, default=5, help="number of modes to list")
+    s.add_argument("--nside", type=int, default=64, help="HEALPix nside of the map")
+    s.add_argument("--samples", type=int, default=64, help=f"diffusion samples per {what}")
+    s.add_argument("--seed", type=int, default=0, help="random seed")
+    s.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    s.set_defaults(func=func)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="shdd-geo", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
 
-    for name, what, model, func in (("locate", "name", "geonames-minilm", cmd_locate),
-                                    ("locate-image", "image", "bluemarble-effnet", cmd_locate_image)):
-        if name == "locate":
-            s = sub.add_parser(name, help="place names -> density maps, modes and exports (built-in model)")
-            s.add_argument("text", nargs="*", help="place name(s) to locate")
-            s.add_argument("--input", help="file with one name per line")
-        else:
-            s = sub.add_parser(name, help="satellite image tiles -> density maps, modes and exports "
-                                          "(built-in model)")
-            s.add_argument("image", nargs="*", help="image file(s) (PNG/JPEG) to locate")
-            s.add_argument("--input", help="file with one image path per line")
-        s.add_argument("--out", default="shdd_geo_out", help="output folder (default: %(default)s)")
-        s.add_argument("--format", type=_formats, default=list(_FORMATS), help="comma list of png,nc,geojson")
-        s.add_argument("--model", default=model, help="built-in model (default: %(default)s)")
-        s.add_argument("--k", type=int, default=5, help="number of modes to list")
-        s.add_argument("--nside", type=int, default=64, help="HEALPix nside of the map")
-        s.add_argument("--samples", type=int, default=64, help=f"diffusion samples per {what}")
-        s.add_argument("--seed", type=int, default=0, help="random seed")
-        s.add_argument("--json", action="store_true", help="print JSON instead of a table")
-        s.set_defaults(func=func)
+    s = sub.add_parser("locate", help="place names -> density maps, modes and exports (built-in model)")
+    s.add_argument("text", nargs="*", help="place name(s) to locate")
+    s.add_argument("--input", help="file with one name per line")
+    _add_locate_options(s, what="name", model="geonames-minilm", func=cmd_locate)
+
+    s = sub.add_parser("locate-image", help="satellite image tiles -> density maps, modes and exports "
+                                            "(built-in model)")
+    s.add_argument("image", nargs="*", help="image file(s) (PNG/JPEG) to locate")
+    s.add_argument("--input", help="file with one image path per line")
+    _add_locate_options(s, what="image", model="bluemarble-effnet", func=cmd_locate_image)
 
     s = sub.add_parser("train", help="train LocDiffusion on embeddings + coordinates")
     s.add_argument("--embeddings", required=True, help=".npy (n, d) float32")

@@ -492,9 +492,9 @@ class LocDiffusion:
         temps = [float(t) for t in temperatures]
         if not temps or any(not (math.isfinite(t) and t > 0) for t in temps):
             raise ValueError(f"`temperatures` must be positive numbers, got {temperatures!r}")
-        coeffs = self.sample(X, n_samples, generator=generator, **sample_kwargs)
         if min_coverage is not None and not 0.0 < float(min_coverage) <= 1.0:
             raise ValueError(f"`min_coverage` must be in (0, 1], got {min_coverage!r}")
+        coeffs = self.sample(X, n_samples, generator=generator, **sample_kwargs)
         from ..calibration import coverage
 
         scores, covered = {}, {}
