@@ -25,11 +25,17 @@ Each case prints one JSON line; cases are chosen with ``--cases``:
 Losses (paper Table 7) and degrees (Figure 4a) are separate trainings:
 ``--loss l1|l2|cosine|kl`` and ``--L 15|23|31|47`` with ``--cases base``.
 
+``--data bluemarble`` runs the same studies on the Blue Marble tiles of
+``bench_bluemarble.py`` (EfficientNet-lite0 embeddings, same splits and test
+rows; ``--n-tiles``, ``--cache-dir``); ``multimodal`` needs place names and is
+GeoNames only.
+
 Run::
 
     python benchmarks/bench_geonames_study.py --steps 10000 --lr 3e-4 --model m.safetensors \\
         --cases base,sampler,guidance,samples,anchors
     python benchmarks/bench_geonames_study.py --steps 2000 --lr 3e-4 --loss l2 --cases base
+    python benchmarks/bench_geonames_study.py --data bluemarble --cache-dir DIR --steps 3000 --L 31 --cases base
 """
 
 from __future__ import annotations
@@ -92,23 +98,23 @@ def main() -> None:
     p.add_argument("--model", default=None, help="load this model if it exists, else train and save it here")
     p.add_argument("--cases", default="base")
     p.add_argument("--anchor-sizes", default="21000,100000,500000,1000000")
+    p.add_argument("--data", default="geonames", choices=("geonames", "bluemarble"))
+    p.add_argument("--n-tiles", type=int, default=12000, help="--data bluemarble: tiles (as bench_bluemarble.py)")
+    p.add_argument("--cache-dir", default=None, help="--data bluemarble: the tile cache of bench_bluemarble.py")
     a = p.parse_args()
+    if a.data == "bluemarble" and "multimodal" in a.cases.split(","):
+        p.error("--cases multimodal needs place names: use it with --data geonames")
 
     import torch
 
-    from shdd_geo.datasets import embed_table, load_geonames, random_split, spatial_split
     from shdd_geo.model import LocDiffusion
 
     torch.set_num_threads(a.threads)
-    table = load_geonames(a.size)
-    X = np.asarray(embed_table(table, progress=False), dtype=np.float32)
-    lat, lon = table.lat.to_numpy(), table.lon.to_numpy()
-    s = (random_split(table, seed=0, groups="geonameid") if a.split == "random"
-         else spatial_split(lat, lon, nside=4, seed=0))
+    table, X, lat, lon, s = _load_data(a)
     tr = np.asarray(s.train)
     te = np.sort(np.random.default_rng(0).choice(np.asarray(s.test), size=min(a.n_test, len(s.test)), replace=False))
     Xte, late, lone = X[te], lat[te], lon[te]
-    setting = {"split": a.split, "L": a.L, "loss": a.loss, "lr": a.lr, "steps": a.steps, "dropout": a.dropout,
+    setting = {"data": a.data, "split": a.split, "L": a.L, "loss": a.loss, "lr": a.lr, "steps": a.steps, "dropout": a.dropout,
                "n_test": int(len(te))}
 
     t0 = time.perf_counter()
@@ -182,6 +188,33 @@ def main() -> None:
                   temperature=est.temperature_, calibration=est.calibration_)
     if "anchors" in cases:
         _anchor_study(a, est, X, lat, lon, tr, Xte, late, lone, setting)
+
+
+def _load_data(a):
+    """(table or None, embeddings, lat, lon, split) of ``--data``."""
+    from shdd_geo.datasets import random_split, spatial_split
+
+    if a.data == "geonames":
+        from shdd_geo.datasets import embed_table, load_geonames
+
+        table = load_geonames(a.size)
+        X = np.asarray(embed_table(table, progress=False), dtype=np.float32)
+        lat, lon = table.lat.to_numpy(), table.lon.to_numpy()
+        s = (random_split(table, seed=0, groups="geonameid") if a.split == "random"
+             else spatial_split(lat, lon, nside=4, seed=0))
+        return table, X, lat, lon, s
+    from bench_bluemarble import FOV_DEG, TILE_SIZE
+
+    from shdd_geo.bluemarble import embed_tiles
+    from shdd_geo.encoders.image import EfficientNetLite0Encoder
+
+    enc = EfficientNetLite0Encoder(device="cpu", image_size=TILE_SIZE, crop_fraction=1.0)
+    ds = embed_tiles(a.n_tiles, rng=0, size=TILE_SIZE, fov_deg=FOV_DEG, encoder=enc, cache_dir=a.cache_dir,
+                     progress=False, batch_size=64)
+    X = np.asarray(ds.embeddings, dtype=np.float32)
+    lat, lon = np.asarray(ds.lat), np.asarray(ds.lon)
+    s = random_split(len(X), seed=0) if a.split == "random" else spatial_split(lat, lon, nside=4, seed=0)
+    return None, X, lat, lon, s
 
 
 def _anchor_study(a, est, X, lat, lon, tr, Xte, late, lone, setting) -> None:

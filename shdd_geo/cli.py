@@ -70,8 +70,14 @@ def _print_result(result: dict, region) -> None:
     print(f"\n{result['text']!r}: 90% credible region {region.area_km2:,.0f} km^2")
     print(f"  {'#':>2} {'lat':>8} {'lon':>9} {'mass':>6}  nearest known place")
     for i, m in enumerate(result["modes"], 1):
-        print(f"  {i:>2} {m['lat']:8.3f} {m['lon']:9.3f} {m['mass']:6.3f}  "
-              f"{m['place']} ({m['country']}), {m['place_km']:.0f} km")
+        if m.get("similarity") is not None:  # moved by the retrieval hybrid onto a matching place
+            from .metrics import great_circle_km
+
+            moved = float(great_circle_km(m["model_lat"], m["model_lon"], m["lat"], m["lon"]))
+            where = f"{m['place']} ({m['country']}): name match {m['similarity']:.2f}, mode moved {moved:.0f} km"
+        else:
+            where = f"{m['place']} ({m['country']}), {m['place_km']:.0f} km"
+        print(f"  {i:>2} {m['lat']:8.3f} {m['lon']:9.3f} {m['mass']:6.3f}  {where}")
 
 
 def cmd_locate(args) -> int:
@@ -108,7 +114,8 @@ def _locate_all(items: list[str], args, *, kind: str, unit: str) -> int:
         iterator = tqdm(items, desc="locate", unit=unit)
     records = []
     for item in iterator:
-        res = geo.locate(item, k=args.k, nside=args.nside, n_samples=args.samples, generator=args.seed)
+        res = geo.locate(item, k=args.k, nside=args.nside, n_samples=args.samples, generator=args.seed,
+                         snap_km=None if args.no_snap else args.snap_km)
         region = res["field"].credible_region(0.9)
         written = _write_outputs(res, out, args.format, stem=Path(item).stem if kind == "image" else None)
         if not args.json:
@@ -252,6 +259,13 @@ def _add_locate_options(s: argparse.ArgumentParser, *, what: str, model: str, fu
     s.add_argument("--samples", type=int, default=64, help=f"diffusion samples per {what}")
     s.add_argument("--seed", type=int, default=0, help="random seed")
     s.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    if what == "name":
+        s.add_argument("--snap-km", type=float, default=200.0,
+                       help="retrieval hybrid: move each mode onto the best-matching known place name "
+                            "within this distance (default: %(default)s km)")
+        s.add_argument("--no-snap", action="store_true", help="list the model's own modes (no hybrid)")
+    else:
+        s.set_defaults(snap_km=None, no_snap=True)
     s.set_defaults(func=func)
 
 

@@ -34,6 +34,9 @@ DEFAULT_THRESHOLDS_KM = (1, 25, 200, 750, 2500)
 def great_circle_km(lat1, lon1, lat2, lon2) -> np.ndarray:
     """Great-circle distance [km] between points given in degrees (broadcasting).
 
+    Vincenty's form ``atan2(|a x b|, a . b)``: accurate to ~1e-12 km at 0,
+    at the antipodes and everywhere between (haversine is not near antipodes).
+
     Examples
     --------
     >>> float(great_circle_km(48.8566, 2.3522, 48.8566, 2.3522))
@@ -45,12 +48,14 @@ def great_circle_km(lat1, lon1, lat2, lon2) -> np.ndarray:
         np.broadcast_shapes(la1.shape, la2.shape)
     except ValueError:
         raise ValueError(f"the two sets of points must broadcast, got shapes {la1.shape} and {la2.shape}") from None
+    # Vincenty's formula on the sphere: atan2(|a x b|, a . b) in latitude/longitude terms,
+    # well conditioned everywhere (haversine loses ~sqrt(eps) near antipodes).
     p1, p2 = np.radians(la1), np.radians(la2)
-    dlat = p2 - p1
     dlon = np.radians(lo2 - lo1)
-    a = np.sin(dlat / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlon / 2) ** 2
-    a = np.clip(a, 0.0, 1.0)
-    return 2.0 * EARTH_RADIUS_KM * np.arctan2(np.sqrt(a), np.sqrt(1.0 - a))
+    s1, c1, s2, c2 = np.sin(p1), np.cos(p1), np.sin(p2), np.cos(p2)
+    sd, cd = np.sin(dlon), np.cos(dlon)
+    cross = np.hypot(c2 * sd, c1 * s2 - s1 * c2 * cd)
+    return EARTH_RADIUS_KM * np.arctan2(cross, s1 * s2 + c1 * c2 * cd)
 
 
 def central_angle(xyz1, xyz2) -> np.ndarray:

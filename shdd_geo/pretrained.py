@@ -203,7 +203,8 @@ class Geolocator:
         return Gazetteer.from_geonames(15000)
 
     def locate(self, item, *, k: int = 5, nside: int = 64, n_samples: int = 64,
-               min_separation_km: float = 500.0, generator=0) -> dict[str, Any]:
+               min_separation_km: float = 500.0, generator=0, snap_km: float | None = 200.0,
+               snap_min_similarity: float = 0.7) -> dict[str, Any]:
         """Field and top-``k`` modes for one input, each mode with its nearest known place.
 
         Parameters
@@ -211,29 +212,46 @@ class Geolocator:
         item : str or image
             A place name (text models) or one image: a path, a ``PIL`` image
             or an ``(H, W, 3)`` uint8 array (image models).
+        k, nside, n_samples, min_separation_km, generator
+            Modes listed, map resolution, diffusion samples, minimum distance
+            between modes, random seed.
+        snap_km, snap_min_similarity
+            Text models only: the retrieval hybrid of the paper (appendix A.4)
+            applied to each mode.  The gazetteer places within ``snap_km`` of
+            the mode are compared with the query by embedding similarity
+            (cosine of the encoder's embeddings of their names); the mode
+            moves onto the most similar one if that similarity is at least
+            ``snap_min_similarity``.  ``snap_km=None`` keeps the model's modes.
+            Measured on held-out names (``docs/benchmarks.md``): the hybrid
+            adds +2.5 points of accuracy at 200 km over the plain mode.
 
         Returns
         -------
         dict
             ``text`` (the input's label: the name or the image's file name),
             ``field`` (SphericalField), ``modes`` (list of dicts with ``lat``,
-            ``lon``, ``mass``, ``place``, ``country``, ``place_km``).
+            ``lon``, ``mass``, ``place``, ``country``, ``place_km``, and, for
+            the hybrid, ``model_lat``, ``model_lon`` (the mode before it
+            moved) and ``similarity`` (None where it did not move)).
 
         Examples
         --------
         >>> res = load("geonames-minilm").locate("Lisbon", k=2, nside=16, n_samples=8)
-        >>> len(res["modes"]) <= 2, sorted(res["modes"][0])
-        (True, ['country', 'lat', 'lon', 'mass', 'place', 'place_km'])
+        >>> len(res["modes"]) <= 2, sorted(res["modes"][0])[:4]
+        (True, ['country', 'lat', 'lon', 'mass'])
         """
         from .decoding import decode
         from .metrics import geometric_median, great_circle_km
 
+        if snap_km is not None and not (np.isfinite(snap_km) and snap_km > 0):
+            raise ValueError(f"`snap_km` must be a positive distance in km or None, got {snap_km!r}")
         # Sample once: the same draws give the map and the continuous modes.
         label = self._labels(item)
         if len(label) != 1:
             raise ValueError(f"`item` must be one input, got {len(label)}; use predict_field for batches")
         text = label[0]
-        coeffs = self.model.sample(self.embed(item), n_samples, generator=generator, **self.card.sample_kwargs)
+        query = self.embed(item)
+        coeffs = self.model.sample(query, n_samples, generator=generator, **self.card.sample_kwargs)
         mix = self.model.field_from_samples(coeffs, nside=nside, temperature=self.model.temperature_)
         field = self._tagged(mix.log_density[0], mix, text=text)
         table = field.modes(k=k, min_separation_km=min_separation_km)
@@ -249,7 +267,31 @@ class Geolocator:
             {"lat": float(a), "lon": float(b), "mass": float(m), "place": n, "country": c, "place_km": float(d)}
             for a, b, m, n, c, d in zip(table["lat"], table["lon"], table["mass"], names, countries, dist)
         ]
+        if snap_km is not None and self.card.inputs == "text":
+            q = query[0] / np.linalg.norm(query[0])
+            for mode in modes:
+                mode.update(model_lat=mode["lat"], model_lon=mode["lon"], similarity=None)
+                idx = self.places.within(mode["lat"], mode["lon"], snap_km)
+                if not len(idx):
+                    continue
+                sims = self._place_embeddings(idx) @ q
+                best = int(np.argmax(sims))
+                if sims[best] >= snap_min_similarity:
+                    j = idx[best]
+                    mode.update(lat=float(self.places.lat[j]), lon=float(self.places.lon[j]),
+                                place=str(self.places.names[j]), country=str(self.places.countries[j]),
+                                place_km=0.0, similarity=float(sims[best]))
         return {"text": text, "field": field, "modes": modes}
+
+    def _place_embeddings(self, idx) -> np.ndarray:
+        """Unit-norm embeddings of the gazetteer's names ``idx`` (cached: each name is embedded once)."""
+        cache = self.__dict__.setdefault("_name_cache", {})
+        todo = [int(i) for i in idx if int(i) not in cache]
+        if todo:
+            emb = np.asarray(self.embed([str(self.places.names[i]) for i in todo]), dtype=np.float64)
+            emb /= np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+            cache.update(zip(todo, emb))
+        return np.stack([cache[int(i)] for i in idx])
 
 
 class Gazetteer:
@@ -270,6 +312,13 @@ class Gazetteer:
 
         t = load_geonames(min_population)
         return cls(t["text"].to_numpy(), t["country"].to_numpy(), t["lat"].to_numpy(), t["lon"].to_numpy())
+
+    def within(self, lat: float, lon: float, radius_km: float) -> np.ndarray:
+        """Indices of the places within ``radius_km`` (great circle) of one point, sorted."""
+        from .coords import EARTH_RADIUS_KM, latlon_to_xyz
+
+        chord = 2.0 * np.sin(min(radius_km / EARTH_RADIUS_KM, np.pi) / 2.0)
+        return np.sort(np.asarray(self._tree.query_ball_point(latlon_to_xyz([lat], [lon])[0], chord), dtype=np.int64))
 
     def nearest(self, lat, lon):
         """Nearest place to each point: ``(names, countries, distance_km)``."""

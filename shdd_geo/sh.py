@@ -19,7 +19,10 @@ the unit sphere: ``integral Y_lm Y_l'm' dOmega = delta``.  In this convention
 fixed ``m``, seeded by the diagonal ``Pbar_m^m`` (never with factorials), so
 values are accurate to ~1e-12 in float64 up to ``L`` in the hundreds, poles
 included.  The same code runs on NumPy arrays and on torch tensors (any
-dtype/device, autograd through lat/lon).
+dtype/device, autograd through lat/lon).  Large NumPy inputs (``n (L+1)^2 >=
+2e6`` values) use a compiled, multi-threaded kernel of the same recurrence
+when ``numba`` is installed (``pip install shdd_geo[fast]``; about 2x the NumPy
+path at L = 47, ``docs/benchmarks.md``); ``SHDD_GEO_NUMBA=0`` switches it off.
 
 The bridge :func:`real_to_alm` / :func:`alm_to_real` converts to and from
 healpy's complex ``alm`` layout (which uses the Condon-Shortley phase), so
@@ -148,25 +151,32 @@ def _basis_from_trig(x, s, phi, L: int):
 _CHUNK = 2048  # points per block: keeps the recurrence's rows in cache
 
 
-def _basis_numpy(x, s, phi, L: int) -> np.ndarray:
+def _basis_numpy(x, s, phi, L: int, *, compiled: bool | None = None) -> np.ndarray:
     """NumPy path: transposed ``(D, n)`` layout so every row op is contiguous.
 
     Points are processed in chunks of ``_CHUNK`` (the recurrence's rows stay
     in cache); large inputs spread the chunks over threads (NumPy releases
-    the GIL inside its loops), one per CPU core.
+    the GIL inside its loops), one per CPU core.  Large inputs go to the
+    compiled kernel of :mod:`shdd_geo._sh_numba` instead when ``numba`` is
+    installed (``compiled=None``: automatic; see :func:`_use_compiled`).
     """
     import os
 
     dtype = x.dtype
     a_np, b_np = _coefficients(L)
-    consts = (
-        a_np.astype(dtype)[:, :, None],
-        (a_np * b_np).astype(dtype)[:, :, None],
-        np.array([0.0] + [math.sqrt((2.0 * l + 1.0) / (2.0 * l)) for l in range(1, L + 1)], dtype),
-        np.array([0.0] + [math.sqrt(2.0 * l + 1.0) for l in range(1, L + 1)], dtype),
-        np.arange(1, L + 1, dtype=dtype)[:, None],
+    tables = (  # float64; the compiled kernel recurs in float64 whatever the output dtype
+        a_np,
+        a_np * b_np,
+        np.array([0.0] + [math.sqrt((2.0 * l + 1.0) / (2.0 * l)) for l in range(1, L + 1)]),
+        np.array([0.0] + [math.sqrt(2.0 * l + 1.0) for l in range(1, L + 1)]),
     )
     n = x.shape[0]
+    if compiled or (compiled is None and n * (L + 1) ** 2 >= _COMPILED_MIN_SIZE and _use_compiled()):
+        from ._sh_numba import basis
+
+        return basis(x, s, phi, L, tables)
+    a, ab, diag, sub = (t.astype(dtype) for t in tables)
+    consts = (a[:, :, None], ab[:, :, None], diag, sub, np.arange(1, L + 1, dtype=dtype)[:, None])
     out = np.empty(((L + 1) ** 2, n), dtype=dtype)
     starts = range(0, n, _CHUNK)
     workers = min(os.cpu_count() or 1, len(starts))
@@ -179,6 +189,40 @@ def _basis_numpy(x, s, phi, L: int) -> np.ndarray:
         for lo in starts:
             _fill_chunk(x, s, phi, L, consts, out, lo)
     return out.T
+
+
+_COMPILED_MIN_SIZE = 2_000_000  # output values from which the compiled kernel is used
+_COMPILED_OK: bool | None = None
+
+
+def _use_compiled() -> bool:
+    """Whether the numba kernel is available (installed, not disabled, compiles).
+
+    ``SHDD_GEO_NUMBA=0`` switches it off.  A kernel that fails to import or
+    compile (e.g. a numba too old for the installed NumPy) warns once and
+    the NumPy path is used from then on.
+    """
+    global _COMPILED_OK
+    if _COMPILED_OK is None:
+        import importlib.util
+        import os
+
+        _COMPILED_OK = (os.environ.get("SHDD_GEO_NUMBA", "1") != "0"
+                        and importlib.util.find_spec("numba") is not None)
+        if _COMPILED_OK:
+            try:
+                from ._sh_numba import basis
+
+                one = np.ones(1)
+                basis(one, 0 * one, 0 * one, 1, tuple(np.zeros(k) for k in ((2, 2), (2, 2), (2,), (2,))))
+            except Exception as err:  # noqa: BLE001 - any failure means: use NumPy
+                import warnings
+
+                warnings.warn(f"shdd_geo: the numba kernel of sh_basis is unavailable ({err!r}); "
+                              "using the NumPy path (set SHDD_GEO_NUMBA=0 to silence this)", RuntimeWarning,
+                              stacklevel=3)
+                _COMPILED_OK = False
+    return _COMPILED_OK
 
 
 def _fill_chunk(x, s, phi, L: int, consts, out: np.ndarray, lo: int) -> None:
@@ -254,8 +298,10 @@ def sh_basis(lat, lon, L: int, *, dtype=None):
     L : int
         Maximum degree (``>= 0``).
     dtype : numpy dtype, optional
-        NumPy output dtype (float64 by default; float32 computes in float32,
-        about twice as fast; max error ~1e-4 absolute, 2e-5 of the peak, at L = 47).
+        NumPy output dtype (float64 by default).  float32 halves the memory;
+        the NumPy path then also computes in float32 (about twice as fast, max
+        error ~1e-4 absolute, 2e-5 of the peak, at L = 47), the compiled
+        kernel computes in float64 and only rounds the output.
 
     Returns
     -------

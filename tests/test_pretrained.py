@@ -37,11 +37,52 @@ def test_predict_and_field(geo):
 
 
 def test_locate_names_modes(geo):
-    res = geo.locate("Lisbon", k=3, nside=32, n_samples=16)
+    res = geo.locate("Lisbon", k=3, nside=32, n_samples=16, snap_km=None)
     assert 1 <= len(res["modes"]) <= 3
     m = res["modes"][0]
     assert set(m) == {"lat", "lon", "mass", "place", "country", "place_km"}
     assert 0 < m["mass"] <= 1 and isinstance(m["place"], str)
+
+
+def test_gazetteer_within_matches_brute_force(geo):
+    from shdd_geo.metrics import great_circle_km
+
+    places = geo.places
+    for lat, lon, r in [(48.85, 2.35, 200.0), (89.0, 10.0, 500.0), (0.0, 179.9, 300.0), (-33.9, 151.2, 50.0)]:
+        brute = np.flatnonzero(great_circle_km(places.lat, places.lon, lat, lon) <= r)
+        np.testing.assert_array_equal(places.within(lat, lon, r), brute)
+
+
+def test_locate_hybrid_moves_modes_onto_the_best_matching_names(geo):
+    """Each moved mode sits on the gazetteer place, within snap_km of the model's mode, whose
+    name embedding is most similar to the query (brute force over every place)."""
+    from shdd_geo.metrics import great_circle_km
+
+    kw = dict(k=3, nside=16, n_samples=16, generator=0)
+    plain = geo.locate("Paris", snap_km=None, **kw)["modes"]
+    hybrid = geo.locate("Paris", snap_km=300.0, snap_min_similarity=0.7, **kw)["modes"]
+    assert [(m["lat"], m["lon"]) for m in plain] == [(m["model_lat"], m["model_lon"]) for m in hybrid]
+    q = geo.embed("Paris")[0]
+    q = q / np.linalg.norm(q)
+    moved = 0
+    for m in hybrid:
+        near = np.flatnonzero(great_circle_km(geo.places.lat, geo.places.lon, m["model_lat"], m["model_lon"]) <= 300)
+        if not len(near):
+            assert m["similarity"] is None
+            continue
+        emb = geo.embed([str(n) for n in geo.places.names[near]])
+        sims = emb @ q / np.linalg.norm(emb, axis=1)
+        best = near[np.argmax(sims)]
+        if sims.max() >= 0.7:
+            moved += 1
+            assert (m["lat"], m["lon"], m["place"]) == (geo.places.lat[best], geo.places.lon[best],
+                                                        geo.places.names[best])
+            assert m["place_km"] == 0.0 and m["similarity"] == pytest.approx(sims.max(), abs=1e-5)
+        else:
+            assert m["similarity"] is None and (m["lat"], m["lon"]) == (m["model_lat"], m["model_lon"])
+    assert moved >= 1  # the shipped model puts Paris's top mode in France, near the capital
+    with pytest.raises(ValueError, match="`snap_km`"):
+        geo.locate("Paris", snap_km=-1.0, **kw)
 
 
 def test_locate_cli_writes_outputs(tmp_path, capsys):

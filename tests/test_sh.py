@@ -190,3 +190,65 @@ def test_longitude_wraps():
     np.testing.assert_allclose(a[0], a[1], atol=1e-12)
     b = sh_basis([10.0], [20.0 + 360.0], 10)
     np.testing.assert_allclose(b, sh_basis([10.0], [20.0], 10), atol=1e-12)
+
+
+@pytest.mark.parametrize("L", [0, 1, 2, 5, 47, 200])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_compiled_kernel_matches_numpy_recurrence(L, dtype):
+    """The numba kernel (fast path) against the NumPy recurrence (its brute-force twin)."""
+    pytest.importorskip("numba")
+    from shdd_geo.sh import _basis_numpy
+
+    lat, lon = _special_points(np.random.default_rng(L), 500)
+    la, lo = np.radians(lat), np.radians(lon)
+    args = (np.sin(la).astype(dtype), np.cos(la).astype(dtype), lo.astype(dtype), L)
+    fast = _basis_numpy(*args, compiled=True)
+    slow = _basis_numpy(*args, compiled=False)
+    assert fast.dtype == slow.dtype == dtype and fast.shape == slow.shape == (len(lat), (L + 1) ** 2)
+    ref = _basis_numpy(*(np.asarray(v, np.float64) for v in args[:3]), L, compiled=False)
+    if dtype == np.float64:
+        np.testing.assert_allclose(fast, slow, rtol=0, atol=1e-13 * (L + 1))
+    else:  # both float32 paths as close to the float64 values as each other
+        scale = np.abs(ref).max()
+        assert np.abs(fast - ref).max() <= max(2 * np.abs(slow - ref).max(), 1e-6 * scale)
+
+
+def test_large_inputs_use_the_compiled_kernel(monkeypatch):
+    pytest.importorskip("numba")
+    import shdd_geo._sh_numba as kernel
+    import shdd_geo.sh as sh
+
+    assert sh._use_compiled()  # compiles (or loads) the kernel before the spy goes in
+    calls = []
+    real = kernel.basis
+    monkeypatch.setattr(kernel, "basis", lambda *a: calls.append(a[3]) or real(*a))
+    lat, lon = _special_points(np.random.default_rng(0), 3000)
+    monkeypatch.setattr(sh, "_COMPILED_MIN_SIZE", 10**9)
+    small = sh.sh_basis(lat, lon, 10)
+    assert calls == []
+    monkeypatch.setattr(sh, "_COMPILED_MIN_SIZE", 1000)
+    big = sh.sh_basis(lat, lon, 10)
+    assert calls == [10]
+    np.testing.assert_allclose(big, small, rtol=0, atol=1e-13)
+    monkeypatch.setenv("SHDD_GEO_NUMBA", "0")
+    monkeypatch.setattr(sh, "_COMPILED_OK", None)
+    sh.sh_basis(lat, lon, 10)
+    assert calls == [10]  # switched off
+
+
+def test_broken_compiled_kernel_falls_back_with_a_warning(monkeypatch):
+    pytest.importorskip("numba")
+    import shdd_geo._sh_numba as kernel
+    import shdd_geo.sh as sh
+
+    def broken(*args):
+        raise RuntimeError("no LLVM today")
+
+    monkeypatch.setattr(kernel, "basis", broken)
+    monkeypatch.setattr(sh, "_COMPILED_OK", None)
+    monkeypatch.setattr(sh, "_COMPILED_MIN_SIZE", 1000)
+    lat, lon = _special_points(np.random.default_rng(1), 3000)
+    with pytest.warns(RuntimeWarning, match="SHDD_GEO_NUMBA=0"):
+        Y = sh.sh_basis(lat, lon, 10)
+    monkeypatch.setattr(sh, "_COMPILED_OK", False)
+    np.testing.assert_allclose(Y, sh.sh_basis(lat, lon, 10), rtol=0, atol=0)
