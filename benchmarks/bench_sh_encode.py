@@ -41,7 +41,7 @@ def scipy_real(lat, lon, L):
 
 def numpy_path(lat, lon, L, dt):
     """shdd_geo without its compiled kernel (what users without numba get)."""
-    import shdd_geo.sh as sh
+    from shdd_geo import sh
 
     old, sh._COMPILED_MIN_SIZE = sh._COMPILED_MIN_SIZE, float("inf")
     try:

@@ -58,7 +58,7 @@ def test_locate_hybrid_moves_modes_onto_the_best_matching_names(geo):
     name embedding is most similar to the query (brute force over every place)."""
     from shdd_geo.metrics import great_circle_km
 
-    kw = dict(k=3, nside=16, n_samples=16, generator=0)
+    kw = {"k": 3, "nside": 16, "n_samples": 16, "generator": 0}
     plain = geo.locate("Paris", snap_km=None, **kw)["modes"]
     hybrid = geo.locate("Paris", snap_km=300.0, snap_min_similarity=0.7, **kw)["modes"]
     assert [(m["lat"], m["lon"]) for m in plain] == [(m["model_lat"], m["model_lon"]) for m in hybrid]

@@ -216,7 +216,7 @@ def test_compiled_kernel_matches_numpy_recurrence(L, dtype):
 def test_large_inputs_use_the_compiled_kernel(monkeypatch):
     pytest.importorskip("numba")
     import shdd_geo._sh_numba as kernel
-    import shdd_geo.sh as sh
+    from shdd_geo import sh
 
     assert sh._use_compiled()  # compiles (or loads) the kernel before the spy goes in
     calls = []
@@ -239,7 +239,7 @@ def test_large_inputs_use_the_compiled_kernel(monkeypatch):
 def test_broken_compiled_kernel_falls_back_with_a_warning(monkeypatch):
     pytest.importorskip("numba")
     import shdd_geo._sh_numba as kernel
-    import shdd_geo.sh as sh
+    from shdd_geo import sh
 
     def broken(*args):
         raise RuntimeError("no LLVM today")
