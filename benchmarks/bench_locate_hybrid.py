@@ -1,0 +1,72 @@
+"""The main job's top mode with and without the retrieval hybrid, on held-out names.
+
+``Geolocator.locate`` lists the density's modes; with ``snap_km`` (the
+default, 200 km) each mode moves onto the known place within that distance
+whose name embedding is most similar to the query (paper appendix A.4).  This
+script measures what that does to the top mode on the built-in
+``geonames-minilm``'s own held-out places (the evaluation half of
+``train_geonames_default.py``'s 1 % hold-out, so the model never saw them),
+with a gazetteer that excludes every held-out place (otherwise a name would
+find itself).  The hybrid does not change the samples: both rows come from
+the same ``locate`` call (``model_lat``/``model_lon`` is the plain mode).
+
+Run::
+
+    python benchmarks/bench_locate_hybrid.py --n 400 --samples 16 --nside 32
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--n", type=int, default=400, help="held-out places (at most 400: the evaluation half)")
+    p.add_argument("--samples", type=int, default=16)
+    p.add_argument("--nside", type=int, default=32)
+    p.add_argument("--snap-km", type=float, default=200.0)
+    p.add_argument("--min-similarity", type=float, default=0.7)
+    p.add_argument("--threads", type=int, default=1)
+    a = p.parse_args()
+
+    import torch
+
+    from shdd_geo import pretrained
+    from shdd_geo.datasets import load_geonames, random_split
+    from shdd_geo.metrics import summarize
+
+    torch.set_num_threads(a.threads)
+    table = load_geonames(1000)
+    split = random_split(table, fractions=(0.99, 0.0, 0.01), seed=0, groups="geonameid")
+    te = np.random.default_rng(0).choice(np.asarray(split.test), size=min(800, len(split.test)), replace=False)
+    ev = te[len(te) // 2 :][: a.n]  # as train_geonames_default.py --n-test 400: the evaluation half
+    held_out = set(table["geonameid"].to_numpy()[np.asarray(split.test)].tolist())
+    g15 = load_geonames(15000)
+    keep = ~g15["geonameid"].isin(held_out).to_numpy()
+    geo = pretrained.load("geonames-minilm")
+    geo.__dict__["places"] = pretrained.Gazetteer(g15["text"].to_numpy()[keep], g15["country"].to_numpy()[keep],
+                                                  g15["lat"].to_numpy()[keep], g15["lon"].to_numpy()[keep])
+    names, lat, lon = table["text"].to_numpy()[ev], table["lat"].to_numpy()[ev], table["lon"].to_numpy()[ev]
+    plain, hybrid, moved = np.zeros((len(ev), 2)), np.zeros((len(ev), 2)), 0
+    t0 = time.perf_counter()
+    for i, name in enumerate(names):
+        top = geo.locate(str(name), k=5, nside=a.nside, n_samples=a.samples, generator=i, snap_km=a.snap_km,
+                         snap_min_similarity=a.min_similarity)["modes"][0]
+        plain[i] = top["model_lat"], top["model_lon"]
+        hybrid[i] = top["lat"], top["lon"]
+        moved += top["similarity"] is not None
+    secs = time.perf_counter() - t0
+    for method, pts in (("locate top mode", plain), ("locate top mode + hybrid", hybrid)):
+        res = {k: round(float(v), 4) for k, v in summarize(pts[:, 0], pts[:, 1], lat, lon).items()}
+        print(json.dumps({"bench": "locate_hybrid", "method": method, "n": len(ev), "samples": a.samples,
+                          "nside": a.nside, "snap_km": a.snap_km, "min_similarity": a.min_similarity,
+                          "moved": moved, "seconds_per_name": round(secs / len(ev), 2), **res}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
