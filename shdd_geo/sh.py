@@ -171,7 +171,8 @@ def _basis_numpy(x, s, phi, L: int, *, compiled: bool | None = None) -> np.ndarr
         np.array([0.0] + [math.sqrt(2.0 * l + 1.0) for l in range(1, L + 1)]),
     )
     n = x.shape[0]
-    if compiled or (compiled is None and n * (L + 1) ** 2 >= _COMPILED_MIN_SIZE and _use_compiled()):
+    if compiled or (compiled is None and dtype.char in "fd" and n * (L + 1) ** 2 >= _COMPILED_MIN_SIZE
+                    and _use_compiled()):
         from ._sh_numba import basis
 
         return basis(x, s, phi, L, tables)
