@@ -1,4 +1,4 @@
-"""The main job's top mode with and without the retrieval hybrid, on held-out names.
+"""The main job's top mode with and without the retrieval hybrid, on held-out and on known names.
 
 ``Geolocator.locate`` lists the density's modes; with ``snap_km`` (the
 default, 200 km) each mode moves onto the known place within that distance
@@ -7,12 +7,17 @@ script measures what that does to the top mode on the built-in
 ``geonames-minilm``'s own held-out places (the evaluation half of
 ``train_geonames_default.py``'s 1 % hold-out, so the model never saw them),
 with a gazetteer that excludes every held-out place (otherwise a name would
-find itself).  The hybrid does not change the samples: both rows come from
-the same ``locate`` call (``model_lat``/``model_lon`` is the plain mode).
+find itself).  ``--places known`` instead takes 400 random places of the
+gazetteer itself (which the model also trained on): what a user typing a
+known city name gets.  The hybrid does not change the samples, and the best
+candidate of a mode does not depend on the similarity threshold, so one
+``locate`` call per name (threshold -1: always move) gives the plain mode
+(``model_lat``/``model_lon``) and the hybrid at every threshold.
 
 Run::
 
-    python benchmarks/bench_locate_hybrid.py --n 400 --samples 16 --nside 32
+    python benchmarks/bench_locate_hybrid.py --n 400 --samples 16 --nside 32 --places heldout
+    python benchmarks/bench_locate_hybrid.py --n 400 --samples 16 --nside 32 --places known
 """
 
 from __future__ import annotations
@@ -30,7 +35,8 @@ def main() -> None:
     p.add_argument("--samples", type=int, default=16)
     p.add_argument("--nside", type=int, default=32)
     p.add_argument("--snap-km", type=float, default=200.0)
-    p.add_argument("--min-similarity", type=float, default=0.7)
+    p.add_argument("--thresholds", default="0.5,0.7,0.8,0.9,0.95,0.99", help="similarity thresholds to report")
+    p.add_argument("--places", default="heldout", choices=("heldout", "known"))
     p.add_argument("--threads", type=int, default=1)
     a = p.parse_args()
 
@@ -51,21 +57,30 @@ def main() -> None:
     geo = pretrained.load("geonames-minilm")
     geo.__dict__["places"] = pretrained.Gazetteer(g15["text"].to_numpy()[keep], g15["country"].to_numpy()[keep],
                                                   g15["lat"].to_numpy()[keep], g15["lon"].to_numpy()[keep])
-    names, lat, lon = table["text"].to_numpy()[ev], table["lat"].to_numpy()[ev], table["lon"].to_numpy()[ev]
-    plain, hybrid, moved = np.zeros((len(ev), 2)), np.zeros((len(ev), 2)), 0
+    if a.places == "heldout":
+        names, lat, lon = table["text"].to_numpy()[ev], table["lat"].to_numpy()[ev], table["lon"].to_numpy()[ev]
+    else:
+        idx = np.random.default_rng(1).choice(np.flatnonzero(keep), size=a.n, replace=False)
+        names, lat, lon = g15["text"].to_numpy()[idx], g15["lat"].to_numpy()[idx], g15["lon"].to_numpy()[idx]
+    plain, snapped, sims = np.zeros((len(names), 2)), np.zeros((len(names), 2)), np.full(len(names), -np.inf)
     t0 = time.perf_counter()
     for i, name in enumerate(names):
         top = geo.locate(str(name), k=5, nside=a.nside, n_samples=a.samples, generator=i, snap_km=a.snap_km,
-                         snap_min_similarity=a.min_similarity)["modes"][0]
+                         snap_min_similarity=-1.0)["modes"][0]
         plain[i] = top["model_lat"], top["model_lon"]
-        hybrid[i] = top["lat"], top["lon"]
-        moved += top["similarity"] is not None
+        snapped[i] = top["lat"], top["lon"]
+        if top["similarity"] is not None:
+            sims[i] = top["similarity"]
     secs = time.perf_counter() - t0
-    for method, pts in (("locate top mode", plain), ("locate top mode + hybrid", hybrid)):
+    rows = [("locate top mode", None, plain)]
+    for t in (float(v) for v in a.thresholds.split(",")):
+        rows.append(("locate top mode + hybrid", t, np.where((sims >= t)[:, None], snapped, plain)))
+    for method, t, pts in rows:
         res = {k: round(float(v), 4) for k, v in summarize(pts[:, 0], pts[:, 1], lat, lon).items()}
-        print(json.dumps({"bench": "locate_hybrid", "method": method, "n": len(ev), "samples": a.samples,
-                          "nside": a.nside, "snap_km": a.snap_km, "min_similarity": a.min_similarity,
-                          "moved": moved, "seconds_per_name": round(secs / len(ev), 2), **res}), flush=True)
+        print(json.dumps({"bench": "locate_hybrid", "places": a.places, "method": method, "min_similarity": t,
+                          "moved": None if t is None else int(np.sum(sims >= t)), "samples": a.samples,
+                          "nside": a.nside, "snap_km": a.snap_km, "seconds_per_name": round(secs / len(names), 2),
+                          **res}), flush=True)
 
 
 if __name__ == "__main__":
