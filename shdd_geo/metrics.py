@@ -1,7 +1,8 @@
 """Great-circle geometry and geolocation metrics.
 
-Distances use the mean Earth radius ``EARTH_RADIUS_KM`` and a haversine in
-``atan2`` form, stable for coincident and for antipodal points.
+Distances use the mean Earth radius ``EARTH_RADIUS_KM`` and Vincenty's
+``atan2(|a x b|, a . b)`` form, accurate for coincident points, for antipodal
+points and everywhere between.
 
 Examples
 --------
