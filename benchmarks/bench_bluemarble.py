@@ -37,23 +37,19 @@ def main() -> None:
     add_method_args(p, lr=3e-4, threads=1, n_test=1000)
     p.add_argument("--cache-dir", default=None)
     p.add_argument("--save-model", default=None, help="write the random-split LocDiffusion here (float16)")
+    p.add_argument("--min-coverage", type=float, default=None,
+                   help="--save-model: only temperatures whose 90%% regions cover this fraction of the "
+                        "validation tiles compete (default: the most likely temperature)")
     a = p.parse_args()
 
     import torch
 
-    from shdd_geo.bluemarble import embed_tiles
     from shdd_geo.datasets import random_split, spatial_split
-    from shdd_geo.encoders.image import EfficientNetLite0Encoder
-    from shdd_geo.evaluation import evaluate_predictor
 
     torch.set_num_threads(a.threads)
-    enc = EfficientNetLite0Encoder(device="cpu", image_size=TILE_SIZE, crop_fraction=1.0)
     t0 = time.perf_counter()
-    ds = embed_tiles(a.n_tiles, rng=0, size=TILE_SIZE, fov_deg=FOV_DEG, encoder=enc, cache_dir=a.cache_dir,
-                     progress=True, batch_size=64)
+    X, lat, lon = load_tiles(a.n_tiles, a.cache_dir)
     embed_s = time.perf_counter() - t0
-    X = np.asarray(ds.embeddings, dtype=np.float32)
-    lat, lon = np.asarray(ds.lat), np.asarray(ds.lon)
     print(json.dumps({"case": "embedding", "n_tiles": len(X), "tile_px": TILE_SIZE, "fov_deg": FOV_DEG,
                       "seconds": round(embed_s, 1), "images_per_s": round(len(X) / embed_s, 1),
                       "threads": a.threads, "note": "includes cutting; ~0 s when cached"}), flush=True)
@@ -64,17 +60,40 @@ def main() -> None:
         fitted = run_split(split_name, np.asarray(s.train), te, X, lat, lon, a,
                            extra={"task": "bluemarble-effnet"})
         if a.save_model and split_name == "random" and "locdiffusion" in fitted:
-            model = fitted["locdiffusion"]
-            va = np.asarray(s.val)
-            model.calibrate(X[va], lat[va], lon[va], nside=a.nside, n_samples=16, generator=0)
-            model.save(a.save_model, half=True)
-            res = evaluate_predictor(model, X[te], lat[te], lon[te], fields=True, nside=a.nside,
-                                     predict_kwargs={"n_samples": 16, "point": "mode", "generator": 0},
-                                     field_kwargs={"n_samples": 16, "generator": 0})
-            print(json.dumps({"split": split_name, "method": "locdiffusion_calibrated", "path": a.save_model,
-                              "temperature": float(model.temperature_),
-                              "calibration": {str(k): round(v, 4) for k, v in model.calibration_.items()},
-                              **{k: round(float(v), 4) for k, v in res.items()}}), flush=True)
+            calibrate_and_save(fitted["locdiffusion"], X, lat, lon, np.asarray(s.val), te, a.save_model,
+                               nside=a.nside, min_coverage=a.min_coverage)
+
+
+def calibrate_and_save(model, X, lat, lon, va, te, path, *, nside=32, min_coverage=None,
+                       temperatures=(0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0)):
+    """Calibrate ``model``'s temperature on rows ``va``, save it as float16, print its test-row metrics."""
+    from shdd_geo.evaluation import evaluate_predictor
+
+    model.calibrate(X[va], lat[va], lon[va], nside=nside, n_samples=16, generator=0, min_coverage=min_coverage,
+                    temperatures=temperatures)
+    model.save(path, half=True)
+    res = evaluate_predictor(model, X[te], lat[te], lon[te], fields=True, nside=nside,
+                             predict_kwargs={"n_samples": 16, "point": "mode", "generator": 0},
+                             field_kwargs={"n_samples": 16, "generator": 0})
+    row = {"split": "random", "method": "locdiffusion_calibrated", "path": str(path),
+           "temperature": float(model.temperature_), "min_coverage": min_coverage,
+           "calibration": {str(k): round(v, 4) for k, v in model.calibration_.items()},
+           "calibration_coverage_0.9": {str(k): round(v, 4) for k, v in model.calibration_coverage_.items()},
+           **{k: round(float(v), 4) for k, v in res.items()}}
+    print(json.dumps(row), flush=True)
+    return row
+
+
+def load_tiles(n_tiles: int, cache_dir=None):
+    """The benchmark's tiles: EfficientNet-lite0 embeddings (float32), lat, lon (cached in ``cache_dir``)."""
+    from shdd_geo.bluemarble import embed_tiles
+    from shdd_geo.encoders.image import EfficientNetLite0Encoder
+
+    enc = EfficientNetLite0Encoder(device="cpu", image_size=TILE_SIZE, crop_fraction=1.0)
+    ds = embed_tiles(n_tiles, rng=0, size=TILE_SIZE, fov_deg=FOV_DEG, encoder=enc, cache_dir=cache_dir,
+                     progress=True, batch_size=64)
+    return np.asarray(ds.embeddings, dtype=np.float32), np.asarray(ds.lat), np.asarray(ds.lon)
+
 
 if __name__ == "__main__":
     main()
