@@ -9,7 +9,9 @@ script measures what that does to the top mode on the built-in
 with a gazetteer that excludes every held-out place (otherwise a name would
 find itself).  ``--places known`` instead takes 400 random places of the
 gazetteer itself (which the model also trained on): what a user typing a
-known city name gets.  The hybrid does not change the samples, and the best
+known city name gets, and ``--places famous`` the ``--n`` most populous ones
+(the names users type most).  ``--model PATH`` swaps in other LocDiffusion
+weights trained on the same MiniLM embeddings (a candidate default).  The hybrid does not change the samples, and the best
 candidate of a mode does not depend on the similarity threshold, so one
 ``locate`` call per name (threshold -1: always move) gives the plain mode
 (``model_lat``/``model_lon``) and the hybrid at every threshold.
@@ -18,6 +20,7 @@ Run::
 
     python benchmarks/bench_locate_hybrid.py --n 400 --samples 16 --nside 32 --places heldout
     python benchmarks/bench_locate_hybrid.py --n 400 --samples 16 --nside 32 --places known
+    python benchmarks/bench_locate_hybrid.py --n 100 --samples 16 --nside 32 --places famous
 """
 
 from __future__ import annotations
@@ -36,7 +39,9 @@ def main() -> None:
     p.add_argument("--nside", type=int, default=32)
     p.add_argument("--snap-km", type=float, default=200.0)
     p.add_argument("--thresholds", default="0.5,0.7,0.8,0.9,0.95,0.99", help="similarity thresholds to report")
-    p.add_argument("--places", default="heldout", choices=("heldout", "known"))
+    p.add_argument("--places", default="heldout", choices=("heldout", "known", "famous"))
+    p.add_argument("--model", default=None,
+                   help="a LocDiffusion checkpoint to use instead of geonames-minilm's weights (same encoder)")
     p.add_argument("--threads", type=int, default=1)
     a = p.parse_args()
 
@@ -55,10 +60,18 @@ def main() -> None:
     g15 = load_geonames(15000)
     keep = ~g15["geonameid"].isin(held_out).to_numpy()
     geo = pretrained.load("geonames-minilm")
+    if a.model:
+        from shdd_geo.model import LocDiffusion
+
+        geo.model = LocDiffusion.load(a.model, device="cpu")
     geo.__dict__["places"] = pretrained.Gazetteer(g15["text"].to_numpy()[keep], g15["country"].to_numpy()[keep],
                                                   g15["lat"].to_numpy()[keep], g15["lon"].to_numpy()[keep])
     if a.places == "heldout":
         names, lat, lon = table["text"].to_numpy()[ev], table["lat"].to_numpy()[ev], table["lon"].to_numpy()[ev]
+    elif a.places == "famous":
+        pop = g15["population"].to_numpy()
+        idx = np.flatnonzero(keep)[np.argsort(-pop[keep], kind="stable")[: a.n]]
+        names, lat, lon = g15["text"].to_numpy()[idx], g15["lat"].to_numpy()[idx], g15["lon"].to_numpy()[idx]
     else:
         idx = np.random.default_rng(1).choice(np.flatnonzero(keep), size=a.n, replace=False)
         names, lat, lon = g15["text"].to_numpy()[idx], g15["lat"].to_numpy()[idx], g15["lon"].to_numpy()[idx]
