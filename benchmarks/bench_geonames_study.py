@@ -23,7 +23,9 @@ Each case prints one JSON line; cases are chosen with ``--cases``:
               searching the same galleries.
 
 Losses (paper Table 7) and degrees (Figure 4a) are separate trainings:
-``--loss l1|l2|cosine|kl`` and ``--L 15|23|31|47`` with ``--cases base``.
+``--loss l1|l2|cosine|kl`` and ``--L 15|23|31|47`` with ``--cases base``;
+``--kl-smoothing-km KM --kl-smoothing-steps N`` trains with the KL curriculum
+(``LocDiffusion(kl_smoothing_km=..., kl_smoothing_steps=...)``).
 
 ``--data bluemarble`` runs the same studies on the Blue Marble tiles of
 ``bench_bluemarble.py`` (EfficientNet-lite0 embeddings, same splits and test
@@ -93,6 +95,9 @@ def main() -> None:
     p.add_argument("--loss", default="kl")
     p.add_argument("--lr", type=float, default=3e-4)
     p.add_argument("--dropout", type=float, default=0.3)
+    p.add_argument("--kl-smoothing-km", type=float, default=0.0,
+                   help="KL curriculum: initial heat-kernel width (km), falling to 0 over --kl-smoothing-steps")
+    p.add_argument("--kl-smoothing-steps", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--n-test", type=int, default=1000)
     p.add_argument("--model", default=None, help="load this model if it exists, else train and save it here")
@@ -115,6 +120,7 @@ def main() -> None:
     te = np.sort(np.random.default_rng(0).choice(np.asarray(s.test), size=min(a.n_test, len(s.test)), replace=False))
     Xte, late, lone = X[te], lat[te], lon[te]
     setting = {"data": a.data, "split": a.split, "L": a.L, "loss": a.loss, "lr": a.lr, "steps": a.steps, "dropout": a.dropout,
+               "kl_smoothing_km": a.kl_smoothing_km, "kl_smoothing_steps": a.kl_smoothing_steps,
                "n_test": int(len(te))}
 
     t0 = time.perf_counter()
@@ -123,6 +129,7 @@ def main() -> None:
         fit_s = None
     else:
         est = LocDiffusion(L=a.L, loss=a.loss, lr=a.lr, dropout=a.dropout, warmup_steps=200,
+                           kl_smoothing_km=a.kl_smoothing_km, kl_smoothing_steps=a.kl_smoothing_steps,
                            decay_steps=max(1, a.steps - 200), batch_size=512, random_state=0,
                            verbose=False, device="cpu")
         est.fit(X[tr], lat[tr], lon[tr], epochs=int(np.ceil(a.steps * 512 / len(tr))), max_steps=a.steps)

@@ -43,7 +43,7 @@ from ..coords import as_latlon
 from ..sh import sh_basis
 from .distributed import DistContext, local_slice
 
-__all__ = ["ArrayData", "NpyShards", "ParquetShards", "TrainState", "random_anchor_basis"]  # Trainer: internal
+__all__ = ["ArrayData", "NpyShards", "ParquetShards", "TrainState", "kl_smoothing_weights", "random_anchor_basis"]  # Trainer: internal
 
 
 # --------------------------------------------------------------------------- data
@@ -313,6 +313,25 @@ def read_batch(data, shards: np.ndarray, rows: np.ndarray):
 
 
 # --------------------------------------------------------------------------- loss
+def kl_smoothing_weights(L: int, sigma0_km: float, step: int, n_steps: int) -> torch.Tensor:
+    """Per-coefficient heat-kernel weights ``(D,)`` of the KL curriculum at ``step``.
+
+    ``sigma`` falls linearly from ``sigma0_km`` at step 0 to 0 at ``n_steps``;
+    degree ``l`` is multiplied by ``exp(-l (l + 1) sigma**2 / 2)`` (sigma in
+    radians).  Multiplying the anchor basis by these weights smooths both
+    densities the KL loss compares.
+
+    >>> kl_smoothing_weights(2, 0.0, 0, 10).tolist()
+    [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+    """
+    from ..coords import EARTH_RADIUS_KM
+    from ..sh import degree_order
+
+    sigma = float(sigma0_km) / EARTH_RADIUS_KM * max(0.0, 1.0 - step / max(int(n_steps), 1))
+    ls = degree_order(L)[0].astype(np.float64)
+    return torch.from_numpy(np.exp(-ls * (ls + 1.0) * sigma * sigma / 2.0))
+
+
 def random_anchor_basis(n: int, L: int, generator: torch.Generator, device, dtype=torch.float32) -> torch.Tensor:
     """SH basis ``(n, D)`` at ``n`` uniform random points (``z ~ U(-1, 1)``, ``lon ~ U(-180, 180)``).
 
@@ -392,6 +411,9 @@ class Trainer:
         noise = torch.randn(global_n, (L + 1) ** 2, generator=g, device=g.device)[sl].to(dev)
         drop = (torch.rand(global_n, generator=g, device=g.device) < est.cond_drop)[sl].to(dev)
         basis = random_anchor_basis(est.n_anchors, L, g, dev) if est.loss == "kl" else None
+        if basis is not None and self.state.step < est.kl_smoothing_steps:
+            basis = basis * kl_smoothing_weights(L, est.kl_smoothing_km, self.state.step,
+                                                 est.kl_smoothing_steps).to(basis)
         # 2. targets and forward noising
         x0 = sh_basis(torch.as_tensor(lat, device=dev), torch.as_tensor(lon, device=dev), L).float()
         cond = torch.as_tensor(X, device=dev)
