@@ -98,6 +98,8 @@ def main() -> None:
     p.add_argument("--kl-smoothing-km", type=float, default=0.0,
                    help="KL curriculum: initial heat-kernel width (km), falling to 0 over --kl-smoothing-steps")
     p.add_argument("--kl-smoothing-steps", type=int, default=0)
+    p.add_argument("--min-coverage", type=float, default=None,
+                   help="fields: only temperatures whose 90%% regions cover this fraction of the validation rows")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--n-test", type=int, default=1000)
     p.add_argument("--model", default=None, help="load this model if it exists, else train and save it here")
@@ -187,12 +189,13 @@ def main() -> None:
         from shdd_geo.evaluation import evaluate_predictor
 
         va = np.sort(np.random.default_rng(1).choice(np.asarray(s.val), size=min(500, len(s.val)), replace=False))
-        est.calibrate(X[va], lat[va], lon[va], n_samples=16, nside=32, generator=0)
+        est.calibrate(X[va], lat[va], lon[va], n_samples=16, nside=32, generator=0, min_coverage=a.min_coverage)
         res = evaluate_predictor(est, Xte, late, lone, fields=True, nside=32,
                                  predict_kwargs={"n_samples": 16, "point": "mode", "generator": 0},
                                  field_kwargs={"n_samples": 16, "generator": 0})
         _case_row("fields", setting, {k: round(float(v), 4) for k, v in res.items()},
-                  temperature=est.temperature_, calibration=est.calibration_)
+                  temperature=est.temperature_, calibration=est.calibration_, min_coverage=a.min_coverage,
+                  calibration_coverage=est.calibration_coverage_)
     if "anchors" in cases:
         _anchor_study(a, est, X, lat, lon, tr, Xte, late, lone, setting)
 
