@@ -64,13 +64,16 @@ def main() -> None:
                                nside=a.nside, min_coverage=a.min_coverage)
 
 
-def calibrate_and_save(model, X, lat, lon, va, te, path, *, nside=32, min_coverage=None,
-                       temperatures=(0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0)):
-    """Calibrate ``model``'s temperature on rows ``va``, save it as float16, print its test-row metrics."""
+def calibrate_and_save(model, X, lat, lon, va, te, path, *, nside=32, min_coverage=None, temperatures=None):
+    """Calibrate ``model``'s temperature on rows ``va``, save it as float16, print its test-row metrics.
+
+    ``temperatures=None`` uses :meth:`LocDiffusion.calibrate`'s grid.
+    """
     from shdd_geo.evaluation import evaluate_predictor
 
+    grid = {} if temperatures is None else {"temperatures": temperatures}
     model.calibrate(X[va], lat[va], lon[va], nside=nside, n_samples=16, generator=0, min_coverage=min_coverage,
-                    temperatures=temperatures)
+                    **grid)
     model.save(path, half=True)
     res = evaluate_predictor(model, X[te], lat[te], lon[te], fields=True, nside=nside,
                              predict_kwargs={"n_samples": 16, "point": "mode", "generator": 0},

@@ -11,8 +11,9 @@ find itself).  ``--places known`` instead takes 400 random places of the
 gazetteer itself (which the model also trained on): what a user typing a
 known city name gets, and ``--places famous`` the ``--n`` most populous ones
 (the names users type most).  ``--model PATH`` swaps in other LocDiffusion
-weights trained on the same MiniLM embeddings (a candidate default).  The hybrid does not change the samples, and the best
-candidate of a mode does not depend on the similarity threshold, so one
+weights trained on the same MiniLM embeddings (a candidate default).  The
+hybrid does not change the samples, and the best candidate of a mode does
+not depend on the similarity threshold, so one
 ``locate`` call per name (threshold -1: always move) gives the plain mode
 (``model_lat``/``model_lon``) and the hybrid at every threshold.
 

@@ -15,7 +15,7 @@ from shdd_geo.model import checkpoint as ck
 from shdd_geo.model.training import kl_smoothing_weights
 
 TINY = {"L": 5, "bottleneck": 8, "depth": 2, "time_dim": 16, "dropout": 0.2, "batch_size": 16, "n_anchors": 128,
-            "random_state": 0, "verbose": False, "device": "cpu", "kl_smoothing_km": 1500.0, "kl_smoothing_steps": 8}
+        "random_state": 0, "verbose": False, "device": "cpu", "kl_smoothing_km": 1500.0, "kl_smoothing_steps": 8}
 
 
 @pytest.fixture(scope="module")

@@ -43,7 +43,8 @@ from ..coords import as_latlon
 from ..sh import sh_basis
 from .distributed import DistContext, local_slice
 
-__all__ = ["ArrayData", "NpyShards", "ParquetShards", "TrainState", "kl_smoothing_weights", "random_anchor_basis"]  # Trainer: internal
+__all__ = ["ArrayData", "NpyShards", "ParquetShards", "TrainState",  # Trainer: internal
+           "kl_smoothing_weights", "random_anchor_basis"]
 
 
 # --------------------------------------------------------------------------- data
@@ -325,11 +326,14 @@ def kl_smoothing_weights(L: int, sigma0_km: float, step: int, n_steps: int) -> t
     [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
     """
     from ..coords import EARTH_RADIUS_KM
+    from ..filters import taper_weights
     from ..sh import degree_order
 
     sigma = float(sigma0_km) / EARTH_RADIUS_KM * max(0.0, 1.0 - step / max(int(n_steps), 1))
-    ls = degree_order(L)[0].astype(np.float64)
-    return torch.from_numpy(np.exp(-ls * (ls + 1.0) * sigma * sigma / 2.0))
+    ls = degree_order(L)[0]
+    if sigma == 0.0:
+        return torch.ones(len(ls), dtype=torch.float64)
+    return torch.from_numpy(taper_weights(L, "gaussian", width=1.0 / sigma)[ls])
 
 
 def random_anchor_basis(n: int, L: int, generator: torch.Generator, device, dtype=torch.float32) -> torch.Tensor:
