@@ -15,7 +15,10 @@ Each case prints one JSON line; cases are chosen with ``--cases``:
 ``multimodal`` the test places whose name is shared by places >= 1,000 km apart:
               LocDiffusion (mode), k-NN top-1 / mode and the hybrid.
 ``fields``    density metrics (log-likelihood, credible-region coverage/area)
-              after calibrating the temperature on 500 validation rows.
+              after calibrating the temperature on 500 validation rows
+              (``--min-coverage``/``--max-coverage``; ``--prior-bandwidth-km``
+              also mixes a KDE of the training locations into the maps and
+              calibrates its weight, ``LocDiffusion.set_prior``).
 ``anchors``   paper Table 2: samples decoded on the training-location gallery vs
               equal-area Fibonacci grids of 21k, 100k, 500k and 1M anchors
               (``method="argmax"``, no refinement, so the anchors are the only
@@ -100,6 +103,10 @@ def main() -> None:
     p.add_argument("--kl-smoothing-steps", type=int, default=0)
     p.add_argument("--min-coverage", type=float, default=None,
                    help="fields: only temperatures whose 90%% regions cover this fraction of the validation rows")
+    p.add_argument("--max-coverage", type=float, default=None,
+                   help="--cases fields: calibrate with this ceiling on 90%% coverage")
+    p.add_argument("--prior-bandwidth-km", type=float, default=0.0,
+                   help="--cases fields: mix a KDE of the training locations (this bandwidth) into the maps")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--n-test", type=int, default=1000)
     p.add_argument("--model", default=None, help="load this model if it exists, else train and save it here")
@@ -189,13 +196,19 @@ def main() -> None:
         from shdd_geo.evaluation import evaluate_predictor
 
         va = np.sort(np.random.default_rng(1).choice(np.asarray(s.val), size=min(500, len(s.val)), replace=False))
-        est.calibrate(X[va], lat[va], lon[va], n_samples=16, nside=32, generator=0, min_coverage=a.min_coverage)
+        if a.prior_bandwidth_km > 0:  # KDE of the training locations mixed into the maps
+            est.set_prior(lat[tr], lon[tr], nside=32, bandwidth_km=a.prior_bandwidth_km)
+        est.calibrate(X[va], lat[va], lon[va], n_samples=16, nside=32, generator=0, min_coverage=a.min_coverage,
+                      max_coverage=a.max_coverage)
         res = evaluate_predictor(est, Xte, late, lone, fields=True, nside=32,
                                  predict_kwargs={"n_samples": 16, "point": "mode", "generator": 0},
                                  field_kwargs={"n_samples": 16, "generator": 0})
         _case_row("fields", setting, {k: round(float(v), 4) for k, v in res.items()},
-                  temperature=est.temperature_, calibration=est.calibration_, min_coverage=a.min_coverage,
-                  calibration_coverage=est.calibration_coverage_)
+                  temperature=est.temperature_, prior_weight=est.prior_weight_,
+                  prior_bandwidth_km=a.prior_bandwidth_km,
+                  calibration={str(k): v for k, v in est.calibration_.items()}, min_coverage=a.min_coverage,
+                  max_coverage=a.max_coverage,
+                  calibration_coverage={str(k): v for k, v in est.calibration_coverage_.items()})
     if "anchors" in cases:
         _anchor_study(a, est, X, lat, lon, tr, Xte, late, lone, setting)
 

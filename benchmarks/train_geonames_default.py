@@ -53,6 +53,14 @@ def main() -> None:
     ap.add_argument("--finalize-only", action="store_true", help="skip training: load --checkpoint as it is")
     ap.add_argument("--min-coverage", type=float, default=None,
                     help="calibrate the temperature with this floor on 90%% coverage (LocDiffusion.calibrate)")
+    ap.add_argument("--max-coverage", type=float, default=None,
+                    help="calibrate with this ceiling on 90%% coverage (LocDiffusion.calibrate)")
+    ap.add_argument("--sampler", default="ddpm", choices=("ddpm", "ddim"),
+                    help="sampler for calibration and evaluation (the model card's)")
+    ap.add_argument("--sampler-steps", type=int, default=100)
+    ap.add_argument("--prior-bandwidth-km", type=float, default=300.0,
+                    help="mix a KDE of the training places into the density maps (LocDiffusion.set_prior); "
+                         "0 = no prior")
     args = ap.parse_args()
 
     import torch
@@ -88,18 +96,23 @@ def main() -> None:
     rng = np.random.default_rng(0)
     te = rng.choice(te, size=min(2 * args.n_test, len(te)), replace=False)
     cal, ev = te[: len(te) // 2], te[len(te) // 2 :]
-    model.calibrate(X[cal], lat[cal], lon[cal], n_samples=16, nside=32, min_coverage=args.min_coverage)
+    if args.prior_bandwidth_km > 0:  # the density of training places (not rows): where places are at all
+        model.set_prior(lat[tr], lon[tr], nside=32, bandwidth_km=args.prior_bandwidth_km)
+    sk = {"sampler": args.sampler, "steps": args.sampler_steps}  # as the model card samples
+    model.calibrate(X[cal], lat[cal], lon[cal], n_samples=16, nside=32, min_coverage=args.min_coverage,
+                    max_coverage=args.max_coverage, **sk)
     path = model.save(args.out, half=True)
     out = {"L": model.L, "steps": int(model.history_[-1].get("step", 0)) if model.history_ else None,
            "train_s": round(train_s, 1), "file": str(path), "file_mb": round(os.path.getsize(path) / 2**20, 2),
-           "temperature": model.temperature_, "calibration_loglik": model.calibration_,
-           "calibration_coverage90": model.calibration_coverage_}
+           "temperature": model.temperature_, "prior_weight": model.prior_weight_,
+           "calibration_loglik": {str(k): v for k, v in model.calibration_.items()},
+           "calibration_coverage90": {str(k): v for k, v in model.calibration_coverage_.items()}}
     for point in ("centre", "mode"):
-        pl, po = model.predict(X[ev], n_samples=16, point=point, generator=0)
+        pl, po = model.predict(X[ev], n_samples=16, point=point, generator=0, **sk)
         out[point] = summarize(pl, po, lat[ev], lon[ev])
     from shdd_geo.calibration import coverage, mean_area_km2
 
-    f = model.predict_field(X[ev], nside=32, n_samples=16, generator=1)
+    f = model.predict_field(X[ev], nside=32, n_samples=16, generator=1, **sk)
     out["loglik"] = float(np.mean(f.log_likelihood(lat[ev], lon[ev])))
     out["coverage"] = {str(k): v for k, v in coverage(f, lat[ev], lon[ev]).items()}
     out["area_km2"] = {str(k): v for k, v in mean_area_km2(f).items()}

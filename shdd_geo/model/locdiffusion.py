@@ -36,6 +36,7 @@ __all__ = ["LocDiffusion"]
 _POINTS = ("centre", "mode", "median")
 _LOSSES = ("kl", "l1", "l2", "cosine")
 _NET_TENSOR = "net."
+_PRIOR_TENSOR = "prior.log_density"
 _ARCH = ("L", "width", "bottleneck", "depth", "time_dim", "omega_0", "dropout", "num_train_timesteps",
          "beta_schedule", "coeff_scale", "loss")
 
@@ -215,6 +216,7 @@ class LocDiffusion:
                            dropout=self.dropout).to(device)
         self.history_: list[dict] = []
         self.temperature_ = 1.0
+        self.prior_, self.prior_weight_ = None, 0.0
 
     # --------------------------------------------------------------------- fit
     def fit(self, X, lat=None, lon=None, *, X_val=None, lat_val=None, lon_val=None, epochs: int = 10,
@@ -448,7 +450,7 @@ class LocDiffusion:
         return np.asarray(lat).reshape(B, K), np.asarray(lon).reshape(B, K)
 
     def predict_field(self, X, nside: int = 64, *, n_samples: int = 16, kind: str = "mixture",
-                      temperature: float | None = None, **sample_kwargs):
+                      temperature: float | None = None, prior_weight: float | None = None, **sample_kwargs):
         """Density map per condition: a :class:`~shdd_geo.SphericalField` batch (``len == B``).
 
         ``kind="mixture"``: the equal-weight mixture of the ``n_samples`` sample
@@ -456,8 +458,11 @@ class LocDiffusion:
         ``kind="mean"``: the density of the mean coefficient vector.  Each
         sample density is ``exp(f_{e_k} / temperature)``: ``temperature > 1``
         widens it; the default is the value chosen by :meth:`calibrate`
-        (``temperature_``, 1.0 before calibration).  Use
-        ``field.to_xarray()`` for an xarray DataArray.
+        (``temperature_``, 1.0 before calibration).  If a location prior is
+        set (:meth:`set_prior`), the map is ``(1 - w) q + w p_prior`` with
+        ``w = prior_weight`` (default ``prior_weight_``, chosen by
+        :meth:`calibrate`; 0 before).  Use ``field.to_xarray()`` for an
+        xarray DataArray.
 
         Examples
         --------
@@ -469,12 +474,23 @@ class LocDiffusion:
         if kind not in ("mixture", "mean"):
             raise ValueError(f"`kind` must be 'mixture' or 'mean', got {kind!r}")
         t = getattr(self, "temperature_", 1.0) if temperature is None else temperature
+        w = getattr(self, "prior_weight_", 0.0) if prior_weight is None else prior_weight
         return self.field_from_samples(self.sample(X, n_samples, **sample_kwargs), nside=nside, kind=kind,
-                                       temperature=t)
+                                       temperature=t, prior=getattr(self, "prior_", None), prior_weight=w)
 
     @staticmethod
-    def field_from_samples(coeffs, nside: int = 64, *, kind: str = "mixture", temperature: float = 1.0):
-        """Density maps from sampled coefficients ``(B, K, D)`` (see :meth:`predict_field`)."""
+    def field_from_samples(coeffs, nside: int = 64, *, kind: str = "mixture", temperature: float = 1.0,
+                           prior=None, prior_weight: float = 0.0):
+        """Density maps from sampled coefficients ``(B, K, D)`` (see :meth:`predict_field`).
+
+        With ``prior`` (one :class:`~shdd_geo.SphericalField`, any nside) and
+        ``prior_weight`` ``w`` in [0, 1), each map becomes ``(1 - w) q + w p``.
+        """
+        field = LocDiffusion._field_from_samples(coeffs, nside, kind, temperature)
+        return _mix_prior(field, prior, prior_weight)
+
+    @staticmethod
+    def _field_from_samples(coeffs, nside: int, kind: str, temperature: float):
         from ..field import SphericalField
 
         if kind not in ("mixture", "mean"):
@@ -494,10 +510,34 @@ class LocDiffusion:
         return SphericalField(mix, kind="log_density", attrs={"source": "LocDiffusion", "n_samples": int(K),
                                                              "temperature": float(temperature)})
 
+    def set_prior(self, lat, lon, *, nside: int = 32, bandwidth_km: float = 300.0, weights=None) -> "LocDiffusion":
+        """Set the location prior mixed into :meth:`predict_field` maps.
+
+        ``prior_`` becomes the kernel density estimate (von Mises-Fisher,
+        ``bandwidth_km``) of the locations ``lat``, ``lon`` [deg] -- typically
+        the training locations, i.e. where things can be at all -- on a HEALPix
+        grid of ``nside``.  Its weight ``prior_weight_`` stays as it is (0
+        for a new model) until :meth:`calibrate` chooses it.  Returns ``self``.
+
+        The mixture ``(1 - w) q + w p_prior`` is a defensive mixture: where the
+        samples miss the truth (an unknown name, a namesake the model never
+        samples) the map still gives it the prior's density instead of almost
+        none, which a higher temperature can only approach by flattening every
+        mode.  Not in the paper.
+        """
+        from ..field import SphericalField
+
+        if not (isinstance(bandwidth_km, (int, float)) and math.isfinite(bandwidth_km) and bandwidth_km > 0):
+            raise ValueError(f"`bandwidth_km` must be a positive distance in km, got {bandwidth_km!r}")
+        self.prior_ = SphericalField.from_samples(lat, lon, nside=nside, method="kde", bandwidth_km=float(bandwidth_km),
+                                                  weights=weights).normalize()
+        return self
+
     def calibrate(self, X, lat, lon, *, temperatures=(0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0),
+                  prior_weights=(0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7),
                   n_samples: int = 16, nside: int = 32, generator=0, min_coverage: float | None = None,
-                  level: float = 0.9, **sample_kwargs) -> "LocDiffusion":
-        """Choose the density temperature that maximises held-out log-likelihood.
+                  max_coverage: float | None = None, level: float = 0.9, **sample_kwargs) -> "LocDiffusion":
+        """Choose the density temperature (and prior weight) that maximise held-out log-likelihood.
 
         Samples once for ``X`` (``sample_kwargs``, e.g. ``guidance_scale``,
         go to :meth:`sample`: calibrate with the sampler you will predict
@@ -506,30 +546,51 @@ class LocDiffusion:
         :meth:`predict_field`).  Use data not seen in training.
         ``calibration_`` records the mean log-likelihood per temperature.
 
-        With ``min_coverage`` (e.g. 0.85), only temperatures whose ``level``
-        credible regions cover at least that fraction of the truths compete
-        (the most likely of them wins; if none reaches it, the one with the
-        highest coverage); ``calibration_coverage_`` records the coverage per
-        temperature.  Log-likelihood alone tends to pick regions that are too
+        With ``min_coverage`` (e.g. 0.85) and/or ``max_coverage`` (e.g. 0.95),
+        only temperatures whose ``level`` credible regions cover a fraction of
+        the truths in that range compete (the most likely of them wins; if
+        none is in range, the one whose coverage is closest to it);
+        ``calibration_coverage_`` records the coverage per temperature.  Log-likelihood alone tends to pick regions that are too
         small when samples miss some namesakes entirely.
+
+        If a prior is set (:meth:`set_prior`), every pair of a temperature and
+        a weight in ``prior_weights`` competes and the winner's weight becomes
+        ``prior_weight_``; ``calibration_`` and ``calibration_coverage_`` are
+        then keyed by ``(temperature, weight)``.  Without a prior only the
+        temperature is chosen and the keys are temperatures.
         """
         self._check_fitted()
         temps = [float(t) for t in temperatures]
         if not temps or any(not (math.isfinite(t) and t > 0) for t in temps):
             raise ValueError(f"`temperatures` must be positive numbers, got {temperatures!r}")
-        if min_coverage is not None and not 0.0 < float(min_coverage) <= 1.0:
-            raise ValueError(f"`min_coverage` must be in (0, 1], got {min_coverage!r}")
+        for name, v in (("min_coverage", min_coverage), ("max_coverage", max_coverage)):
+            if v is not None and not 0.0 < float(v) <= 1.0:
+                raise ValueError(f"`{name}` must be in (0, 1], got {v!r}")
+        lo = 0.0 if min_coverage is None else float(min_coverage)
+        hi = 1.0 if max_coverage is None else float(max_coverage)
+        if lo > hi:
+            raise ValueError(f"`min_coverage` ({lo}) must not exceed `max_coverage` ({hi})")
+        check = min_coverage is not None or max_coverage is not None
+        prior = getattr(self, "prior_", None)
+        weights = [float(w) for w in prior_weights] if prior is not None else [0.0]
+        if not weights or any(not 0.0 <= w < 1.0 for w in weights):
+            raise ValueError(f"`prior_weights` must be numbers in [0, 1), got {prior_weights!r}")
         coeffs = self.sample(X, n_samples, generator=generator, **sample_kwargs)
         from ..calibration import coverage
 
         scores, covered = {}, {}
         for t in temps:
-            f = self.field_from_samples(coeffs, nside=nside, temperature=t)
-            scores[t] = float(np.mean(np.atleast_1d(f.log_likelihood(lat, lon))))
-            if min_coverage is not None:
-                covered[t] = float(coverage(f, lat, lon, levels=(float(level),))[float(level)])
-        ok = [t for t in temps if min_coverage is None or covered[t] >= float(min_coverage)]
-        self.temperature_ = max(ok, key=scores.get) if ok else max(covered, key=covered.get)
+            base = self._field_from_samples(coeffs, nside, "mixture", t)
+            for w in weights:
+                key = (t, w) if prior is not None else t
+                f = _mix_prior(base, prior, w)
+                scores[key] = float(np.mean(np.atleast_1d(f.log_likelihood(lat, lon))))
+                if check:
+                    covered[key] = float(coverage(f, lat, lon, levels=(float(level),))[float(level)])
+        ok = [k for k in scores if not check or lo <= covered[k] <= hi]
+        off = lambda k: max(lo - covered[k], covered[k] - hi)  # noqa: E731  distance to the range
+        best = max(ok, key=scores.get) if ok else min(covered, key=lambda k: (off(k), -scores[k]))
+        self.temperature_, self.prior_weight_ = best if prior is not None else (best, 0.0)
         self.calibration_ = scores
         self.calibration_coverage_ = covered
         return self
@@ -560,7 +621,11 @@ class LocDiffusion:
                    for k, v in self.net_.state_dict().items()}
         meta = {"params": _jsonable(self.get_params()), "n_features_in": self.n_features_in_,
                 "temperature": float(getattr(self, "temperature_", 1.0)),
+                "prior_weight": float(getattr(self, "prior_weight_", 0.0)),
                 "seeds": self.seeds_, "history": self.history_}
+        prior = getattr(self, "prior_", None)
+        if prior is not None:  # float32 log-density, RING order, always full precision
+            tensors[_PRIOR_TENSOR] = torch.from_numpy(prior.reorder(False).log_density.astype(np.float32))
         if trainer is not None:
             opt_meta, opt_tensors = flatten_optimizer(trainer.opt.state_dict())
             tensors.update(opt_tensors)
@@ -576,6 +641,11 @@ class LocDiffusion:
         self.seeds_ = meta["seeds"]
         self.history_ = list(meta.get("history", []))
         self.temperature_ = float(meta.get("temperature", 1.0))
+        self.prior_weight_ = float(meta.get("prior_weight", 0.0))
+        if _PRIOR_TENSOR in tensors:
+            from ..field import SphericalField
+
+            self.prior_ = SphericalField(tensors[_PRIOR_TENSOR].double().numpy(), kind="log_density")
 
     @classmethod
     def load(cls, path: str | Path, device: str | None = None) -> "LocDiffusion":
@@ -590,6 +660,23 @@ class LocDiffusion:
         est._restore(meta, tensors, dev)
         est.net_.eval()
         return est
+
+
+def _mix_prior(field, prior, weight: float):
+    """``(1 - weight) * field + weight * prior`` per row; ``field`` unchanged for weight 0."""
+    from ..field import SphericalField
+
+    w = float(weight)
+    if not (math.isfinite(w) and 0.0 <= w < 1.0):
+        raise ValueError(f"`prior_weight` must be in [0, 1), got {weight!r}")
+    if w == 0.0:
+        return field
+    if not isinstance(prior, SphericalField) or prior.is_batch:
+        raise ValueError("`prior_weight` > 0 needs a prior: one SphericalField (see LocDiffusion.set_prior)")
+    p = prior.ud_grade(field.nside).reorder(field.nest)
+    out = field.mixture(p, 1.0 - w)
+    return SphericalField(out.log_density, kind="log_density", nest=out.nest, labels=out.labels,
+                          attrs={**dict(field.attrs), "prior_weight": w})
 
 
 def _jsonable(params: dict) -> dict:

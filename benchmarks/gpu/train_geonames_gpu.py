@@ -1,0 +1,195 @@
+"""Train several GeoNames LocDiffusion variants side by side on one GPU in a fixed time.
+
+Runs on a machine that has only torch/numpy (no gazetteer, no MiniLM package,
+no healpy): it reads the folder written by ``pack_geonames.py``, re-embeds
+the place names with :class:`shdd_geo.encoders._minilm.MiniLMLite` from the
+pruned float16 weights (checked against cached reference embeddings), then
+starts one worker process per variant.  Each worker times a few steps, picks
+the number of steps that fits the shared deadline (the cosine learning-rate
+decay is set to that length), trains with checkpoints, and writes its model in
+float16 to ``--out``.  A worker still running at the deadline is stopped and
+its last checkpoint is written instead.  Evaluation happens elsewhere (CPU):
+``train_geonames_default.py --finalize-only --checkpoint M`` for the
+``default_*`` variants, ``bench_geonames_study.py --model M`` for ``table1_*``.
+
+Usage (on the GPU machine)::
+
+    python benchmarks/gpu/train_geonames_gpu.py --data .gpu --out $OUT --budget-s 460
+
+Measured on one H200 (2026-11-26): re-embedding the 170k names takes ~5 s
+(minimum cosine to the CPU embeddings 0.9999992); L = 23 steps are launch
+bound, ~28 ms per step for each of 4 concurrent workers at batch 2048
+(~20 ms with 2), so one 4-minute window gives each of 4 variants ~6,000
+steps.  The step-time probe must exclude the first fit (CUDA start-up): an
+earlier version did not, read negative step times and planned 50 or 879,360
+steps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+# name -> (data, rows, LocDiffusion settings)
+VARIANTS = {
+    "default_b512": ("default", "cube", dict(batch_size=512, lr=3e-4, dropout=0.3)),
+    "default_b2048": ("default", "cube", dict(batch_size=2048, lr=6e-4, dropout=0.3)),
+    "default_b2048_do01": ("default", "cube", dict(batch_size=2048, lr=6e-4, dropout=0.1)),
+    "default_b2048_do01_sqrt": ("default", "sqrt", dict(batch_size=2048, lr=6e-4, dropout=0.1)),
+    "table1_random": ("table1", "train_random", dict(batch_size=2048, lr=6e-4, dropout=0.3)),
+    "table1_spatial": ("table1", "train_spatial", dict(batch_size=2048, lr=6e-4, dropout=0.3)),
+}
+
+
+def population_copies(pop: np.ndarray, rule: str) -> np.ndarray:
+    """Training copies per place: ``cube`` = round((pop/1000)^(1/3)) in [1, 20] (the
+    built-in model's rule), ``sqrt`` = round((pop/1000)^(1/2)) in [1, 50]."""
+    x = np.maximum(pop, 1) / 1000.0
+    if rule == "cube":
+        return np.clip(np.round(x ** (1 / 3)), 1, 20).astype(int)
+    return np.clip(np.round(x ** 0.5), 1, 50).astype(int)
+
+
+def embed(data: Path, device: str) -> dict:
+    """Embed both packed tables; returns {name: (n, 384) float32} and checks the reference rows."""
+    import torch
+
+    from shdd_geo.encoders._minilm import MiniLMLite
+
+    enc = MiniLMLite(data / "minilm", device=device)
+    out = {}
+    for name in ("geonames", "table1"):
+        z = np.load(data / f"{name}.npz")
+        ids, lengths = z["ids"], z["lengths"]
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        E = np.empty((len(lengths), 384), np.float32)
+        order = np.argsort(lengths, kind="stable")
+        with torch.inference_mode():
+            for lo in range(0, len(order), 8192):
+                idx = order[lo : lo + 8192]
+                T = int(lengths[idx].max())
+                tok = np.zeros((len(idx), T), np.int64)
+                mask = np.zeros((len(idx), T), np.int64)
+                for j, i in enumerate(idx):
+                    tok[j, : lengths[i]] = ids[starts[i] : starts[i] + lengths[i]]
+                    mask[j, : lengths[i]] = 1
+                t = lambda a: torch.from_numpy(a).to(enc.device)  # noqa: E731
+                pooled = enc._forward(t(tok), t(mask), torch.zeros_like(t(tok)))
+                E[idx] = torch.nn.functional.normalize(pooled, dim=-1).cpu().numpy()
+        out[name] = E
+        if name == "geonames":
+            ref = z["ref_emb"]
+            got = E[z["ref_rows"]]
+            cos = np.sum(ref * got, axis=1)
+            info = {"ref_min_cos": float(cos.min()), "ref_max_abs": float(np.abs(ref - got).max())}
+            print(json.dumps({"embed_check": info}), flush=True)
+            if cos.min() < 0.999:
+                raise SystemExit(f"re-embedded names differ from the reference: {info}")
+    return out
+
+
+def worker(name: str, data_dir: Path, tmp: Path, out: Path, deadline: float, device: str) -> None:
+    import torch
+
+    from shdd_geo.model import LocDiffusion
+
+    torch.set_num_threads(2)
+    data, rows_rule, cfg = VARIANTS[name]
+    z = np.load(data_dir / ("geonames.npz" if data == "default" else "table1.npz"))
+    X = np.load(tmp / f"emb_{data}.npy", mmap_mode="r")
+    if data == "default":
+        tr = z["train"]
+        rows = np.repeat(tr, population_copies(z["population"][tr], rows_rule))
+    else:
+        rows = z[rows_rule]
+    Xr, lat, lon = np.ascontiguousarray(X[rows]), z["lat"][rows], z["lon"][rows]
+    B = cfg["batch_size"]
+
+    def make(steps: int, seed: int) -> LocDiffusion:
+        return LocDiffusion(L=23, warmup_steps=300, decay_steps=max(1, steps - 300), random_state=seed,
+                            verbose=False, device=device, amp=False, **cfg)
+
+    times = []
+    for n in (5, 20, 220):  # step time under the load of all workers; the first fit warms up CUDA
+        t0 = time.time()
+        make(n, 1).fit(Xr, lat, lon, epochs=math.ceil(n * B / len(rows)), max_steps=n)
+        times.append(time.time() - t0)
+    step_s = max(1e-3, (times[2] - times[1]) / 200)
+    steps = max(50, int(0.9 * (deadline - time.time() - 20) / step_s))
+    model = make(steps, 0)
+    epochs = math.ceil(steps * B / len(rows))
+    info = {"name": name, "rows": int(len(rows)), "step_s": round(step_s, 4), "steps": steps, "epochs": epochs,
+            **cfg}
+    print(json.dumps({"start": info}), flush=True)
+    t0 = time.time()
+    model.fit(Xr, lat, lon, epochs=epochs, max_steps=steps, checkpoint=str(tmp / f"{name}.ckpt"),
+              checkpoint_every=500)
+    info["train_s"] = round(time.time() - t0, 1)
+    info["loss_curve"] = [(r["step"], round(float(r["train_loss"]), 3))
+                          for r in model.history_[:: max(1, len(model.history_) // 12)]]
+    model.save(out / f"{name}.safetensors", half=True)
+    print(json.dumps({"done": info}), flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default=".gpu")
+    ap.add_argument("--out", default=os.environ.get("OUT", "gpu_out"))
+    ap.add_argument("--tmp", default="/tmp/shdd_gpu")
+    ap.add_argument("--budget-s", type=float, default=460.0, help="seconds from start to the workers' deadline")
+    ap.add_argument("--variants", default=",".join(VARIANTS))
+    ap.add_argument("--device", default="cuda")
+    ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--deadline", type=float, default=None, help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    tmp, out = Path(a.tmp), Path(a.out)
+    if a.worker:
+        return worker(a.worker, Path(a.data), tmp, out, a.deadline, a.device)
+
+    t_start = time.time()
+    deadline = t_start + a.budget_s
+    tmp.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+    E = embed(Path(a.data), a.device)
+    for key, src in (("default", "geonames"), ("table1", "table1")):
+        np.save(tmp / f"emb_{key}.npy", E[src])
+    print(json.dumps({"embedded_s": round(time.time() - t_start, 1)}), flush=True)
+    procs = {}
+    for name in a.variants.split(","):
+        cmd = [sys.executable, __file__, "--worker", name, "--deadline", str(deadline), "--tmp", str(tmp), "--data", a.data,
+               "--out", str(out), "--device", a.device]
+        procs[name] = subprocess.Popen(cmd, stdout=open(tmp / f"{name}.log", "w"), stderr=subprocess.STDOUT)
+    while time.time() < deadline + 40 and any(p.poll() is None for p in procs.values()):
+        time.sleep(2)
+    summary = {}
+    for name, p in procs.items():
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        log = (tmp / f"{name}.log").read_text()
+        lines = [json.loads(s) for s in log.splitlines() if s.startswith("{")]
+        summary[name] = {"rc": p.returncode, **{k: v for d in lines for k, v in d.items()}}
+        target = out / f"{name}.safetensors"
+        if not target.exists() and (tmp / f"{name}.ckpt").exists():  # stopped: keep the last checkpoint
+            from shdd_geo.model import LocDiffusion
+
+            LocDiffusion.load(tmp / f"{name}.ckpt", device="cpu").save(target, half=True)
+            summary[name]["from_checkpoint"] = True
+        if p.returncode:
+            summary[name]["log_tail"] = log[-1500:]
+    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    print(json.dumps(summary), flush=True)
+
+
+if __name__ == "__main__":
+    main()
