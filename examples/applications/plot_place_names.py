@@ -75,7 +75,12 @@ print(springfields.groupby("country").size().rename("places").to_string())
 # The field is a :class:`~shdd_geo.SphericalField`: everything from
 # :doc:`/auto_examples/fields/plot_spherical_field` applies.  The map shows
 # the density, the 50 % and 90 % credible regions, the modes, and the
-# Springfields of the gazetteer (black dots).
+# Springfields of the gazetteer (black dots).  The map mixes the samples'
+# density with the model's location prior (where GeoNames places are at all;
+# its weight ``geo.model.prior_weight_`` was calibrated on held-out places),
+# which keeps names the samples miss inside the credible regions;
+# ``geo.locate(..., prior_weight=0)`` maps the samples' density alone.  The
+# listed modes never come from the prior.
 import cartopy.crs as ccrs  # noqa: E402
 
 field = result["field"]
