@@ -131,19 +131,23 @@ def _locate_all(items: list[str], args, *, kind: str, unit: str) -> int:
     return 0
 
 
-def _load_xy(embeddings: str, coords: str):
-    X = np.load(embeddings, mmap_mode="r")
+def _load_coords(coords: str):
+    """(lat, lon) from an (n, 2) .npy or a CSV/Parquet table with lat/lon columns (any case)."""
     if coords.endswith(".npy"):
         c = np.load(coords)
-        lat, lon = c[:, 0], c[:, 1]
-    else:
-        import pandas as pd
+        return c[:, 0], c[:, 1]
+    import pandas as pd
 
-        df = pd.read_csv(coords) if not coords.endswith(".parquet") else pd.read_parquet(coords)
-        cols = {c.lower(): c for c in df.columns}
-        if "lat" not in cols or "lon" not in cols:
-            raise SystemExit(f"error: {coords!r} needs 'lat' and 'lon' columns, has {list(df.columns)}")
-        lat, lon = df[cols["lat"]].to_numpy(float), df[cols["lon"]].to_numpy(float)
+    df = pd.read_csv(coords) if not coords.endswith(".parquet") else pd.read_parquet(coords)
+    cols = {c.lower(): c for c in df.columns}
+    if "lat" not in cols or "lon" not in cols:
+        raise SystemExit(f"error: {coords!r} needs 'lat' and 'lon' columns, has {list(df.columns)}")
+    return df[cols["lat"]].to_numpy(float), df[cols["lon"]].to_numpy(float)
+
+
+def _load_xy(embeddings: str, coords: str):
+    X = np.load(embeddings, mmap_mode="r")
+    lat, lon = _load_coords(coords)
     if len(lat) != X.shape[0]:
         raise SystemExit(f"error: {embeddings!r} has {X.shape[0]} rows but {coords!r} has {len(lat)}")
     return X, lat, lon
@@ -159,6 +163,24 @@ def cmd_train(args) -> int:
               checkpoint_every=args.checkpoint_every, resume=args.resume)
     path = model.save(args.out, half=args.half)
     print(f"wrote {path}")
+    return 0
+
+
+def cmd_calibrate(args) -> int:
+    from .model import LocDiffusion
+
+    X, lat, lon = _load_xy(args.embeddings, args.coords)
+    model = LocDiffusion.load(args.model, device=args.device)
+    if args.prior_coords:
+        plat, plon = _load_coords(args.prior_coords)
+        model.set_prior(plat, plon, nside=args.prior_nside, bandwidth_km=args.prior_bandwidth_km)
+    model.calibrate(np.asarray(X, dtype=np.float32), lat, lon, n_samples=args.samples, nside=args.nside,
+                    generator=args.seed, min_coverage=args.min_coverage, max_coverage=args.max_coverage)
+    path = model.save(args.out, half=args.half)
+    key = (model.temperature_, model.prior_weight_) if model.prior_ is not None else model.temperature_
+    print(json.dumps({"temperature": model.temperature_, "prior_weight": model.prior_weight_,
+                      "mean_log_likelihood": model.calibration_[key],
+                      "coverage90": model.calibration_coverage_.get(key), "file": str(path)}))
     return 0
 
 
@@ -316,6 +338,23 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device", default=None, help="torch device (default: cuda if available)")
     s.add_argument("--seed", type=int, default=0, help="random seed")
     s.set_defaults(func=cmd_evaluate)
+
+    s = sub.add_parser("calibrate", help="choose a saved model's density temperature (and prior weight)")
+    s.add_argument("--model", required=True, help="model file written by `train` or LocDiffusion.save")
+    s.add_argument("--embeddings", required=True, help=".npy (n, d) float32 embeddings of held-out rows")
+    s.add_argument("--coords", required=True, help="CSV/Parquet with lat, lon columns, or .npy (n, 2)")
+    s.add_argument("--out", required=True, help="calibrated model file to write (.safetensors)")
+    s.add_argument("--prior-coords", default=None, help="locations whose density becomes the prior")
+    s.add_argument("--prior-bandwidth-km", type=float, default=300.0, help="prior kernel width (km)")
+    s.add_argument("--prior-nside", type=int, default=32, help="HEALPix nside of the stored prior")
+    s.add_argument("--min-coverage", type=float, default=None, help="lowest allowed 90%% coverage")
+    s.add_argument("--max-coverage", type=float, default=None, help="highest allowed 90%% coverage")
+    s.add_argument("--samples", type=int, default=16, help="diffusion samples per condition")
+    s.add_argument("--nside", type=int, default=32, help="HEALPix nside of the scoring maps")
+    s.add_argument("--half", action="store_true", help="store float16 weights")
+    s.add_argument("--device", default=None, help="torch device (default: cuda if available)")
+    s.add_argument("--seed", type=int, default=0, help="random seed")
+    s.set_defaults(func=cmd_calibrate)
 
     s = sub.add_parser("embed", help="embed texts (MiniLM) or images (EfficientNet-lite0, CLIP) to .npy")
     s.add_argument("--texts", help="file with one string per line (MiniLM)")

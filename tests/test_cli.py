@@ -1,4 +1,4 @@
-"""The shdd-geo command line on tiny generated data (train, evaluate, export, embed, info)."""
+"""The shdd-geo command line on tiny generated data (train, evaluate, calibrate, export, embed, info)."""
 
 import json
 
@@ -40,6 +40,40 @@ def test_train_then_evaluate(tiny_data, capsys, monkeypatch):
     assert rc == 0 and out["n"] == 240 and 0 <= out["acc_2500km"] <= 1
     assert set(out["coverage"]) == {"0.5", "0.8", "0.9", "0.95"}
     assert cli is not None
+
+
+def test_calibrate_sets_temperature_and_prior(tiny_data, tmp_path, capsys):
+    """`calibrate` = LocDiffusion.set_prior + calibrate on the same rows and seed, saved."""
+    import numpy as np
+
+    from shdd_geo.model import LocDiffusion
+
+    X = np.load(tiny_data / "emb.npy")
+    c = np.load(tiny_data / "coords.npy")
+    m = LocDiffusion(L=6, bottleneck=16, depth=2, time_dim=16, n_anchors=256, batch_size=64, random_state=0,
+                     verbose=False).fit(X[:200], c[:200, 0], c[:200, 1], epochs=1)
+    m.save(tmp_path / "m.safetensors")
+    np.save(tmp_path / "val_emb.npy", X[200:])
+    np.save(tmp_path / "val.npy", c[200:])
+    capsys.readouterr()
+    out = tmp_path / "cal.safetensors"
+    rc = main(["calibrate", "--model", str(tmp_path / "m.safetensors"), "--embeddings", str(tmp_path / "val_emb.npy"),
+               "--coords", str(tmp_path / "val.npy"), "--prior-coords", str(tiny_data / "coords.npy"),
+               "--prior-nside", "16", "--samples", "4", "--nside", "8", "--out", str(out)])
+    printed = json.loads(capsys.readouterr().out)
+    assert rc == 0 and out.exists()
+    back = LocDiffusion.load(out, device="cpu")
+    twin = LocDiffusion.load(tmp_path / "m.safetensors", device="cpu")
+    twin.set_prior(c[:, 0], c[:, 1], nside=16, bandwidth_km=300.0)
+    twin.calibrate(X[200:], c[200:, 0], c[200:, 1], n_samples=4, nside=8, generator=0)
+    assert (back.temperature_, back.prior_weight_) == (twin.temperature_, twin.prior_weight_)
+    assert printed["temperature"] == back.temperature_ and printed["prior_weight"] == back.prior_weight_
+    np.testing.assert_allclose(back.prior_.log_density, twin.prior_.log_density, rtol=1e-6)
+    with pytest.raises(SystemExit, match="needs 'lat' and 'lon'"):
+        (tmp_path / "bad.csv").write_text("x,y\n1,2\n")
+        main(["calibrate", "--model", str(out), "--embeddings", str(tmp_path / "val_emb.npy"),
+              "--coords", str(tmp_path / "val.npy"), "--prior-coords", str(tmp_path / "bad.csv"),
+              "--out", str(tmp_path / "x.safetensors")])
 
 
 def test_export_writes_geojson_and_png(tmp_path, capsys):
