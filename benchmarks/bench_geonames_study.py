@@ -106,7 +106,8 @@ def main() -> None:
     p.add_argument("--max-coverage", type=float, default=None,
                    help="--cases fields: calibrate with this ceiling on 90%% coverage")
     p.add_argument("--prior-bandwidth-km", type=float, default=0.0,
-                   help="--cases fields: mix a KDE of the training locations (this bandwidth) into the maps")
+                   help="--cases fields: mix a KDE of the training locations (this bandwidth) "
+                        "into the maps")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--n-test", type=int, default=1000)
     p.add_argument("--model", default=None, help="load this model if it exists, else train and save it here")
@@ -198,16 +199,16 @@ def main() -> None:
         va = np.sort(np.random.default_rng(1).choice(np.asarray(s.val), size=min(500, len(s.val)), replace=False))
         if a.prior_bandwidth_km > 0:  # KDE of the training locations mixed into the maps
             est.set_prior(lat[tr], lon[tr], nside=32, bandwidth_km=a.prior_bandwidth_km)
-        est.calibrate(X[va], lat[va], lon[va], n_samples=16, nside=32, generator=0, min_coverage=a.min_coverage,
-                      max_coverage=a.max_coverage)
+        est.calibrate(X[va], lat[va], lon[va], n_samples=16, nside=32, generator=0,
+                      min_coverage=a.min_coverage, max_coverage=a.max_coverage)
         res = evaluate_predictor(est, Xte, late, lone, fields=True, nside=32,
                                  predict_kwargs={"n_samples": 16, "point": "mode", "generator": 0},
                                  field_kwargs={"n_samples": 16, "generator": 0})
         _case_row("fields", setting, {k: round(float(v), 4) for k, v in res.items()},
                   temperature=est.temperature_, prior_weight=est.prior_weight_,
                   prior_bandwidth_km=a.prior_bandwidth_km,
-                  calibration={str(k): v for k, v in est.calibration_.items()}, min_coverage=a.min_coverage,
-                  max_coverage=a.max_coverage,
+                  calibration={str(k): v for k, v in est.calibration_.items()},
+                  min_coverage=a.min_coverage, max_coverage=a.max_coverage,
                   calibration_coverage={str(k): v for k, v in est.calibration_coverage_.items()})
     if "anchors" in cases:
         _anchor_study(a, est, X, lat, lon, tr, Xte, late, lone, setting)

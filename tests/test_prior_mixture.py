@@ -11,8 +11,18 @@ pytest.importorskip("healpy")
 from shdd_geo import SphericalField  # noqa: E402
 from shdd_geo.model import LocDiffusion  # noqa: E402
 
-TINY = dict(L=6, bottleneck=8, depth=2, time_dim=16, dropout=0.1, batch_size=32, n_anchors=256,
-            num_train_timesteps=50, random_state=0, verbose=False)
+TINY = dict(
+    L=6,
+    bottleneck=8,
+    depth=2,
+    time_dim=16,
+    dropout=0.1,
+    batch_size=32,
+    n_anchors=256,
+    num_train_timesteps=50,
+    random_state=0,
+    verbose=False,
+)
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +38,12 @@ def fitted():
     X = emb[cid] + 0.02 * rng.normal(size=(cid.size, 8)).astype(np.float32)
     m = LocDiffusion(**TINY).fit(X, lat, lon, epochs=2)
     pc = rng.integers(4, size=400)
-    m.set_prior(centres[pc, 0] + rng.normal(0, 1.0, pc.size), centres[pc, 1] + rng.normal(0, 1.0, pc.size),
-                nside=16, bandwidth_km=300.0)
+    m.set_prior(
+        centres[pc, 0] + rng.normal(0, 1.0, pc.size),
+        centres[pc, 1] + rng.normal(0, 1.0, pc.size),
+        nside=16,
+        bandwidth_km=300.0,
+    )
     return m, X, emb, centres
 
 
@@ -38,7 +52,9 @@ def test_mixture_matches_the_pointwise_formula(fitted):
     m, X, _, _ = fitted
     coeffs = m.sample(X[:3], 4, generator=0, steps=5)
     plain = m.field_from_samples(coeffs, nside=16, temperature=1.5)
-    mixed = m.field_from_samples(coeffs, nside=16, temperature=1.5, prior=m.prior_, prior_weight=0.3)
+    mixed = m.field_from_samples(
+        coeffs, nside=16, temperature=1.5, prior=m.prior_, prior_weight=0.3
+    )
     area = 4 * np.pi / plain.npix
     q = np.exp(plain.log_density)
     q /= q.sum(axis=1, keepdims=True) * area
@@ -49,7 +65,9 @@ def test_mixture_matches_the_pointwise_formula(fitted):
     # weight 0 leaves the field as it was; another nside goes through ud_grade of the prior
     same = m.field_from_samples(coeffs, nside=16, temperature=1.5, prior=m.prior_, prior_weight=0.0)
     np.testing.assert_array_equal(same.log_density, plain.log_density)
-    coarse = m.field_from_samples(coeffs, nside=8, temperature=1.5, prior=m.prior_, prior_weight=0.5)
+    coarse = m.field_from_samples(
+        coeffs, nside=8, temperature=1.5, prior=m.prior_, prior_weight=0.5
+    )
     np.testing.assert_allclose(coarse.integral(), 1.0, rtol=1e-9)
 
 
@@ -61,13 +79,23 @@ def test_prior_rescues_truths_the_samples_miss(fitted):
     c = rng.integers(2, 4, size=40)  # Andes and Australia
     lat, lon = centres[c, 0] + rng.normal(0, 1.0, 40), centres[c, 1] + rng.normal(0, 1.0, 40)
     Xq = emb[rng.integers(2, size=40)]
-    m.calibrate(Xq, lat, lon, temperatures=(1.0, 4.0), prior_weights=(0.0, 0.2, 0.5), n_samples=4, nside=16,
-                steps=5)
+    m.calibrate(
+        Xq,
+        lat,
+        lon,
+        temperatures=(1.0, 4.0),
+        prior_weights=(0.0, 0.2, 0.5),
+        n_samples=4,
+        nside=16,
+        steps=5,
+    )
     assert set(m.calibration_) == {(t, w) for t in (1.0, 4.0) for w in (0.0, 0.2, 0.5)}
     assert m.prior_weight_ > 0
     assert (m.temperature_, m.prior_weight_) == max(m.calibration_, key=m.calibration_.get)
-    assert max(m.calibration_[(t, w)] for t in (1.0, 4.0) for w in (0.2, 0.5)) > \
-        max(m.calibration_[(t, 0.0)] for t in (1.0, 4.0)) + 1.0
+    assert (
+        max(m.calibration_[(t, w)] for t in (1.0, 4.0) for w in (0.2, 0.5))
+        > max(m.calibration_[(t, 0.0)] for t in (1.0, 4.0)) + 1.0
+    )
     f = m.predict_field(Xq[:5], nside=16, n_samples=4, generator=0, steps=5)
     assert f.attrs["prior_weight"] == m.prior_weight_
     # without a prior, calibrate keys by temperature alone and keeps the weight at 0
@@ -85,7 +113,9 @@ def test_prior_survives_save_and_load(fitted, tmp_path):
         path = m.save(tmp_path / f"m{half}.safetensors", half=half)
         back = LocDiffusion.load(path, device="cpu")
         assert back.prior_weight_ == 0.25 and back.temperature_ == 2.0
-        np.testing.assert_allclose(back.prior_.log_density, m.prior_.log_density, rtol=1e-6)  # kept float32
+        np.testing.assert_allclose(
+            back.prior_.log_density, m.prior_.log_density, rtol=1e-6
+        )  # kept float32
         a = m.predict_field(X[:2], nside=16, n_samples=4, generator=0, steps=5)
         b = back.predict_field(X[:2], nside=16, n_samples=4, generator=0, steps=5)
         np.testing.assert_allclose(b.density, a.density, rtol=1e-2 if half else 1e-5, atol=1e-6)
@@ -102,9 +132,13 @@ def test_errors_name_the_argument(fitted):
     with pytest.raises(ValueError, match="needs a prior"):
         m.field_from_samples(coeffs, nside=8, prior=None, prior_weight=0.2)
     with pytest.raises(ValueError, match="needs a prior"):
-        m.field_from_samples(coeffs, nside=8, prior=SphericalField(np.zeros((2, 768))), prior_weight=0.2)
+        m.field_from_samples(
+            coeffs, nside=8, prior=SphericalField(np.zeros((2, 768))), prior_weight=0.2
+        )
     with pytest.raises(ValueError, match="`prior_weights`"):
-        copy.deepcopy(m).calibrate(X[:4], np.zeros(4), np.zeros(4), prior_weights=(0.0, 1.2), n_samples=2)
+        copy.deepcopy(m).calibrate(
+            X[:4], np.zeros(4), np.zeros(4), prior_weights=(0.0, 1.2), n_samples=2
+        )
     with pytest.raises(ValueError, match="`bandwidth_km`"):
         copy.deepcopy(m).set_prior([0.0], [0.0], bandwidth_km=-5)
 
@@ -124,8 +158,16 @@ def test_coverage_range_brute_force(fitted):
     kw = dict(temperatures=temps, prior_weights=weights, n_samples=4, nside=16, steps=5)
     m.calibrate(Xq, lat, lon, min_coverage=0.6, max_coverage=0.9, **kw)
     coeffs = m.sample(Xq, 4, generator=0, steps=5)
-    cov = {(t, w): coverage(m.field_from_samples(coeffs, nside=16, temperature=t, prior=m.prior_, prior_weight=w),
-                            lat, lon, levels=(0.9,))[0.9] for t in temps for w in weights}
+    cov = {
+        (t, w): coverage(
+            m.field_from_samples(coeffs, nside=16, temperature=t, prior=m.prior_, prior_weight=w),
+            lat,
+            lon,
+            levels=(0.9,),
+        )[0.9]
+        for t in temps
+        for w in weights
+    }
     assert m.calibration_coverage_ == pytest.approx(cov)
     ok = [k for k in cov if 0.6 <= cov[k] <= 0.9]
     assert ok, cov  # the data are built so that some pairs are in range

