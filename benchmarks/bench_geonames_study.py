@@ -108,6 +108,9 @@ def main() -> None:
     p.add_argument("--prior-bandwidth-km", type=float, default=0.0,
                    help="--cases fields: mix a KDE of the training locations (this bandwidth) "
                         "into the maps")
+    p.add_argument("--sampler", default="ddim", choices=("ddim", "ddpm"),
+                   help="sampler of the base, hybrid and multimodal cases")
+    p.add_argument("--sampler-steps", type=int, default=20)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--n-test", type=int, default=1000)
     p.add_argument("--model", default=None, help="load this model if it exists, else train and save it here")
@@ -152,10 +155,12 @@ def main() -> None:
         print(json.dumps({"case": "history", **setting, "curve": [
             (r["step"], round(float(r["train_loss"]), 4)) for r in hist[:: max(1, len(hist) // 10)]]}), flush=True)
     cases = a.cases.split(",")
+    sk = {"sampler": a.sampler, "steps": a.sampler_steps}  # base, hybrid and multimodal cases
+    setting.update(sampler=a.sampler, sampler_steps=a.sampler_steps)
 
     if "base" in cases:
         t0 = time.perf_counter()
-        coeffs = _samples(est, Xte)
+        coeffs = _samples(est, Xte, **sk)
         samp_s = time.perf_counter() - t0
         _case_row("base", setting, _points(est, coeffs, late, lone), fit_s=fit_s, final_loss=final_loss,
                   sample_s=round(samp_s, 2))
@@ -180,6 +185,7 @@ def main() -> None:
         for name in ("knn_top1", "knn_mode_k10"):
             fitted[name] = method_factories(_BASELINE_ARGS, {})[name]().fit(X[tr], lat[tr], lon[tr])
         fitted["hybrid_knn"] = method_factories(_BASELINE_ARGS, fitted)["hybrid_knn"]()
+        fitted["hybrid_knn"].sample_kwargs = {**fitted["hybrid_knn"].sample_kwargs, **sk}
     if "hybrid" in cases:
         for name in ("knn_top1", "hybrid_knn"):
             plat, plon = fitted[name].predict(Xte)
@@ -190,7 +196,7 @@ def main() -> None:
         mm = multimodal_mask(table)[te]
         Xm, lam, lom = Xte[mm], late[mm], lone[mm]
         for name in ("locdiffusion", "knn_top1", "knn_mode_k10", "hybrid_knn"):
-            kw = {"n_samples": 16, "point": "mode", "generator": 0} if name == "locdiffusion" else {}
+            kw = {"n_samples": 16, "point": "mode", "generator": 0, **sk} if name == "locdiffusion" else {}
             plat, plon = fitted[name].predict(Xm, **kw)
             _case_row("multimodal", setting, {"point": _metrics(plat, plon, lam, lom)}, method=name, n=int(mm.sum()))
     if "fields" in cases:
