@@ -184,8 +184,8 @@ def main() -> None:
     if {"hybrid", "multimodal"} & set(cases):
         for name in ("knn_top1", "knn_mode_k10"):
             fitted[name] = method_factories(_BASELINE_ARGS, {})[name]().fit(X[tr], lat[tr], lon[tr])
-        fitted["hybrid_knn"] = method_factories(_BASELINE_ARGS, fitted)["hybrid_knn"]()
-        fitted["hybrid_knn"].sample_kwargs = {**fitted["hybrid_knn"].sample_kwargs, **sk}
+        hyb_args = argparse.Namespace(**vars(_BASELINE_ARGS), sample_kwargs=sk)
+        fitted["hybrid_knn"] = method_factories(hyb_args, fitted)["hybrid_knn"]()
     if "hybrid" in cases:
         for name in ("knn_top1", "hybrid_knn"):
             plat, plon = fitted[name].predict(Xte)

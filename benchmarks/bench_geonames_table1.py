@@ -27,7 +27,8 @@ def method_factories(a, fitted: dict):
 
     ``a`` needs ``epochs`` (torch baselines) and, for LocDiffusion, ``L``, ``lr``
     and ``steps``; constructors run only when called.  The hybrid takes the
-    already fitted ``fitted["locdiffusion"]`` and ``fitted["knn_top1"]``.
+    already fitted ``fitted["locdiffusion"]`` and ``fitted["knn_top1"]``; an optional
+    ``a.sample_kwargs`` (e.g. ``{"sampler": "ddpm", "steps": 100}``) goes to its sampler.
     """
     from shdd_geo.baselines import CellClassifier, GeoCLIPRetrieval, KNNRetrieval, UnitVectorRegression
     from shdd_geo.hybrid import RetrievalHybrid
@@ -44,7 +45,8 @@ def method_factories(a, fitted: dict):
         "locdiffusion": lambda: LocDiffusion(L=a.L, lr=a.lr, warmup_steps=200, decay_steps=max(1, a.steps - 200),
                                              batch_size=512, random_state=0, verbose=False, device="cpu"),
         "hybrid_knn": lambda: RetrievalHybrid(fitted["locdiffusion"], fitted["knn_top1"], radius_km=200.0,
-                                              n_samples=16, sample_kwargs={"generator": 0}),
+                                              n_samples=16,
+                                              sample_kwargs={"generator": 0, **getattr(a, "sample_kwargs", {})}),
     }
 
 

@@ -30,8 +30,9 @@ from pathlib import Path
 import numpy as np
 
 
-def population_copies(pop: np.ndarray, cap: int = 20) -> np.ndarray:
-    return np.clip(np.round((np.maximum(pop, 1) / 1000.0) ** (1 / 3)), 1, cap).astype(int)
+def population_copies(pop: np.ndarray, cap: int = 20, power: float = 1 / 3) -> np.ndarray:
+    """Training copies per place: ``round((pop / 1000) ** power)`` clipped to ``[1, cap]``."""
+    return np.clip(np.round((np.maximum(pop, 1) / 1000.0) ** power), 1, cap).astype(int)
 
 
 def main() -> None:

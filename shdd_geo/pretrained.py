@@ -271,8 +271,7 @@ class Geolocator:
         m = self.model
         w = getattr(m, "prior_weight_", 0.0) if prior_weight is None else prior_weight
         own = m.field_from_samples(coeffs, nside=nside, temperature=m.temperature_)
-        mix = m.field_from_samples(coeffs, nside=nside, temperature=m.temperature_,
-                                   prior=getattr(m, "prior_", None), prior_weight=w)
+        mix = m.mix_prior(own, getattr(m, "prior_", None), w)
         field = self._tagged(mix.log_density[0], mix, text=text)
         # Modes and their masses come from the samples' own density: the location prior
         # (LocDiffusion.set_prior) widens the map and its credible regions, but its bumps

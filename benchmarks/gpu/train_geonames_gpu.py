@@ -39,6 +39,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from train_geonames_default import population_copies  # noqa: E402
 
 # name -> (data, rows, LocDiffusion settings)
 VARIANTS = {
@@ -51,13 +53,9 @@ VARIANTS = {
 }
 
 
-def population_copies(pop: np.ndarray, rule: str) -> np.ndarray:
-    """Training copies per place: ``cube`` = round((pop/1000)^(1/3)) in [1, 20] (the
-    built-in model's rule), ``sqrt`` = round((pop/1000)^(1/2)) in [1, 50]."""
-    x = np.maximum(pop, 1) / 1000.0
-    if rule == "cube":
-        return np.clip(np.round(x ** (1 / 3)), 1, 20).astype(int)
-    return np.clip(np.round(x**0.5), 1, 50).astype(int)
+# training copies per place (train_geonames_default.population_copies): "cube" is the built-in
+# model's rule, "sqrt" weights populous places more
+COPY_RULES = {"cube": {"cap": 20, "power": 1 / 3}, "sqrt": {"cap": 50, "power": 0.5}}
 
 
 def embed(data: Path, device: str) -> dict:
@@ -109,7 +107,7 @@ def worker(name: str, data_dir: Path, tmp: Path, out: Path, deadline: float, dev
     X = np.load(tmp / f"emb_{data}.npy", mmap_mode="r")
     if data == "default":
         tr = z["train"]
-        rows = np.repeat(tr, population_copies(z["population"][tr], rows_rule))
+        rows = np.repeat(tr, population_copies(z["population"][tr], **COPY_RULES[rows_rule]))
     else:
         rows = z[rows_rule]
     Xr, lat, lon = np.ascontiguousarray(X[rows]), z["lat"][rows], z["lon"][rows]

@@ -487,7 +487,28 @@ class LocDiffusion:
         ``prior_weight`` ``w`` in [0, 1), each map becomes ``(1 - w) q + w p``.
         """
         field = LocDiffusion._field_from_samples(coeffs, nside, kind, temperature)
-        return _mix_prior(field, prior, prior_weight)
+        return LocDiffusion.mix_prior(field, prior, prior_weight)
+
+    @staticmethod
+    def mix_prior(field, prior, prior_weight: float):
+        """``(1 - w) field + w prior`` per row of ``field``, ``w = prior_weight`` in [0, 1).
+
+        ``prior`` is one :class:`~shdd_geo.SphericalField` on any grid (it is
+        regridded); ``field`` comes back unchanged for ``w = 0``.
+        """
+        from ..field import SphericalField
+
+        w = float(prior_weight)
+        if not (math.isfinite(w) and 0.0 <= w < 1.0):
+            raise ValueError(f"`prior_weight` must be in [0, 1), got {prior_weight!r}")
+        if w == 0.0:
+            return field
+        if not isinstance(prior, SphericalField) or prior.is_batch:
+            raise ValueError("`prior_weight` > 0 needs a prior: one SphericalField (see LocDiffusion.set_prior)")
+        p = prior.ud_grade(field.nside).reorder(field.nest)
+        out = field.mixture(p, 1.0 - w)
+        return SphericalField(out.log_density, kind="log_density", nest=out.nest, labels=out.labels,
+                              attrs={**dict(field.attrs), "prior_weight": w})
 
     @staticmethod
     def _field_from_samples(coeffs, nside: int, kind: str, temperature: float):
@@ -586,7 +607,7 @@ class LocDiffusion:
             base = self._field_from_samples(coeffs, nside, "mixture", t)
             for w in weights:
                 key = (t, w) if prior is not None else t
-                f = _mix_prior(base, prior, w)
+                f = self.mix_prior(base, prior, w)
                 scores[key] = float(np.mean(np.atleast_1d(f.log_likelihood(lat, lon))))
                 if check:
                     covered[key] = float(coverage(f, lat, lon, levels=(float(level),))[float(level)])
@@ -663,23 +684,6 @@ class LocDiffusion:
         est._restore(meta, tensors, dev)
         est.net_.eval()
         return est
-
-
-def _mix_prior(field, prior, weight: float):
-    """``(1 - weight) * field + weight * prior`` per row; ``field`` unchanged for weight 0."""
-    from ..field import SphericalField
-
-    w = float(weight)
-    if not (math.isfinite(w) and 0.0 <= w < 1.0):
-        raise ValueError(f"`prior_weight` must be in [0, 1), got {weight!r}")
-    if w == 0.0:
-        return field
-    if not isinstance(prior, SphericalField) or prior.is_batch:
-        raise ValueError("`prior_weight` > 0 needs a prior: one SphericalField (see LocDiffusion.set_prior)")
-    p = prior.ud_grade(field.nside).reorder(field.nest)
-    out = field.mixture(p, 1.0 - w)
-    return SphericalField(out.log_density, kind="log_density", nest=out.nest, labels=out.labels,
-                          attrs={**dict(field.attrs), "prior_weight": w})
 
 
 def _jsonable(params: dict) -> dict:
