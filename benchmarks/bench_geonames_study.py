@@ -98,6 +98,9 @@ def main() -> None:
     p.add_argument("--loss", default="kl")
     p.add_argument("--lr", type=float, default=3e-4)
     p.add_argument("--dropout", type=float, default=0.3)
+    p.add_argument("--prediction", default="sample", choices=("sample", "v"),
+                   help="what the CS-UNet outputs: x0 (paper) or the velocity v")
+    p.add_argument("--omega-0", type=float, default=30.0, help="SIREN frequency factor of the CS-UNet")
     p.add_argument("--kl-smoothing-km", type=float, default=0.0,
                    help="KL curriculum: initial heat-kernel width (km), falling to 0 over --kl-smoothing-steps")
     p.add_argument("--kl-smoothing-steps", type=int, default=0)
@@ -133,6 +136,7 @@ def main() -> None:
     te = np.sort(np.random.default_rng(0).choice(np.asarray(s.test), size=min(a.n_test, len(s.test)), replace=False))
     Xte, late, lone = X[te], lat[te], lon[te]
     setting = {"data": a.data, "split": a.split, "L": a.L, "loss": a.loss, "lr": a.lr, "steps": a.steps, "dropout": a.dropout,
+               "prediction": a.prediction, "omega_0": a.omega_0,
                "kl_smoothing_km": a.kl_smoothing_km, "kl_smoothing_steps": a.kl_smoothing_steps,
                "n_test": int(len(te))}
 
@@ -142,6 +146,7 @@ def main() -> None:
         fit_s = None
     else:
         est = LocDiffusion(L=a.L, loss=a.loss, lr=a.lr, dropout=a.dropout, warmup_steps=200,
+                           prediction=a.prediction, omega_0=a.omega_0,
                            kl_smoothing_km=a.kl_smoothing_km, kl_smoothing_steps=a.kl_smoothing_steps,
                            decay_steps=max(1, a.steps - 200), batch_size=512, random_state=0,
                            verbose=False, device="cpu")

@@ -44,6 +44,10 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch-size", type=int, default=512)
     ap.add_argument("--lr", type=float, default=1e-4)
+    ap.add_argument("--dropout", type=float, default=0.3)
+    ap.add_argument("--prediction", default="sample", choices=("sample", "v"),
+                    help="what the CS-UNet outputs: x0 (paper) or the velocity v (see docs/method.rst)")
+    ap.add_argument("--omega-0", type=float, default=30.0, help="SIREN frequency factor of the CS-UNet")
     ap.add_argument("--decay-steps", type=int, default=None, help="cosine LR decay length (default: steps - 200)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--cache-dir", default=None)
@@ -85,7 +89,8 @@ def main() -> None:
         train_s = float("nan")
     else:
         model = LocDiffusion(L=args.L, width=args.width, bottleneck=args.bottleneck, batch_size=args.batch_size,
-                             lr=args.lr, warmup_steps=200, decay_steps=args.decay_steps or max(1, args.steps - 200),
+                             lr=args.lr, dropout=args.dropout, prediction=args.prediction, omega_0=args.omega_0,
+                             warmup_steps=200, decay_steps=args.decay_steps or max(1, args.steps - 200),
                              random_state=0, verbose=True, device="cpu")
         epochs = max(1, int(np.ceil(args.steps * args.batch_size / len(rows))))
         t0 = time.time()

@@ -158,7 +158,7 @@ def cmd_train(args) -> int:
 
     X, lat, lon = _load_xy(args.embeddings, args.coords)
     model = LocDiffusion(L=args.L, batch_size=args.batch_size, lr=args.lr, loss=args.loss,
-                         random_state=args.seed, device=args.device)
+                         prediction=args.prediction, omega_0=args.omega_0, random_state=args.seed, device=args.device)
     model.fit(np.asarray(X, dtype=np.float32), lat, lon, epochs=args.epochs, checkpoint=args.checkpoint,
               checkpoint_every=args.checkpoint_every, resume=args.resume)
     path = model.save(args.out, half=args.half)
@@ -318,6 +318,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--batch-size", type=int, default=512, help="mini-batch size (default: %(default)s)")
     s.add_argument("--lr", type=float, default=1e-4, help="AdamW learning rate (default: %(default)s)")
     s.add_argument("--loss", default="kl", choices=["kl", "l1", "l2", "cosine"], help="training loss (default: %(default)s)")
+    s.add_argument("--prediction", default="sample", choices=["sample", "v"],
+                   help="network output: clean coefficients (paper) or velocity (default: %(default)s)")
+    s.add_argument("--omega-0", type=float, default=30.0, help="SIREN frequency factor (default: %(default)s)")
     s.add_argument("--checkpoint", help="resumable checkpoint file")
     s.add_argument("--checkpoint-every", type=int, default=None, help="steps between checkpoints")
     s.add_argument("--resume", help="checkpoint to resume from")

@@ -128,3 +128,36 @@ def test_checkpoint_every_epoch_and_resume_guard(tmp_path, data):
     # continuing a finished run for more epochs equals training that long from the start
     more = LocDiffusion(**TINY).fit(X, lat, lon, epochs=3, resume=ckpt)
     assert _same_weights(more, LocDiffusion(**TINY).fit(X, lat, lon, epochs=3))
+
+
+def test_v_prediction_round_trips_and_resumes_bit_for_bit(tmp_path, data):
+    X, lat, lon = data
+    kw = {**TINY, "prediction": "v"}
+    full = LocDiffusion(**kw).fit(X, lat, lon, epochs=2)
+    ckpt = tmp_path / "v.safetensors"
+    LocDiffusion(**kw).fit(X, lat, lon, epochs=2, checkpoint=ckpt, checkpoint_every=1, max_steps=6)
+    resumed = LocDiffusion(**kw).fit(X, lat, lon, epochs=2, resume=ckpt)
+    assert _same_weights(full, resumed)
+    path = full.save(tmp_path / "m.safetensors")
+    back = LocDiffusion.load(path, device="cpu")
+    assert back.prediction == "v" and back.scheduler_.config.prediction_type == "v"
+    np.testing.assert_array_equal(full.sample(X[:2], 3, steps=5, generator=1), back.sample(X[:2], 3, steps=5, generator=1))
+    # a "sample" model resumed with prediction="v" is refused (the weights mean something else)
+    with pytest.raises(ValueError, match="prediction"):
+        LocDiffusion(**TINY).fit(X, lat, lon, epochs=2, resume=ckpt)
+
+
+def test_files_written_before_the_prediction_option_load_and_resume_as_sample(tmp_path, data):
+    """Models and checkpoints saved before `prediction` existed hold no such key: they are x0 models."""
+    X, lat, lon = data
+    ckpt = tmp_path / "old.safetensors"
+    full = LocDiffusion(**TINY).fit(X, lat, lon, epochs=2)
+    LocDiffusion(**TINY).fit(X, lat, lon, epochs=2, checkpoint=ckpt, checkpoint_every=1, max_steps=6)
+    meta, tensors = ck.read_checkpoint(ckpt)
+    del meta["params"]["prediction"]
+    ck.write_checkpoint(ckpt, meta, tensors)
+    assert LocDiffusion.load(ckpt, device="cpu").prediction == "sample"
+    resumed = LocDiffusion(**TINY).fit(X, lat, lon, epochs=2, resume=ckpt)
+    assert _same_weights(full, resumed)
+    with pytest.raises(ValueError, match="prediction"):
+        LocDiffusion(**{**TINY, "prediction": "v"}).fit(X, lat, lon, epochs=2, resume=ckpt)

@@ -54,12 +54,14 @@ def tiny(data):
     return LocDiffusion(**TINY).fit(X[:128], lat[:128], lon[:128], epochs=1)
 
 
-def test_four_cluster_learning(data):
+@pytest.mark.parametrize("prediction", ["sample", "v"])
+def test_four_cluster_learning(data, prediction):
     """A tiny model learns 4 separated locations per condition (measured accuracy at 750 km)."""
     torch.set_num_threads(1)
     X, lat, lon, emb, locs = data
     m = LocDiffusion(L=10, bottleneck=32, depth=2, time_dim=32, dropout=0.0, batch_size=64, n_anchors=1024,
-                     lr=3e-4, num_train_timesteps=100, cond_drop=0.0, random_state=0, verbose=False)
+                     lr=3e-4, num_train_timesteps=100, cond_drop=0.0, prediction=prediction,
+                     omega_0=30.0 if prediction == "sample" else 1.0, random_state=0, verbose=False)
     m.fit(X, lat, lon, epochs=40)  # 320 steps
     assert m.history_[-1]["train_loss"] < 0.6 * m.history_[0]["train_loss"]
     coeffs = m.sample(emb, n_samples=32, sampler="ddim", steps=20, generator=1)
@@ -67,7 +69,8 @@ def test_four_cluster_learning(data):
     sample_acc = np.mean([near_one_of(slat[c], slon[c], locs[c]).mean() for c in range(len(locs))])
     plat, plon = m.predict(emb, n_samples=16, point="mode", generator=2)
     mode_acc = np.mean([near_one_of(plat[c], plon[c], locs[c]) for c in range(len(locs))])
-    # measured: 1.000 and 1.000 (DDPM-100: samples 1.000); a model ignoring the condition scores ~0.25
+    # measured: 1.000 and 1.000 (DDPM-100: samples 1.000) for "sample" and for "v" (omega_0 = 1);
+    # a model ignoring the condition scores ~0.25
     assert sample_acc >= 0.9, sample_acc
     assert mode_acc >= 0.9, mode_acc
     # the samples spread over several of the 4 locations, not one
@@ -89,7 +92,8 @@ def test_hyperparameters_stored_unchanged_and_validated():
     assert "L=5" in repr(m)
     X, lat, lon = np.zeros((4, 2)), np.zeros(4), np.zeros(4)
     for bad, match in ((dict(loss="huber"), "loss"), (dict(L=0), "`L`"), (dict(coeff_scale=-1.0), "coeff_scale"),
-                       (dict(dropout=1.0), "dropout"), (dict(batch_size=0), "batch_size")):
+                       (dict(dropout=1.0), "dropout"), (dict(batch_size=0), "batch_size"),
+                       (dict(prediction="epsilon"), "`prediction` must be one of")):
         with pytest.raises(ValueError, match=match):
             LocDiffusion(**{**TINY, **bad}).fit(X, lat, lon, epochs=1)
     with pytest.raises(ValueError, match="unknown parameter"):

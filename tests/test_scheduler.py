@@ -25,7 +25,7 @@ def test_config_round_trip_frozen_and_validated():
     with pytest.raises(ValueError, match="beta_schedule"):
         SchedulerConfig(beta_schedule="quadratic")
     with pytest.raises(ValueError, match="prediction_type"):
-        SchedulerConfig(prediction_type="v")
+        SchedulerConfig(prediction_type="velocity")
     with pytest.raises(ValueError, match="num_train_timesteps"):
         SchedulerConfig(num_train_timesteps=1)
     with pytest.raises(ValueError, match="beta_start"):
@@ -177,3 +177,50 @@ def test_clip_sample():
     s.set_timesteps(2)
     out = s.step(torch.tensor([[5.0, -5.0, 0.5]]), int(s.timesteps[0]), torch.zeros(1, 3))
     assert out.pred_original_sample.tolist() == [[1.0, -1.0, 0.5]]
+
+
+@pytest.mark.parametrize("kind", ["sample", "epsilon", "v"])
+def test_predict_x0_brute_force_twin(kind):
+    """The batched x0 of every prediction type equals the closed form in float64, row by row,
+    and agrees with the per-step `_split` the samplers use."""
+    s = DDPMScheduler(SchedulerConfig(num_train_timesteps=100, prediction_type=kind))
+    g = torch.Generator().manual_seed(3)
+    x0, eps = torch.randn(5, 4, generator=g, dtype=torch.float64), torch.randn(5, 4, generator=g, dtype=torch.float64)
+    t = torch.tensor([0, 9, 50, 98, 99])
+    xt = s.add_noise(x0, eps, t)
+    out = {"sample": x0, "epsilon": eps}
+    if kind == "v":  # v = sqrt(abar) eps - sqrt(1 - abar) x0, abar from the float64 table
+        a = torch.from_numpy(s._abar64[t.numpy()])[:, None]
+        out["v"] = a.sqrt() * eps - (1 - a).sqrt() * x0
+    got = s.predict_x0(out[kind], t, xt)
+    atol = 1e-3 if kind == "epsilon" else 1e-5  # epsilon divides by sqrt(abar_99) ~ 1e-2 in float32 tables
+    for i in range(5):
+        a = float(s._abar64[int(t[i])])
+        if kind == "sample":
+            want = out["sample"][i]
+        elif kind == "epsilon":
+            want = (xt[i] - math.sqrt(1 - a) * out["epsilon"][i]) / math.sqrt(a)
+        else:
+            want = math.sqrt(a) * xt[i] - math.sqrt(1 - a) * out["v"][i]
+        torch.testing.assert_close(got[i], want, rtol=0, atol=atol)
+        if kind != "epsilon" or int(t[i]) < 99:
+            torch.testing.assert_close(got[i], x0[i], rtol=0, atol=atol)
+        x0_step, _ = s._split(out[kind][i : i + 1], int(t[i]), xt[i : i + 1])
+        torch.testing.assert_close(x0_step[0], want, rtol=0, atol=atol)
+
+
+def test_v_prediction_ddim_recovers_x0_exactly():
+    s = DDIMScheduler(SchedulerConfig(num_train_timesteps=60, prediction_type="v"))
+    s.set_timesteps(12)
+    g = torch.Generator().manual_seed(7)
+    x0 = torch.randn(3, 5, generator=g, dtype=torch.float64)
+    eps = torch.randn(3, 5, generator=g, dtype=torch.float64)
+    x = s.add_noise(x0, eps, s.timesteps[:1].repeat(3))
+    for t in s.timesteps.tolist():
+        a = s._abar(t)
+        e = (x - math.sqrt(a) * x0) / math.sqrt(1 - a)       # the noise actually in x
+        v = math.sqrt(a) * e - math.sqrt(1 - a) * x0         # the true velocity
+        out = s.step(v, t, x)
+        torch.testing.assert_close(out.pred_original_sample, x0, rtol=0, atol=1e-10)
+        x = out.prev_sample
+    torch.testing.assert_close(x, x0, rtol=0, atol=1e-10)

@@ -50,6 +50,12 @@ VARIANTS = {
     "default_b2048_do01_sqrt": ("default", "sqrt", dict(batch_size=2048, lr=6e-4, dropout=0.1)),
     "table1_random": ("table1", "train_random", dict(batch_size=2048, lr=6e-4, dropout=0.3)),
     "table1_spatial": ("table1", "train_spatial", dict(batch_size=2048, lr=6e-4, dropout=0.3)),
+    # v-prediction with omega_0 = 1 (docs/method.rst: the paper's network ignores x_t)
+    "default_v1": ("default", "cube", dict(batch_size=2048, lr=6e-4, dropout=0.1, prediction="v", omega_0=1.0)),
+    "table1_random_v1": ("table1", "train_random", dict(batch_size=2048, lr=6e-4, dropout=0.3, prediction="v",
+                                                        omega_0=1.0)),
+    "table1_spatial_v1": ("table1", "train_spatial", dict(batch_size=2048, lr=6e-4, dropout=0.3, prediction="v",
+                                                          omega_0=1.0)),
 }
 
 

@@ -38,7 +38,10 @@ _LOSSES = ("kl", "l1", "l2", "cosine")
 _NET_TENSOR = "net."
 _PRIOR_TENSOR = "prior.log_density"
 _ARCH = ("L", "width", "bottleneck", "depth", "time_dim", "omega_0", "dropout", "num_train_timesteps",
-         "beta_schedule", "coeff_scale", "loss")
+         "beta_schedule", "prediction", "coeff_scale", "loss")
+_PREDICTIONS = ("sample", "v")
+#: parameters added after models were first saved, with the value older files imply
+_ADDED_LATER = {"prediction": "sample"}
 
 
 class LocDiffusion:
@@ -55,6 +58,16 @@ class LocDiffusion:
         Diffusion steps ``T``.
     beta_schedule : {"cosine", "linear"}
         Noise schedule.
+    prediction : {"sample", "v"}
+        What the CS-UNet outputs.  ``"sample"`` (the paper): the clean
+        coefficients ``x0`` directly.  ``"v"`` (not in the paper; Salimans &
+        Ho 2022): the velocity ``v``, turned into
+        ``x0 = sqrt(abar_t) x_t - sqrt(1 - abar_t) v`` before the loss and at
+        sampling.  The sine network hardly represents the identity, so with
+        ``"sample"`` it learns to ignore the noisy input ``x_t`` and the
+        samples of one condition collapse onto its main mode (measured, see
+        :doc:`/benchmarks`); with ``"v"`` the path from ``x_t`` to ``x0`` is
+        built in, and the samples spread over the modes.
     coeff_scale : "unit" or float
         Factor applied to SHDD targets before noising; ``"unit"`` is
         ``sqrt(4 pi)`` (unit-variance entries; see the module docstring).
@@ -119,7 +132,7 @@ class LocDiffusion:
 
     def __init__(self, *, L: int = 23, width: int | None = None, bottleneck: int = 128, depth: int = 3,
                  time_dim: int = 200, omega_0: float = 30.0, dropout: float = 0.3,
-                 num_train_timesteps: int = 1000, beta_schedule: str = "cosine",
+                 num_train_timesteps: int = 1000, beta_schedule: str = "cosine", prediction: str = "sample",
                  coeff_scale: str | float = "unit", loss: str = "kl", n_anchors: int = 2048,
                  kl_smoothing_km: float = 0.0, kl_smoothing_steps: int = 0,
                  batch_size: int = 512, lr: float = 1e-4, betas: tuple[float, float] = (0.9, 0.99),
@@ -130,6 +143,7 @@ class LocDiffusion:
         self.L, self.width, self.bottleneck, self.depth = L, width, bottleneck, depth
         self.time_dim, self.omega_0, self.dropout = time_dim, omega_0, dropout
         self.num_train_timesteps, self.beta_schedule = num_train_timesteps, beta_schedule
+        self.prediction = prediction
         self.coeff_scale, self.loss, self.n_anchors = coeff_scale, loss, n_anchors
         self.kl_smoothing_km, self.kl_smoothing_steps = kl_smoothing_km, kl_smoothing_steps
         self.batch_size, self.lr, self.betas = batch_size, lr, betas
@@ -140,7 +154,7 @@ class LocDiffusion:
 
     # ------------------------------------------------------------------ params
     _PARAMS = ("L", "width", "bottleneck", "depth", "time_dim", "omega_0", "dropout", "num_train_timesteps",
-               "beta_schedule", "coeff_scale", "loss", "n_anchors", "kl_smoothing_km", "kl_smoothing_steps",
+               "beta_schedule", "prediction", "coeff_scale", "loss", "n_anchors", "kl_smoothing_km", "kl_smoothing_steps",
                "batch_size", "lr", "betas",
                "weight_decay", "warmup_steps", "decay_steps", "grad_clip", "cond_drop", "amp", "device",
                "random_state", "verbose")
@@ -167,6 +181,8 @@ class LocDiffusion:
             raise ValueError(f"`L` must be an integer in [1, 200], got {self.L!r}")
         if self.loss not in _LOSSES:
             raise ValueError(f"`loss` must be one of {_LOSSES}, got {self.loss!r}")
+        if self.prediction not in _PREDICTIONS:
+            raise ValueError(f"`prediction` must be one of {_PREDICTIONS}, got {self.prediction!r}")
         if not (self.coeff_scale == "unit" or (isinstance(self.coeff_scale, (int, float)) and self.coeff_scale > 0)):
             raise ValueError(f"`coeff_scale` must be 'unit' or a positive number, got {self.coeff_scale!r}")
         for name in ("batch_size", "n_anchors", "depth", "time_dim", "bottleneck"):
@@ -210,7 +226,8 @@ class LocDiffusion:
         self.n_features_in_ = int(n_features)
         self.scale_ = self._scale
         self.scheduler_ = make_scheduler("ddpm", SchedulerConfig(
-            num_train_timesteps=int(self.num_train_timesteps), beta_schedule=self.beta_schedule))
+            num_train_timesteps=int(self.num_train_timesteps), beta_schedule=self.beta_schedule,
+            prediction_type=self.prediction))
         self.net_ = CSUNet((self.L + 1) ** 2, n_features, width=self.width, bottleneck=self.bottleneck,
                            depth=self.depth, time_dim=self.time_dim, omega_0=self.omega_0,
                            dropout=self.dropout).to(device)
@@ -297,8 +314,8 @@ class LocDiffusion:
             torch.manual_seed(self.seeds_["dropout"])
             return Trainer(self, self.net_, ctx, self.seeds_)
         meta, tensors = read_checkpoint(resume)
-        stored = meta["params"]
-        diff = {k: (stored[k], v) for k, v in _jsonable(self.get_params()).items()
+        stored = {**_ADDED_LATER, **meta["params"]}
+        diff = {k: (stored.get(k), v) for k, v in _jsonable(self.get_params()).items()
                 if k not in ("verbose", "device") and stored.get(k) != v}
         if diff:
             raise ValueError(f"`resume` checkpoint was made with other hyper-parameters "
@@ -341,7 +358,9 @@ class LocDiffusion:
     def _denoise(self, cond: torch.Tensor, steps: int, sampler: str, guidance_scale: float, eta: float,
                  g: torch.Generator) -> torch.Tensor:
         """Reverse diffusion for rows of ``cond``; returns unscaled coefficients (float32)."""
-        sched = make_scheduler(sampler, replace(self.scheduler_.config, eta=float(eta)))
+        # the network's output is turned into x0 here, so the stepping scheduler always gets x0
+        sched = make_scheduler(sampler, replace(self.scheduler_.config, eta=float(eta), prediction_type="sample"))
+        to_x0 = self.scheduler_.predict_x0
         sched.set_timesteps(int(steps))
         D = (self.L + 1) ** 2
         x = torch.randn(cond.shape[0], D, generator=g, device=g.device).to(cond.device)
@@ -349,9 +368,9 @@ class LocDiffusion:
         null = torch.ones(cond.shape[0], dtype=torch.bool, device=cond.device)
         for t in sched.timesteps.tolist():
             tt = torch.full((cond.shape[0],), t, device=cond.device, dtype=torch.long)
-            x0 = self.net_(x, tt, cond)
+            x0 = to_x0(self.net_(x, tt, cond), tt, x)
             if guided:  # classifier-free guidance: x0_u + w (x0_c - x0_u)
-                x0_u = self.net_(x, tt, cond, null)
+                x0_u = to_x0(self.net_(x, tt, cond, null), tt, x)
                 x0 = x0_u + guidance_scale * (x0 - x0_u)
             x = sched.step(x0, t, x, generator=g).prev_sample
         return x / self.scale_

@@ -5,7 +5,9 @@ The forward process (Ho et al. 2020, eq. 4) noises clean coefficients ``x0``::
     x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps,   eps ~ N(0, I)
 
 with ``abar_t = prod_{s<=t} (1 - beta_s)``.  The network predicts ``x0``
-(``prediction_type="sample"``; ``"epsilon"`` is accepted too).  Two samplers
+(``prediction_type="sample"``), the noise (``"epsilon"``) or the velocity
+``v = sqrt(abar_t) eps - sqrt(1 - abar_t) x0`` (``"v"``, Salimans & Ho 2022),
+from which ``x0 = sqrt(abar_t) x_t - sqrt(1 - abar_t) v``.  Two samplers
 share the schedule:
 
 * :class:`DDPMScheduler` -- ancestral sampling from the exact Gaussian
@@ -49,7 +51,7 @@ __all__ = [
 ]
 
 _BETA_SCHEDULES = ("linear", "cosine")
-_PREDICTION_TYPES = ("sample", "epsilon")
+_PREDICTION_TYPES = ("sample", "epsilon", "v")
 
 
 @dataclass(frozen=True)
@@ -66,8 +68,9 @@ class SchedulerConfig:
         End points of the linear schedule.
     cosine_s : float
         Offset ``s`` of the cosine schedule.
-    prediction_type : {"sample", "epsilon"}
-        What the network predicts: the clean sample ``x0`` or the noise.
+    prediction_type : {"sample", "epsilon", "v"}
+        What the network predicts: the clean sample ``x0``, the noise, or the
+        velocity ``v = sqrt(abar_t) eps - sqrt(1 - abar_t) x0``.
     clip_sample : float or None
         Clip predicted ``x0`` to ``[-clip_sample, clip_sample]`` (None: off).
     eta : float
@@ -205,11 +208,37 @@ class _Scheduler:
         abar = self._gather(self.alphas_cumprod, timesteps, original_samples)
         return abar.sqrt() * original_samples + (1.0 - abar).sqrt() * noise
 
+    def predict_x0(self, model_output: torch.Tensor, timesteps: torch.Tensor, sample: torch.Tensor) -> torch.Tensor:
+        """The clean sample ``x0`` implied by the model output at per-row ``timesteps`` (no clipping).
+
+        ``"sample"``: the output itself; ``"epsilon"``: ``(x_t - sqrt(1 - abar) eps) / sqrt(abar)``;
+        ``"v"``: ``sqrt(abar) x_t - sqrt(1 - abar) v``.
+
+        Examples
+        --------
+        >>> s = DDPMScheduler(num_train_timesteps=10, prediction_type="v")
+        >>> x0, eps, t = torch.ones(2, 3), torch.zeros(2, 3), torch.tensor([0, 9])
+        >>> a = s.alphas_cumprod[t][:, None]
+        >>> v = a.sqrt() * eps - (1 - a).sqrt() * x0
+        >>> torch.allclose(s.predict_x0(v, t, s.add_noise(x0, eps, t)), x0, atol=1e-6)
+        True
+        """
+        kind = self.config.prediction_type
+        if kind == "sample":
+            return model_output
+        a = self._gather(self.alphas_cumprod, timesteps, sample)
+        if kind == "v":
+            return a.sqrt() * sample - (1.0 - a).sqrt() * model_output
+        return (sample - (1.0 - a).sqrt() * model_output) / a.sqrt()
+
     def _split(self, model_output: torch.Tensor, t: int, sample: torch.Tensor):
         """(x0_hat, eps_hat) from the model output, whatever it predicts."""
         a = self._abar(t)
-        if self.config.prediction_type == "sample":
-            x0 = model_output
+        if self.config.prediction_type in ("sample", "v"):
+            if self.config.prediction_type == "v":  # x0 = sqrt(a) x_t - sqrt(1 - a) v
+                x0 = math.sqrt(a) * sample - math.sqrt(1.0 - a) * model_output
+            else:
+                x0 = model_output
             if self.config.clip_sample is not None:
                 x0 = x0.clamp(-self.config.clip_sample, self.config.clip_sample)
             eps = (sample - math.sqrt(a) * x0) / math.sqrt(1.0 - a)

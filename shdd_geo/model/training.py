@@ -425,7 +425,8 @@ class Trainer:
         # 3. prediction and loss (float32)
         with torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=self.use_amp):
             pred = self.model(xt, t, cond, drop)
-        rows = coeff_loss(pred.float() / est.scale_, x0, est.loss, basis)
+        pred = est.scheduler_.predict_x0(pred.float(), t, xt)  # x0 from a "sample" or "v" output
+        rows = coeff_loss(pred / est.scale_, x0, est.loss, basis)
         loss = rows.sum() * (self.ctx.world_size / global_n)  # DDP averages -> global mean
         # 4. AdamW step with gradient clipping
         self.opt.zero_grad(set_to_none=True)
