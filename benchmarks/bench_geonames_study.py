@@ -154,6 +154,8 @@ def main() -> None:
         fit_s = round(time.perf_counter() - t0, 1)
         if a.model:
             est.save(a.model)
+    # what the model is (a loaded --model need not match the command-line options)
+    setting.update(L=est.L, loss=est.loss, dropout=est.dropout, prediction=est.prediction, omega_0=est.omega_0)
     hist = getattr(est, "history_", None) or []
     final_loss = round(float(hist[-1]["train_loss"]), 4) if hist else None
     if hist:  # the training curve, ~10 points

@@ -1,10 +1,9 @@
 """Slow: the samples of a trained LocDiffusion reproduce each condition's mode weights.
 
 24 conditions (random unit embeddings), each with 1, 2 or 3 places drawn with
-weights >= 0.15;
-training rows pick a place by its weight and jitter it by ~30 km.  A
-diffusion model that samples the conditional distribution sends each place
-its share of the samples.  Measured on this task (3,000 steps, L = 15, 128
+weights >= 0.15; training rows pick a place by its weight and jitter it by
+~30 km.  A diffusion model that samples the conditional distribution sends
+each place its share of the samples.  Measured on this task (3,000 steps, L = 15, 128
 samples per condition):
 
 ========================  ==============  ==============  ==========

@@ -37,8 +37,6 @@ _POINTS = ("centre", "mode", "median")
 _LOSSES = ("kl", "l1", "l2", "cosine")
 _NET_TENSOR = "net."
 _PRIOR_TENSOR = "prior.log_density"
-_ARCH = ("L", "width", "bottleneck", "depth", "time_dim", "omega_0", "dropout", "num_train_timesteps",
-         "beta_schedule", "prediction", "coeff_scale", "loss")
 _PREDICTIONS = ("sample", "v")
 #: parameters added after models were first saved, with the value older files imply
 _ADDED_LATER = {"prediction": "sample"}

@@ -234,11 +234,9 @@ class _Scheduler:
     def _split(self, model_output: torch.Tensor, t: int, sample: torch.Tensor):
         """(x0_hat, eps_hat) from the model output, whatever it predicts."""
         a = self._abar(t)
-        if self.config.prediction_type in ("sample", "v"):
-            if self.config.prediction_type == "v":  # x0 = sqrt(a) x_t - sqrt(1 - a) v
-                x0 = math.sqrt(a) * sample - math.sqrt(1.0 - a) * model_output
-            else:
-                x0 = model_output
+        kind = self.config.prediction_type
+        if kind != "epsilon":  # x0 itself, or x0 = sqrt(a) x_t - sqrt(1 - a) v
+            x0 = model_output if kind == "sample" else math.sqrt(a) * sample - math.sqrt(1.0 - a) * model_output
             if self.config.clip_sample is not None:
                 x0 = x0.clamp(-self.config.clip_sample, self.config.clip_sample)
             eps = (sample - math.sqrt(a) * x0) / math.sqrt(1.0 - a)
