@@ -56,6 +56,11 @@ VARIANTS = {
                                                         omega_0=1.0)),
     "table1_spatial_v1": ("table1", "train_spatial", dict(batch_size=2048, lr=6e-4, dropout=0.3, prediction="v",
                                                           omega_0=1.0)),
+    # v-prediction with the paper's omega_0 = 30: uses x_t as well and keeps more point accuracy
+    # on CPU budgets than omega_0 = 1 (docs/benchmarks.md, 2026-11-26)
+    "default_v": ("default", "cube", dict(batch_size=2048, lr=6e-4, dropout=0.1, prediction="v")),
+    "table1_random_v": ("table1", "train_random", dict(batch_size=2048, lr=6e-4, dropout=0.3, prediction="v")),
+    "table1_spatial_v": ("table1", "train_spatial", dict(batch_size=2048, lr=6e-4, dropout=0.3, prediction="v")),
 }
 
 
