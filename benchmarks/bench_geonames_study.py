@@ -101,6 +101,8 @@ def main() -> None:
     p.add_argument("--prediction", default="sample", choices=("sample", "v"),
                    help="what the CS-UNet outputs: x0 (paper) or the velocity v")
     p.add_argument("--omega-0", type=float, default=30.0, help="SIREN frequency factor of the CS-UNet")
+    p.add_argument("--timestep-power", type=float, default=1.0,
+                      help="training timesteps with density ~ t**(p-1) (LocDiffusion.timestep_power)")
     p.add_argument("--kl-smoothing-km", type=float, default=0.0,
                    help="KL curriculum: initial heat-kernel width (km), falling to 0 over --kl-smoothing-steps")
     p.add_argument("--kl-smoothing-steps", type=int, default=0)
@@ -146,7 +148,7 @@ def main() -> None:
         fit_s = None
     else:
         est = LocDiffusion(L=a.L, loss=a.loss, lr=a.lr, dropout=a.dropout, warmup_steps=200,
-                           prediction=a.prediction, omega_0=a.omega_0,
+                           prediction=a.prediction, omega_0=a.omega_0, timestep_power=a.timestep_power,
                            kl_smoothing_km=a.kl_smoothing_km, kl_smoothing_steps=a.kl_smoothing_steps,
                            decay_steps=max(1, a.steps - 200), batch_size=512, random_state=0,
                            verbose=False, device="cpu")
@@ -155,7 +157,8 @@ def main() -> None:
         if a.model:
             est.save(a.model)
     # what the model is (a loaded --model need not match the command-line options)
-    setting.update(L=est.L, loss=est.loss, dropout=est.dropout, prediction=est.prediction, omega_0=est.omega_0)
+    setting.update(L=est.L, loss=est.loss, dropout=est.dropout, prediction=est.prediction, omega_0=est.omega_0,
+                   timestep_power=est.timestep_power)
     hist = getattr(est, "history_", None) or []
     final_loss = round(float(hist[-1]["train_loss"]), 4) if hist else None
     if hist:  # the training curve, ~10 points

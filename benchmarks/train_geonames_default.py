@@ -48,6 +48,8 @@ def main() -> None:
     ap.add_argument("--prediction", default="sample", choices=("sample", "v"),
                     help="what the CS-UNet outputs: x0 (paper) or the velocity v (see docs/method.rst)")
     ap.add_argument("--omega-0", type=float, default=30.0, help="SIREN frequency factor of the CS-UNet")
+    ap.add_argument("--timestep-power", type=float, default=1.0,
+                       help="training timesteps with density ~ t**(p-1) (LocDiffusion.timestep_power)")
     ap.add_argument("--decay-steps", type=int, default=None, help="cosine LR decay length (default: steps - 200)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--cache-dir", default=None)
@@ -90,6 +92,7 @@ def main() -> None:
     else:
         model = LocDiffusion(L=args.L, width=args.width, bottleneck=args.bottleneck, batch_size=args.batch_size,
                              lr=args.lr, dropout=args.dropout, prediction=args.prediction, omega_0=args.omega_0,
+                             timestep_power=args.timestep_power,
                              warmup_steps=200, decay_steps=args.decay_steps or max(1, args.steps - 200),
                              random_state=0, verbose=True, device="cpu")
         epochs = max(1, int(np.ceil(args.steps * args.batch_size / len(rows))))

@@ -158,7 +158,8 @@ def cmd_train(args) -> int:
 
     X, lat, lon = _load_xy(args.embeddings, args.coords)
     model = LocDiffusion(L=args.L, batch_size=args.batch_size, lr=args.lr, loss=args.loss,
-                         prediction=args.prediction, omega_0=args.omega_0, random_state=args.seed, device=args.device)
+                         prediction=args.prediction, omega_0=args.omega_0, timestep_power=args.timestep_power,
+                         random_state=args.seed, device=args.device)
     model.fit(np.asarray(X, dtype=np.float32), lat, lon, epochs=args.epochs, checkpoint=args.checkpoint,
               checkpoint_every=args.checkpoint_every, resume=args.resume)
     path = model.save(args.out, half=args.half)
@@ -321,6 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--prediction", default="sample", choices=["sample", "v"],
                    help="network output: clean coefficients (paper) or velocity (default: %(default)s)")
     s.add_argument("--omega-0", type=float, default=30.0, help="SIREN frequency factor (default: %(default)s)")
+    s.add_argument("--timestep-power", type=float, default=1.0,
+                   help="training timesteps with density ~ t**(p-1); 1 = uniform (default: %(default)s)")
     s.add_argument("--checkpoint", help="resumable checkpoint file")
     s.add_argument("--checkpoint-every", type=int, default=None, help="steps between checkpoints")
     s.add_argument("--resume", help="checkpoint to resume from")

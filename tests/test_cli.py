@@ -31,11 +31,11 @@ def test_train_then_evaluate(tiny_data, capsys, monkeypatch):
     model = tiny_data / "m.safetensors"
     rc = main(["train", "--embeddings", str(tiny_data / "emb.npy"), "--coords", str(tiny_data / "coords.npy"),
                "--out", str(model), "--L", "6", "--epochs", "2", "--batch-size", "64", "--half",
-               "--prediction", "v", "--omega-0", "1"])
+               "--prediction", "v", "--omega-0", "1", "--timestep-power", "2"])
     assert rc == 0 and model.exists()
     monkeypatch.undo()
     saved = LocDiffusion.load(model, device="cpu")
-    assert saved.prediction == "v" and saved.omega_0 == 1.0
+    assert saved.prediction == "v" and saved.omega_0 == 1.0 and saved.timestep_power == 2.0
     capsys.readouterr()
     rc = main(["evaluate", "--model", str(model), "--embeddings", str(tiny_data / "emb.npy"),
                "--coords", str(tiny_data / "coords.npy"), "--samples", "4", "--fields", "--nside", "8"])

@@ -44,7 +44,7 @@ from ..sh import sh_basis
 from .distributed import DistContext, local_slice
 
 __all__ = ["ArrayData", "NpyShards", "ParquetShards", "TrainState",  # Trainer: internal
-           "kl_smoothing_weights", "random_anchor_basis"]
+           "draw_timesteps", "kl_smoothing_weights", "random_anchor_basis"]
 
 
 # --------------------------------------------------------------------------- data
@@ -351,6 +351,26 @@ def random_anchor_basis(n: int, L: int, generator: torch.Generator, device, dtyp
     return sh_basis(lat.to(dtype), lon.to(dtype), L)  # float32: ~1e-5 accurate at L = 47, 2x faster
 
 
+def draw_timesteps(n: int, T: int, power: float, generator: torch.Generator) -> torch.Tensor:
+    """``n`` training timesteps in ``0..T-1`` with density proportional to ``t ** (power - 1)``.
+
+    ``power = 1`` is ``torch.randint`` (uniform; the paper).  Otherwise
+    ``t = floor(T u ** (1 / power))`` with ``u`` uniform on [0, 1), so that
+    ``P(t < k) = (k / T) ** power``.
+
+    Examples
+    --------
+    >>> g = torch.Generator().manual_seed(0)
+    >>> t = draw_timesteps(10_000, 1000, 2.0, g)
+    >>> bool(t.min() >= 0 and t.max() <= 999 and 0.2 < (t < 500).float().mean() < 0.3)
+    True
+    """
+    if power == 1.0:
+        return torch.randint(0, T, (n,), generator=generator, device=generator.device)
+    u = torch.rand(n, generator=generator, device=generator.device, dtype=torch.float64)
+    return torch.clamp((T * u ** (1.0 / float(power))).long(), max=T - 1)
+
+
 def lr_factor(step: int, *, warmup: int, decay: int | None) -> float:
     """Learning-rate multiplier: linear warm-up, then optional cosine decay to 1/20."""
     if warmup > 0 and step < warmup:
@@ -411,7 +431,7 @@ class Trainer:
         L, T = est.L, est.scheduler_.config.num_train_timesteps
         g = self.gen
         # 1. random draws for the whole global batch (identical on every rank), then this rank's slice
-        t = torch.randint(0, T, (global_n,), generator=g, device=g.device)[sl].to(dev)
+        t = draw_timesteps(global_n, T, getattr(est, "timestep_power", 1.0), g)[sl].to(dev)
         noise = torch.randn(global_n, (L + 1) ** 2, generator=g, device=g.device)[sl].to(dev)
         drop = (torch.rand(global_n, generator=g, device=g.device) < est.cond_drop)[sl].to(dev)
         basis = random_anchor_basis(est.n_anchors, L, g, dev) if est.loss == "kl" else None
