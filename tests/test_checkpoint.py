@@ -147,17 +147,29 @@ def test_v_prediction_round_trips_and_resumes_bit_for_bit(tmp_path, data):
         LocDiffusion(**TINY).fit(X, lat, lon, epochs=2, resume=ckpt)
 
 
-def test_files_written_before_the_prediction_option_load_and_resume_as_sample(tmp_path, data):
-    """Models and checkpoints saved before `prediction` existed hold no such key: they are x0 models."""
+@pytest.mark.parametrize("key, implied, other", [("prediction", "sample", "v"), ("timestep_power", 1.0, 2.0)])
+def test_files_written_before_an_option_load_and_resume_with_the_implied_value(tmp_path, data, key, implied, other):
+    """Files saved before `prediction` / `timestep_power` existed hold no such key: x0 models, uniform t."""
     X, lat, lon = data
     ckpt = tmp_path / "old.safetensors"
     full = LocDiffusion(**TINY).fit(X, lat, lon, epochs=2)
     LocDiffusion(**TINY).fit(X, lat, lon, epochs=2, checkpoint=ckpt, checkpoint_every=1, max_steps=6)
     meta, tensors = ck.read_checkpoint(ckpt)
-    del meta["params"]["prediction"]
+    del meta["params"][key]
     ck.write_checkpoint(ckpt, meta, tensors)
-    assert LocDiffusion.load(ckpt, device="cpu").prediction == "sample"
+    assert getattr(LocDiffusion.load(ckpt, device="cpu"), key) == implied
     resumed = LocDiffusion(**TINY).fit(X, lat, lon, epochs=2, resume=ckpt)
     assert _same_weights(full, resumed)
-    with pytest.raises(ValueError, match="prediction"):
-        LocDiffusion(**{**TINY, "prediction": "v"}).fit(X, lat, lon, epochs=2, resume=ckpt)
+    with pytest.raises(ValueError, match=key):
+        LocDiffusion(**{**TINY, key: other}).fit(X, lat, lon, epochs=2, resume=ckpt)
+
+
+def test_timestep_power_round_trips_and_resumes_bit_for_bit(tmp_path, data):
+    X, lat, lon = data
+    kw = {**TINY, "timestep_power": 2.0}
+    full = LocDiffusion(**kw).fit(X, lat, lon, epochs=2)
+    assert not _same_weights(full, LocDiffusion(**TINY).fit(X, lat, lon, epochs=2))  # it changes training
+    ckpt = tmp_path / "p2.safetensors"
+    LocDiffusion(**kw).fit(X, lat, lon, epochs=2, checkpoint=ckpt, checkpoint_every=1, max_steps=6)
+    assert _same_weights(full, LocDiffusion(**kw).fit(X, lat, lon, epochs=2, resume=ckpt))
+    assert LocDiffusion.load(full.save(tmp_path / "m.safetensors"), device="cpu").timestep_power == 2.0
