@@ -52,6 +52,7 @@ from pathlib import Path
 
 import numpy as np
 from bench_geonames_table1 import method_factories
+from train_geonames_default import add_denoiser_options
 
 
 def _metrics(lat_hat, lon_hat, lat, lon) -> dict:
@@ -98,11 +99,7 @@ def main() -> None:
     p.add_argument("--loss", default="kl")
     p.add_argument("--lr", type=float, default=3e-4)
     p.add_argument("--dropout", type=float, default=0.3)
-    p.add_argument("--prediction", default="sample", choices=("sample", "v"),
-                   help="what the CS-UNet outputs: x0 (paper) or the velocity v")
-    p.add_argument("--omega-0", type=float, default=30.0, help="SIREN frequency factor of the CS-UNet")
-    p.add_argument("--timestep-power", type=float, default=1.0,
-                      help="training timesteps with density ~ t**(p-1) (LocDiffusion.timestep_power)")
+    add_denoiser_options(p)
     p.add_argument("--kl-smoothing-km", type=float, default=0.0,
                    help="KL curriculum: initial heat-kernel width (km), falling to 0 over --kl-smoothing-steps")
     p.add_argument("--kl-smoothing-steps", type=int, default=0)

@@ -35,6 +35,15 @@ def population_copies(pop: np.ndarray, cap: int = 20, power: float = 1 / 3) -> n
     return np.clip(np.round((np.maximum(pop, 1) / 1000.0) ** power), 1, cap).astype(int)
 
 
+def add_denoiser_options(ap: argparse.ArgumentParser) -> None:
+    """``--prediction``, ``--omega-0``, ``--timestep-power``: the LocDiffusion options beyond the paper."""
+    ap.add_argument("--prediction", default="sample", choices=("sample", "v"),
+                    help="what the CS-UNet outputs: x0 (paper) or the velocity v (see docs/method.rst)")
+    ap.add_argument("--omega-0", type=float, default=30.0, help="SIREN frequency factor of the CS-UNet")
+    ap.add_argument("--timestep-power", type=float, default=1.0,
+                    help="training timesteps with density ~ t**(p-1) (LocDiffusion.timestep_power)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=int, default=1000)
@@ -45,11 +54,7 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=512)
     ap.add_argument("--lr", type=float, default=1e-4)
     ap.add_argument("--dropout", type=float, default=0.3)
-    ap.add_argument("--prediction", default="sample", choices=("sample", "v"),
-                    help="what the CS-UNet outputs: x0 (paper) or the velocity v (see docs/method.rst)")
-    ap.add_argument("--omega-0", type=float, default=30.0, help="SIREN frequency factor of the CS-UNet")
-    ap.add_argument("--timestep-power", type=float, default=1.0,
-                       help="training timesteps with density ~ t**(p-1) (LocDiffusion.timestep_power)")
+    add_denoiser_options(ap)
     ap.add_argument("--decay-steps", type=int, default=None, help="cosine LR decay length (default: steps - 200)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--cache-dir", default=None)

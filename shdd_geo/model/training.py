@@ -431,7 +431,7 @@ class Trainer:
         L, T = est.L, est.scheduler_.config.num_train_timesteps
         g = self.gen
         # 1. random draws for the whole global batch (identical on every rank), then this rank's slice
-        t = draw_timesteps(global_n, T, getattr(est, "timestep_power", 1.0), g)[sl].to(dev)
+        t = draw_timesteps(global_n, T, est.timestep_power, g)[sl].to(dev)
         noise = torch.randn(global_n, (L + 1) ** 2, generator=g, device=g.device)[sl].to(dev)
         drop = (torch.rand(global_n, generator=g, device=g.device) < est.cond_drop)[sl].to(dev)
         basis = random_anchor_basis(est.n_anchors, L, g, dev) if est.loss == "kl" else None
