@@ -22,6 +22,7 @@ Run::
     python benchmarks/bench_locate_hybrid.py --n 400 --samples 16 --nside 32 --places heldout
     python benchmarks/bench_locate_hybrid.py --n 400 --samples 16 --nside 32 --places known
     python benchmarks/bench_locate_hybrid.py --n 100 --samples 16 --nside 32 --places famous
+    python benchmarks/bench_locate_hybrid.py --places famous --n 100 --model M.safetensors --sampler ddim:20
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ def main() -> None:
     p.add_argument("--places", default="heldout", choices=("heldout", "known", "famous"))
     p.add_argument("--model", default=None,
                    help="a LocDiffusion checkpoint to use instead of geonames-minilm's weights (same encoder)")
+    p.add_argument("--sampler", default=None,
+                   help="sampler:steps, e.g. ddim:20 (default: the model card's, DDPM-100)")
     p.add_argument("--threads", type=int, default=1)
     a = p.parse_args()
 
@@ -65,6 +68,13 @@ def main() -> None:
         from shdd_geo.model import LocDiffusion
 
         geo.model = LocDiffusion.load(a.model, device="cpu")
+    if a.sampler:
+        import dataclasses
+
+        name, _, steps = a.sampler.partition(":")
+        if name not in ("ddpm", "ddim") or not steps.isdigit():
+            p.error(f"--sampler must look like ddim:20 or ddpm:100, got {a.sampler!r}")
+        geo.card = dataclasses.replace(geo.card, sample_kwargs={"sampler": name, "steps": int(steps)})
     geo.__dict__["places"] = pretrained.Gazetteer(g15["text"].to_numpy()[keep], g15["country"].to_numpy()[keep],
                                                   g15["lat"].to_numpy()[keep], g15["lon"].to_numpy()[keep])
     if a.places == "heldout":
@@ -91,7 +101,8 @@ def main() -> None:
         rows.append(("locate top mode + hybrid", t, np.where((sims >= t)[:, None], snapped, plain)))
     for method, t, pts in rows:
         res = {k: round(float(v), 4) for k, v in summarize(pts[:, 0], pts[:, 1], lat, lon).items()}
-        print(json.dumps({"bench": "locate_hybrid", "places": a.places, "method": method, "min_similarity": t,
+        print(json.dumps({"bench": "locate_hybrid", "places": a.places, "model": a.model or "geonames-minilm",
+                          "sampler": geo.card.sample_kwargs, "method": method, "min_similarity": t,
                           "moved": None if t is None else int(np.sum(sims >= t)), "samples": a.samples,
                           "nside": a.nside, "snap_km": a.snap_km, "seconds_per_name": round(secs / len(names), 2),
                           **res}), flush=True)
