@@ -60,6 +60,8 @@ def main() -> None:
     ap.add_argument("--cache-dir", default=None)
     ap.add_argument("--checkpoint", default=None)
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--init-from", default=None,
+                    help="warm start from this model file's network (LocDiffusion.fit(init_from=...))")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "shdd_geo/data/models/geonames-minilm.safetensors"))
     ap.add_argument("--n-test", type=int, default=800)
     ap.add_argument("--finalize-only", action="store_true", help="skip training: load --checkpoint as it is")
@@ -104,7 +106,8 @@ def main() -> None:
         t0 = time.time()
         resume = args.checkpoint if (args.resume and args.checkpoint and os.path.exists(args.checkpoint)) else None
         model.fit(X[rows], lat[rows], lon[rows], epochs=epochs, max_steps=args.steps,
-                  checkpoint=args.checkpoint, checkpoint_every=100, resume=resume)
+                  checkpoint=args.checkpoint, checkpoint_every=100, resume=resume,
+                  init_from=None if resume else args.init_from)
         train_s = time.time() - t0
     model.verbose = False
     rng = np.random.default_rng(0)

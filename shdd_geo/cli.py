@@ -157,11 +157,19 @@ def cmd_train(args) -> int:
     from .model import LocDiffusion
 
     X, lat, lon = _load_xy(args.embeddings, args.coords)
-    model = LocDiffusion(L=args.L, batch_size=args.batch_size, lr=args.lr, loss=args.loss,
+    arch, init = {"L": 23 if args.L is None else args.L}, None
+    if args.init_from:  # warm start: the network's shape is the old model's
+        if not Path(args.init_from).is_file():
+            raise SystemExit(f"error: --init-from {args.init_from!r} is not a file")
+        init = LocDiffusion.load(args.init_from, device="cpu")
+        if args.L is not None and args.L != init.L:
+            raise SystemExit(f"error: --L {args.L} differs from --init-from's L = {init.L}; leave --L out")
+        arch = {k: getattr(init, k) for k in ("L", "width", "bottleneck", "depth", "time_dim")}
+    model = LocDiffusion(**arch, batch_size=args.batch_size, lr=args.lr, loss=args.loss,
                          prediction=args.prediction, omega_0=args.omega_0, timestep_power=args.timestep_power,
                          random_state=args.seed, device=args.device)
     model.fit(np.asarray(X, dtype=np.float32), lat, lon, epochs=args.epochs, checkpoint=args.checkpoint,
-              checkpoint_every=args.checkpoint_every, resume=args.resume)
+              checkpoint_every=args.checkpoint_every, resume=args.resume, init_from=init)
     path = model.save(args.out, half=args.half)
     print(f"wrote {path}")
     return 0
@@ -314,7 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--embeddings", required=True, help=".npy (n, d) float32")
     s.add_argument("--coords", required=True, help="CSV/Parquet with lat, lon columns, or .npy (n, 2)")
     s.add_argument("--out", required=True, help="model file to write (.safetensors)")
-    s.add_argument("--L", type=int, default=23, help="SHDD degree; D = (L+1)^2 (default: %(default)s)")
+    s.add_argument("--L", type=int, default=None,
+                   help="SHDD degree; D = (L+1)^2 (default: 23, or --init-from's)")
     s.add_argument("--epochs", type=int, default=10, help="training epochs (default: %(default)s)")
     s.add_argument("--batch-size", type=int, default=512, help="mini-batch size (default: %(default)s)")
     s.add_argument("--lr", type=float, default=1e-4, help="AdamW learning rate (default: %(default)s)")
@@ -327,6 +336,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--checkpoint", help="resumable checkpoint file")
     s.add_argument("--checkpoint-every", type=int, default=None, help="steps between checkpoints")
     s.add_argument("--resume", help="checkpoint to resume from")
+    s.add_argument("--init-from", help="model file to warm-start the network from (its L and widths; "
+                                       "x0 <-> v is converted)")
     s.add_argument("--half", action="store_true", help="store float16 weights")
     s.add_argument("--device", default=None, help="torch device (default: cuda if available)")
     s.add_argument("--seed", type=int, default=0, help="random seed")

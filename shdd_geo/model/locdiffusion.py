@@ -249,7 +249,8 @@ class LocDiffusion:
     # --------------------------------------------------------------------- fit
     def fit(self, X, lat=None, lon=None, *, X_val=None, lat_val=None, lon_val=None, epochs: int = 10,
             checkpoint: str | Path | None = None, checkpoint_every: int | None = None,
-            resume: str | Path | None = None, max_steps: int | None = None) -> "LocDiffusion":
+            resume: str | Path | None = None, max_steps: int | None = None,
+            init_from: "LocDiffusion | str | Path | None" = None) -> "LocDiffusion":
         """Train on embeddings ``X`` (n, d) and locations ``lat``, ``lon`` [deg].
 
         Parameters
@@ -272,6 +273,16 @@ class LocDiffusion:
             uninterrupted run.
         max_steps : int, optional
             Stop after this many global steps.
+        init_from : LocDiffusion or path, optional
+            Warm start: begin from this fitted model's network weights (same
+            ``L``, widths, depth, ``time_dim`` and condition width) instead of
+            a random initialisation; the optimiser, learning-rate schedule and
+            step count start afresh.  From an x0 (``"sample"``) network to a
+            ``"v"`` one (or back) the output layer is negated, so that the
+            first x0 prediction is ``sqrt(abar) x_t + sqrt(1 - abar) F``
+            (``F`` the old network's x0): the old prediction at ``t = T``, the
+            input at ``t = 0``.  The built-in ``geonames-minilm`` was made
+            this way (docs/benchmarks.md).  Not with ``resume``.
 
         Returns
         -------
@@ -296,12 +307,21 @@ class LocDiffusion:
             val = (val_data.X, val_data.lat, val_data.lon)
         if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
             raise ValueError(f"`epochs` must be a positive integer, got {epochs!r}")
+        if init_from is not None:
+            if resume is not None:
+                raise ValueError("pass `init_from` (warm start) or `resume` (continue a run), not both")
+            if not isinstance(init_from, LocDiffusion):
+                init_from = LocDiffusion.load(init_from, device="cpu")
+            init_from._check_fitted()
+            if init_from.n_features_in_ != data.n_features:
+                raise ValueError(f"`init_from` was trained on {init_from.n_features_in_}-d conditions, "
+                                 f"`X` has {data.n_features} features")
         ctx = setup(self.device)
         devices = [ctx.device.index or 0] if ctx.device.type == "cuda" else []
         trainer = None
         try:
             with torch.random.fork_rng(devices=devices):
-                trainer = self._start(data.n_features, ctx, resume)
+                trainer = self._start(data.n_features, ctx, resume, init_from)
                 trainer.run(data, int(epochs), val=val, checkpoint=checkpoint,
                             checkpoint_every=checkpoint_every, max_steps=max_steps)
         finally:
@@ -316,12 +336,14 @@ class LocDiffusion:
         self.net_.eval()
         return self
 
-    def _start(self, n_features: int, ctx, resume) -> Trainer:
+    def _start(self, n_features: int, ctx, resume, init_from=None) -> Trainer:
         """Fresh or resumed trainer (inside ``fork_rng``: the global RNG drives dropout)."""
         if resume is None:
             self.seeds_ = self._seeds()
             torch.manual_seed(self.seeds_["init"])
             self._build(n_features, ctx.device)
+            if init_from is not None:
+                self._init_weights(init_from)
             torch.manual_seed(self.seeds_["dropout"])
             return Trainer(self, self.net_, ctx, self.seeds_)
         meta, tensors = read_checkpoint(resume)
@@ -346,6 +368,20 @@ class LocDiffusion:
         trainer.data_rng = numpy_rng_from_state(tr["data_rng"])
         trainer.load_rng_tensors(tensors)
         return trainer
+
+    def _init_weights(self, other: "LocDiffusion") -> None:
+        """Copy ``other``'s network into the freshly built one (``fit(init_from=...)``)."""
+        mine, theirs = self.net_.state_dict(), other.net_.state_dict()
+        shapes = {k: tuple(v.shape) for k, v in mine.items()}
+        if shapes != {k: tuple(v.shape) for k, v in theirs.items()}:
+            keys = ("L", "width", "bottleneck", "depth", "time_dim")
+            raise ValueError("`init_from` has another network: (its, this) "
+                             f"{ {k: (getattr(other, k), getattr(self, k)) for k in keys} }; "
+                             "use the same L, width, bottleneck, depth and time_dim")
+        new = {k: v.detach().to(mine[k].device, mine[k].dtype).clone() for k, v in theirs.items()}
+        if {self.prediction, other.prediction} == {"sample", "v"}:
+            new["head.weight"], new["head.bias"] = -new["head.weight"], -new["head.bias"]
+        self.net_.load_state_dict(new)
 
     # ---------------------------------------------------------------- sampling
     def _cond_tensor(self, X, name: str = "X") -> torch.Tensor:
