@@ -15,8 +15,18 @@ Usage::
     python benchmarks/train_geonames_default.py --steps 3000 --checkpoint /tmp/geo.ckpt --resume
     python benchmarks/train_geonames_default.py --checkpoint /tmp/geo.ckpt --finalize-only   # stop early
 
+The shipped model (2026-11-26) was made in two stages.  Stage 1, an x0
+network on a GPU (``benchmarks/gpu/train_geonames_gpu.py``, docs/benchmarks.md),
+is the file ``shdd_geo/data/models/geonames-minilm.safetensors`` at commit
+84eee48.  Stage 2, on the CPU (14 minutes on 2 cores)::
+
+    python benchmarks/train_geonames_default.py --cache-dir DIR --init-from X0.safetensors \
+        --prediction v --timestep-power 3 --dropout 0.1 --lr 2e-4 --batch-size 512 --steps 8000 \
+        --seed 1 --checkpoint geo.ckpt --n-test 800 --min-coverage 0.87 --max-coverage 0.93 \
+        --sampler ddim --sampler-steps 20
+
 Prints one JSON line with the held-out metrics and writes the float16 model
-to ``shdd_geo/data/models/geonames-minilm.safetensors``.
+to ``shdd_geo/data/models/geonames-minilm.safetensors`` (``--out`` elsewhere).
 """
 
 from __future__ import annotations
@@ -57,6 +67,7 @@ def main() -> None:
     add_denoiser_options(ap)
     ap.add_argument("--decay-steps", type=int, default=None, help="cosine LR decay length (default: steps - 200)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0, help="LocDiffusion random_state (initialisation, noise, batches)")
     ap.add_argument("--cache-dir", default=None)
     ap.add_argument("--checkpoint", default=None)
     ap.add_argument("--resume", action="store_true")
@@ -101,7 +112,7 @@ def main() -> None:
                              lr=args.lr, dropout=args.dropout, prediction=args.prediction, omega_0=args.omega_0,
                              timestep_power=args.timestep_power,
                              warmup_steps=200, decay_steps=args.decay_steps or max(1, args.steps - 200),
-                             random_state=0, verbose=True, device="cpu")
+                             random_state=args.seed, verbose=True, device="cpu")
         epochs = max(1, int(np.ceil(args.steps * args.batch_size / len(rows))))
         t0 = time.time()
         resume = args.checkpoint if (args.resume and args.checkpoint and os.path.exists(args.checkpoint)) else None
