@@ -233,11 +233,11 @@ class Geolocator:
             (cosine of the encoder's embeddings of their names); the mode
             moves onto the most similar one if that similarity is at least
             ``snap_min_similarity``.  ``snap_km=None`` keeps the model's modes.
-            Measured (``benchmarks/bench_locate_hybrid.py``, 400 names each):
-            on names of the gazetteer the top mode lands within 25 km 5.5 %
-            of the time instead of 0 %; on held-out names (not in the
-            gazetteer) the default threshold 0.9 leaves accuracy unchanged
-            (+0.25 points at 200 km), while 0.7 or 0.5 cost 0.75 or 2.25.
+            Measured with the built-in model (``benchmarks/bench_locate_hybrid.py``,
+            400 names each): on names of the gazetteer the top mode lands
+            within 25 km 14.75 % of the time instead of 0 %; on held-out
+            names (not in the gazetteer) the default threshold 0.9 leaves
+            accuracy unchanged, while 0.7 or 0.5 cost 0.25 points at 200 km.
 
         Returns
         -------
