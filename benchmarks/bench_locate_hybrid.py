@@ -45,7 +45,7 @@ def main() -> None:
     p.add_argument("--model", default=None,
                    help="a LocDiffusion checkpoint to use instead of geonames-minilm's weights (same encoder)")
     p.add_argument("--sampler", default=None,
-                   help="sampler:steps, e.g. ddim:20 (default: the model card's, DDPM-100)")
+                   help="sampler:steps, e.g. ddpm:100 (default: the model card's)")
     p.add_argument("--threads", type=int, default=1)
     a = p.parse_args()
 

@@ -378,7 +378,7 @@ class LocDiffusion:
             raise ValueError("`init_from` has another network: (its, this) "
                              f"{ {k: (getattr(other, k), getattr(self, k)) for k in keys} }; "
                              "use the same L, width, bottleneck, depth and time_dim")
-        new = {k: v.detach().to(mine[k].device, mine[k].dtype).clone() for k, v in theirs.items()}
+        new = dict(theirs)  # load_state_dict copies (and casts) into this network's tensors
         if {self.prediction, other.prediction} == {"sample", "v"}:
             new["head.weight"], new["head.bias"] = -new["head.weight"], -new["head.bias"]
         self.net_.load_state_dict(new)
