@@ -66,7 +66,24 @@ VARIANTS = {
                                               timestep_power=2.0)),
     "table1_random_v_tp2": ("table1", "train_random", dict(batch_size=2048, lr=6e-4, dropout=0.3, prediction="v",
                                                            timestep_power=2.0)),
+    # timestep_power=3 (the built-in model's setting since 2026-11-26), from scratch ...
+    "default_v_tp3": ("default", "cube", dict(batch_size=2048, lr=6e-4, dropout=0.1, prediction="v",
+                                              timestep_power=3.0)),
+    "table1_random_v_tp3": ("table1", "train_random", dict(batch_size=2048, lr=6e-4, dropout=0.3, prediction="v",
+                                                           timestep_power=3.0)),
+    "table1_spatial_v_tp3": ("table1", "train_spatial", dict(batch_size=2048, lr=6e-4, dropout=0.3,
+                                                             prediction="v", timestep_power=3.0)),
+    # ... and warm-started (LocDiffusion.fit(init_from=...); paths relative to the repository root,
+    # "DATA/..." inside --data): from the built-in v model, and from the x0 network shipped until
+    # 84eee48 (`git show 84eee48:shdd_geo/data/models/geonames-minilm.safetensors > DATA/x0.safetensors`)
+    "default_warm_v_tp3": ("default", "cube", dict(batch_size=2048, lr=3e-4, dropout=0.1, prediction="v",
+                                                   timestep_power=3.0,
+                                                   init_from="shdd_geo/data/models/geonames-minilm.safetensors")),
+    "default_warmx0_v_tp3": ("default", "cube", dict(batch_size=2048, lr=3e-4, dropout=0.1, prediction="v",
+                                                     timestep_power=3.0, init_from="DATA/x0.safetensors")),
 }
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 # training copies per place (train_geonames_default.population_copies): "cube" is the built-in
@@ -112,6 +129,11 @@ def embed(data: Path, device: str) -> dict:
     return out
 
 
+def init_from_path(spec: str, data_dir: Path) -> Path:
+    """A variant's ``init_from``: ``DATA/...`` inside ``--data``, else relative to the repository."""
+    return data_dir / spec[5:] if spec.startswith("DATA/") else REPO / spec
+
+
 def worker(name: str, data_dir: Path, tmp: Path, out: Path, deadline: float, device: str) -> None:
     import torch
 
@@ -119,6 +141,10 @@ def worker(name: str, data_dir: Path, tmp: Path, out: Path, deadline: float, dev
 
     torch.set_num_threads(2)
     data, rows_rule, cfg = VARIANTS[name]
+    cfg = dict(cfg)
+    init_from = cfg.pop("init_from", None)
+    if init_from is not None:
+        init_from = LocDiffusion.load(init_from_path(init_from, data_dir), device="cpu")
     z = np.load(data_dir / ("geonames.npz" if data == "default" else "table1.npz"))
     X = np.load(tmp / f"emb_{data}.npy", mmap_mode="r")
     if data == "default":
@@ -157,6 +183,7 @@ def worker(name: str, data_dir: Path, tmp: Path, out: Path, deadline: float, dev
         "steps": steps,
         "epochs": epochs,
         **cfg,
+        "init_from": VARIANTS[name][2].get("init_from"),
     }
     print(json.dumps({"start": info}), flush=True)
     t0 = time.time()
@@ -168,6 +195,7 @@ def worker(name: str, data_dir: Path, tmp: Path, out: Path, deadline: float, dev
         max_steps=steps,
         checkpoint=str(tmp / f"{name}.ckpt"),
         checkpoint_every=500,
+        init_from=init_from,
     )
     info["train_s"] = round(time.time() - t0, 1)
     info["loss_curve"] = [
@@ -195,6 +223,10 @@ def main() -> None:
     unknown = [v for v in a.variants.split(",") if v not in VARIANTS]
     if unknown:  # before any GPU time is spent
         ap.error(f"--variants: unknown {unknown}; choose from {', '.join(VARIANTS)}")
+    for v in a.variants.split(","):
+        spec = VARIANTS[v][2].get("init_from")
+        if spec is not None and not init_from_path(spec, Path(a.data)).is_file():
+            ap.error(f"--variants: {v} starts from {init_from_path(spec, Path(a.data))}, which is missing")
     tmp, out = Path(a.tmp), Path(a.out)
     if a.worker:
         return worker(a.worker, Path(a.data), tmp, out, a.deadline, a.device)
