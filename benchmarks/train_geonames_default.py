@@ -15,15 +15,27 @@ Usage::
     python benchmarks/train_geonames_default.py --steps 3000 --checkpoint /tmp/geo.ckpt --resume
     python benchmarks/train_geonames_default.py --checkpoint /tmp/geo.ckpt --finalize-only   # stop early
 
-The shipped model (2026-11-26) was made in two stages.  Stage 1, an x0
+The shipped model (2026-11-26) was made in three stages.  Stage 1, an x0
 network on a GPU (``benchmarks/gpu/train_geonames_gpu.py``, docs/benchmarks.md),
 is the file ``shdd_geo/data/models/geonames-minilm.safetensors`` at commit
-84eee48.  Stage 2, on the CPU (14 minutes on 2 cores)::
+84eee48.  Stage 2, on the CPU (14 minutes on 2 cores; the file at 6d945de)::
 
     python benchmarks/train_geonames_default.py --cache-dir DIR --init-from X0.safetensors \
         --prediction v --timestep-power 3 --dropout 0.1 --lr 2e-4 --batch-size 512 --steps 8000 \
         --seed 1 --checkpoint geo.ckpt --n-test 800 --min-coverage 0.87 --max-coverage 0.93 \
         --sampler ddim --sampler-steps 20
+
+Stage 3, on one H100 (~6 minutes beside four other runs; the step count
+follows from a timing probe, so the run is not bit-reproducible): the stage-2
+file as ``.gpu/stage2.safetensors``, then
+``python benchmarks/gpu/pack_geonames.py --cache-dir DIR --out .gpu`` here and
+``python benchmarks/gpu/train_geonames_gpu.py --data .gpu --out $OUT --budget-s 440
+--variants default_warm_v_tp3,...`` there (9,272 steps of 2,048, lr 3e-4); then
+calibrated and measured here::
+
+    python benchmarks/train_geonames_default.py --cache-dir DIR --finalize-only \
+        --checkpoint default_warm_v_tp3.safetensors --n-test 800 --min-coverage 0.87 \
+        --max-coverage 0.93 --sampler ddim --sampler-steps 20
 
 Prints one JSON line with the held-out metrics and writes the float16 model
 to ``shdd_geo/data/models/geonames-minilm.safetensors`` (``--out`` elsewhere).

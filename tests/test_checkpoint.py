@@ -107,9 +107,13 @@ def test_resume_is_bit_for_bit(tmp_path, data, stop_at):
     X, lat, lon = data
     full = LocDiffusion(**TINY).fit(X, lat, lon, epochs=3)            # 15 steps
     ckpt = tmp_path / "run.safetensors"
-    LocDiffusion(**TINY).fit(X, lat, lon, epochs=3, checkpoint=ckpt, checkpoint_every=1, max_steps=stop_at)
+    stopped = LocDiffusion(**TINY).fit(X, lat, lon, epochs=3, checkpoint=ckpt, checkpoint_every=1, max_steps=stop_at)
     meta, _ = ck.read_checkpoint(ckpt)
     assert meta["train"]["state"]["step"] == stop_at
+    # the history ends at the step the run stopped at; inside an epoch that record is marked partial
+    assert stopped.history_[-1]["step"] == stop_at
+    assert stopped.history_[-1].get("partial", False) == (stop_at % 5 != 0)
+    assert [h["epoch"] for h in stopped.history_] == list(range(1, (stop_at + 4) // 5 + 1))
     resumed = LocDiffusion(**TINY).fit(X, lat, lon, epochs=3, resume=ckpt)
     assert _same_weights(full, resumed)
     assert [h["train_loss"] for h in resumed.history_] == [h["train_loss"] for h in full.history_]

@@ -121,7 +121,10 @@ class LocDiffusion:
     scale_ : float
     n_features_in_ : int
     history_ : list of dict
-        Per epoch: ``train_loss`` and, with validation data, ``val_*`` metrics.
+        Per epoch: ``epoch``, ``step``, ``train_loss``, ``seconds`` and, with
+        validation data, ``val_*`` metrics.  A run stopped by ``max_steps``
+        inside an epoch ends with a record marked ``partial`` (no validation;
+        a resumed run replaces it with the whole epoch's).
 
     Examples
     --------

@@ -470,6 +470,8 @@ class Trainer:
 
         est, st, B = self.est, self.state, self.est.batch_size
         per_epoch = math.ceil(sum(data.shard_sizes) / B)
+        if est.history_ and est.history_[-1].get("partial"):  # resuming: the epoch's record comes at its end
+            est.history_.pop()
         while st.epoch < epochs:
             if st.step_in_epoch == 0:
                 st.epoch_rng, st.loss_sum, st.loss_count = numpy_rng_state(self.data_rng), 0.0, 0
@@ -502,8 +504,12 @@ class Trainer:
                 self._end_epoch(val, time.perf_counter() - t0)
                 if checkpoint:
                     self.save(checkpoint)
-            elif checkpoint and stop:
-                self.save(checkpoint)
+            elif stop:  # max_steps inside an epoch: record what was done (replaced on resume)
+                est.history_.append({"epoch": st.epoch + 1, "step": st.step, "partial": True,
+                                     "train_loss": st.loss_sum / st.loss_count if st.loss_count else math.nan,
+                                     "seconds": time.perf_counter() - t0})
+                if checkpoint:
+                    self.save(checkpoint)
             if stop:
                 break
         return est.history_
