@@ -52,11 +52,6 @@ from pathlib import Path
 import numpy as np
 
 
-def population_copies(pop: np.ndarray, cap: int = 20, power: float = 1 / 3) -> np.ndarray:
-    """Training copies per place: ``round((pop / 1000) ** power)`` clipped to ``[1, cap]``."""
-    return np.clip(np.round((np.maximum(pop, 1) / 1000.0) ** power), 1, cap).astype(int)
-
-
 def add_denoiser_options(ap: argparse.ArgumentParser) -> None:
     """``--prediction``, ``--omega-0``, ``--timestep-power``: the LocDiffusion options beyond the paper."""
     ap.add_argument("--prediction", default="sample", choices=("sample", "v"),
@@ -103,7 +98,7 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    from shdd_geo.datasets import embed_table, load_geonames, random_split
+    from shdd_geo.datasets import embed_table, load_geonames, population_copies, random_split
     from shdd_geo.metrics import summarize
     from shdd_geo.model import LocDiffusion
 

@@ -41,6 +41,7 @@ _LAZY = {
     "open_field": ("shdd_geo.field", "open_field"),
     "LocDiffusion": ("shdd_geo.model", "LocDiffusion"),
     "pretrained": ("shdd_geo.pretrained", None),
+    "namesakes": ("shdd_geo.namesakes", None),
     "datasets": ("shdd_geo.datasets", None),
     "baselines": ("shdd_geo.baselines", None),
     "calibration": ("shdd_geo.calibration", None),
@@ -104,6 +105,7 @@ __all__ = sorted(
         "lowpass",
 
         "metrics",
+        "namesakes",
         "open_field",
         "predict_from_samples",
         "pretrained",

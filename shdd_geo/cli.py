@@ -115,7 +115,8 @@ def _locate_all(items: list[str], args, *, kind: str, unit: str) -> int:
     records = []
     for item in iterator:
         res = geo.locate(item, k=args.k, nside=args.nside, n_samples=args.samples, generator=args.seed,
-                         snap_km=None if args.no_snap else args.snap_km, prior_weight=args.prior_weight)
+                         snap_km=None if args.no_snap else args.snap_km, prior_weight=args.prior_weight,
+                         namesake_weight=args.namesake_weight, min_mass=args.min_mass)
         region = res["field"].credible_region(0.9)
         written = _write_outputs(res, out, args.format, stem=Path(item).stem if kind == "image" else None)
         if not args.json:
@@ -290,6 +291,9 @@ def _add_locate_options(s: argparse.ArgumentParser, *, what: str, model: str, fu
     s.add_argument("--samples", type=int, default=64, help=f"diffusion samples per {what}")
     s.add_argument("--seed", type=int, default=0, help="random seed")
     s.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    s.add_argument("--min-mass", type=float, default=0.01,
+                   help="list modes after the first only with at least this probability mass "
+                        "(default: %(default)s; 0 lists all --k)")
     s.add_argument("--prior-weight", type=float, default=None,
                    help="weight of the model's location prior in the map and its regions, in [0, 1) "
                         "(default: the calibrated one; 0 = the samples' density alone)")
@@ -298,8 +302,11 @@ def _add_locate_options(s: argparse.ArgumentParser, *, what: str, model: str, fu
                        help="retrieval hybrid: move each mode onto the best-matching known place name "
                             "within this distance (default: %(default)s km)")
         s.add_argument("--no-snap", action="store_true", help="list the model's own modes (no hybrid)")
+        s.add_argument("--namesake-weight", type=float, default=None,
+                       help="weight of the known places of the same name in the map and modes, in [0, 1) "
+                            "(default: the model card's; 0 = the model alone)")
     else:
-        s.set_defaults(snap_km=None, no_snap=True)
+        s.set_defaults(snap_km=None, no_snap=True, namesake_weight=None)
     s.set_defaults(func=func)
 
 

@@ -47,6 +47,10 @@ class ModelCard:
     inputs: str = "text"
     encoder_kwargs: dict = field(default_factory=dict)
     sample_kwargs: dict = field(default_factory=dict)
+    #: text models: weight of the known namesakes' density in maps and modes (shdd_geo.namesakes)
+    namesake_weight: float = 0.0
+    namesake_bandwidth_km: float = 200.0
+    namesake_gazetteer: int = 1000
 
 
 _MODELS = {
@@ -59,6 +63,10 @@ _MODELS = {
         # DDIM-20: a v-prediction network (benchmarks.md, "The built-in model") spreads its
         # samples over namesakes with DDIM-20 as with DDPM-100, at a fifth of the cost.
         sample_kwargs={"sampler": "ddim", "steps": 20},
+        # the most likely weight and bandwidth on 800 held-out places whose own place was
+        # not in the gazetteer (benchmarks/bench_namesake_prior.py; docs/benchmarks.md)
+        namesake_weight=0.3,
+        namesake_bandwidth_km=200.0,
     ),
     "bluemarble-effnet": ModelCard(
         name="bluemarble-effnet",
@@ -187,11 +195,50 @@ class Geolocator:
         return self.model.predict(self.embed(inputs), n_samples=n_samples, point=point,
                                   generator=generator, **{**self.card.sample_kwargs, **kwargs})
 
-    def predict_field(self, inputs, *, nside: int = 64, n_samples: int = 64, generator=0, **kwargs):
-        """Density maps (a :class:`~shdd_geo.SphericalField` batch, one per input)."""
+    def predict_field(self, inputs, *, nside: int = 64, n_samples: int = 64, generator=0,
+                      namesake_weight: float | None = None, **kwargs):
+        """Density maps (a :class:`~shdd_geo.SphericalField` batch, one per input).
+
+        For text models each map is mixed with the density of the name's known
+        namesakes (``namesake_weight``, default the model card's; see
+        :meth:`locate`).
+        """
+        w = self._namesake_weight(namesake_weight)
         field = self.model.predict_field(self.embed(inputs), nside=nside, n_samples=n_samples,
                                          generator=generator, **{**self.card.sample_kwargs, **kwargs})
-        return self._tagged(field.log_density, field, labels=self._labels(inputs))
+        labels = self._labels(inputs)
+        log = np.asarray(field.log_density)
+        if w > 0:
+            log = np.stack([self._with_namesakes(row, text, w, field.nside, field.nest)
+                            for row, text in zip(log, labels)])
+        return self._tagged(log, field, labels=labels)
+
+    def _namesake_weight(self, weight) -> float:
+        """The namesake weight to use: the card's by default; 0 for image models."""
+        from .namesakes import mix_namesakes
+
+        w = self.card.namesake_weight if weight is None else weight
+        mix_namesakes(np.zeros(1), None, w)  # validates w
+        if self.card.inputs != "text":
+            if weight:
+                raise ValueError(f"`namesake_weight` applies to text models only; {self.card.name!r} takes images")
+            return 0.0
+        return float(w)
+
+    def _with_namesakes(self, log_density: np.ndarray, text: str, weight: float, nside: int, nest: bool):
+        """One map's log-density mixed with the density of ``text``'s known namesakes."""
+        from .namesakes import mix_namesakes
+
+        import math
+
+        from .coords import EARTH_RADIUS_KM
+
+        if weight == 0:
+            return log_density
+        # at least half a pixel wide, so that coarse maps are not aliased
+        bw = max(self.card.namesake_bandwidth_km, 0.5 * EARTH_RADIUS_KM * math.sqrt(math.pi / 3) / nside * 1.001)
+        k = self.namesakes.field(text, nside=nside, bandwidth_km=bw, nest=nest)
+        return mix_namesakes(log_density, None if k is None else np.asarray(k.log_density), weight)
 
     def _tagged(self, log_density, like, labels=None, **attrs):
         """A field on ``like``'s grid with these rows, labels and the model name in its attrs."""
@@ -205,10 +252,18 @@ class Geolocator:
         """Gazetteer used to name locations: GeoNames places >= 15,000 inhabitants."""
         return Gazetteer.from_geonames(15000)
 
+    @cached_property
+    def namesakes(self):
+        """Known places by exact name (text models): :class:`~shdd_geo.namesakes.Namesakes` of the
+        GeoNames places with at least ``card.namesake_gazetteer`` inhabitants (the training places)."""
+        from .namesakes import Namesakes
+
+        return Namesakes.from_geonames(self.card.namesake_gazetteer)
+
     def locate(self, item, *, k: int = 5, nside: int = 64, n_samples: int = 64,
                min_separation_km: float = 500.0, generator=0, snap_km: float | None = 200.0,
                snap_min_similarity: float = 0.9, min_mass: float = 0.01,
-               prior_weight: float | None = None) -> dict[str, Any]:
+               prior_weight: float | None = None, namesake_weight: float | None = None) -> dict[str, Any]:
         """Field and top-``k`` modes for one input, each mode with its nearest known place.
 
         Parameters
@@ -226,6 +281,16 @@ class Geolocator:
             Weight of the model's location prior in ``field`` (default: the
             calibrated ``model.prior_weight_``; 0 = the samples' density
             alone).  The modes never include it.
+        namesake_weight
+            Text models only: weight ``w`` of the density of the name's known
+            namesakes -- the GeoNames places (>= 1,000 inhabitants) with
+            exactly this name, ignoring case and accents, weighted by their
+            training copies, as a 200 km kernel density -- in the map and in
+            the modes: ``(1 - w) q + w p_names``.  It gives a rare namesake
+            that the samples miss (Springfield, Queensland) its share.
+            Default: the model card's (0.3 for ``geonames-minilm``, the most
+            likely weight on held-out names); 0 = the model alone.  Unknown
+            names are unaffected.
         snap_km, snap_min_similarity
             Text models only: the retrieval hybrid of the paper (appendix A.4)
             applied to each mode.  The gazetteer places within ``snap_km`` of
@@ -244,11 +309,13 @@ class Geolocator:
         dict
             ``text`` (the input's label: the name or the image's file name),
             ``field`` (SphericalField: the model's map, with its location
-            prior mixed in if it has one), ``modes`` (the modes of the samples'
-            own density, without the prior; list of dicts with ``lat``,
-            ``lon``, ``mass``, ``place``, ``country``, ``place_km``, and, for
-            the hybrid, ``model_lat``, ``model_lon`` (the mode before it
-            moved) and ``similarity`` (None where it did not move)).
+            prior and namesakes mixed in), ``modes`` (the modes of the samples'
+            own density with the namesakes, without the prior; list of dicts
+            with ``lat``, ``lon``, ``mass``, ``place``, ``country``,
+            ``place_km``, and, for the hybrid, ``model_lat``, ``model_lon``
+            (the mode before it moved) and ``similarity`` (None where it did
+            not move; 1.0 where it moved onto a namesake)), ``namesakes`` (how
+            many known places bear the name; 0 for images).
 
         Examples
         --------
@@ -270,15 +337,19 @@ class Geolocator:
         coeffs = self.model.sample(query, n_samples, generator=generator, **self.card.sample_kwargs)
         m = self.model
         w = getattr(m, "prior_weight_", 0.0) if prior_weight is None else prior_weight
+        wn = self._namesake_weight(namesake_weight)
         own = m.field_from_samples(coeffs, nside=nside, temperature=m.temperature_)
         mix = m.mix_prior(own, getattr(m, "prior_", None), w)
-        field = self._tagged(mix.log_density[0], mix, text=text)
-        # Modes and their masses come from the samples' own density: the location prior
-        # (LocDiffusion.set_prior) widens the map and its credible regions, but its bumps
-        # (dense regions of known places) are not answers to the query.
+        field = self._tagged(self._with_namesakes(np.asarray(mix.log_density[0]), text, wn, own.nside, own.nest),
+                             mix, text=text)
+        # Modes and their masses come from the samples' own density (with the namesakes): the
+        # location prior (LocDiffusion.set_prior) widens the map and its credible regions, but
+        # its bumps (dense regions of known places) are not answers to the query.
         if not (np.isfinite(min_mass) and 0.0 <= min_mass < 1.0):
             raise ValueError(f"`min_mass` must be in [0, 1), got {min_mass!r}")
-        table = own[0].modes(k=k, min_separation_km=min_separation_km)
+        answer = self._tagged(self._with_namesakes(np.asarray(own.log_density[0]), text, wn, own.nside, own.nest),
+                              own)
+        table = answer.modes(k=k, min_separation_km=min_separation_km)
         keep = [i for i, mass in enumerate(table["mass"]) if i == 0 or mass >= min_mass]
         table = {key: np.asarray(v)[keep] for key, v in table.items()}
         # Modes sit on pixel centres (~0.9 deg at nside 64); move each to the
@@ -293,10 +364,24 @@ class Geolocator:
             {"lat": float(a), "lon": float(b), "mass": float(m), "place": n, "country": c, "place_km": float(d)}
             for a, b, m, n, c, d in zip(table["lat"], table["lon"], table["mass"], names, countries, dist)
         ]
+        n_names = 0
+        if self.card.inputs == "text" and (wn > 0 or snap_km is not None):
+            ns = self.namesakes
+            same = ns.lookup(text)
+            n_names = int(same.size)
         if snap_km is not None and self.card.inputs == "text":
             q = query[0] / np.linalg.norm(query[0])
             for mode in modes:
                 mode.update(model_lat=mode["lat"], model_lon=mode["lon"], similarity=None)
+                # a known namesake within snap_km is the best match there is (same name): the
+                # one with the most weight (population), the nearest of equals
+                d = great_circle_km(ns.lat[same], ns.lon[same], mode["lat"], mode["lon"]) if same.size else same
+                near = np.flatnonzero(d <= snap_km)
+                if near.size:
+                    j = same[near[np.lexsort((d[near], -ns.weights[same[near]]))[0]]]
+                    mode.update(lat=float(ns.lat[j]), lon=float(ns.lon[j]), place=str(ns.names[j]),
+                                country=str(ns.countries[j]), place_km=0.0, similarity=1.0)
+                    continue
                 idx = self.places.within(mode["lat"], mode["lon"], snap_km)
                 if not len(idx):
                     continue
@@ -307,7 +392,7 @@ class Geolocator:
                     mode.update(lat=float(self.places.lat[j]), lon=float(self.places.lon[j]),
                                 place=str(self.places.names[j]), country=str(self.places.countries[j]),
                                 place_km=0.0, similarity=float(sims[best]))
-        return {"text": text, "field": field, "modes": modes}
+        return {"text": text, "field": field, "modes": modes, "namesakes": n_names}
 
     def _place_embeddings(self, idx) -> np.ndarray:
         """Unit-norm embeddings of the gazetteer's names ``idx`` (cached: each name is embedded once)."""

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from shdd_geo import pretrained
+from shdd_geo.namesakes import fold_name
 
 
 @pytest.fixture(scope="module")
@@ -89,8 +90,18 @@ def test_locate_hybrid_moves_modes_onto_the_best_matching_names(geo):
     assert [(m["lat"], m["lon"]) for m in plain] == [(m["model_lat"], m["model_lon"]) for m in hybrid]
     q = geo.embed("Paris")[0]
     q = q / np.linalg.norm(q)
+    ns = geo.namesakes  # brute force: every place whose folded name is "paris"
+    same = np.array([i for i, n in enumerate(ns.names) if fold_name(n) == "paris"])
+    assert len(same) >= 5
     moved = 0
     for m in hybrid:
+        d = great_circle_km(ns.lat[same], ns.lon[same], m["model_lat"], m["model_lon"])
+        if (d <= 300).any():  # a namesake within snap_km wins: the heaviest, the nearest of equals
+            cand = [(-ns.weights[i], dd, i) for i, dd in zip(same, d) if dd <= 300]
+            j = min(cand)[2]
+            moved += 1
+            assert (m["lat"], m["lon"], m["place"], m["similarity"]) == (ns.lat[j], ns.lon[j], ns.names[j], 1.0)
+            continue
         near = np.flatnonzero(great_circle_km(geo.places.lat, geo.places.lon, m["model_lat"], m["model_lon"]) <= 300)
         if not len(near):
             assert m["similarity"] is None
@@ -239,3 +250,37 @@ def test_shipped_name_model_samples_several_namesakes(geo):
         reached[name] = collections.Counter(rows.country.to_numpy()[d.argmin(1)[near]])
     assert reached["Paris"]["FR"] >= 5 and reached["Paris"]["US"] >= 5, reached
     assert len(reached["Santiago"]) >= 3, reached
+
+
+def test_locate_mixes_in_the_known_namesakes(geo):
+    """namesake_weight w: the map is (1 - w) model + w namesakes; the modes come from the samples'
+    own density with the namesakes, so Springfield, Queensland (1 of 21 Springfields, a place the
+    samples almost never reach) gets a mode; unknown names are unchanged."""
+    kw = {"k": 10, "nside": 32, "n_samples": 16, "generator": 0, "min_mass": 0.0}
+    off = geo.locate("Springfield", namesake_weight=0.0, **kw)
+    on = geo.locate("Springfield", namesake_weight=0.3, **kw)
+    assert on["namesakes"] == off["namesakes"] == 21
+    k = geo.namesakes.field("Springfield", nside=32, bandwidth_km=geo.card.namesake_bandwidth_km)
+    expect = np.logaddexp(np.log(0.7) + np.asarray(off["field"].log_density), np.log(0.3) + np.asarray(k.log_density))
+    np.testing.assert_allclose(np.asarray(on["field"].log_density), expect, rtol=1e-9, atol=1e-9)
+    from shdd_geo.metrics import great_circle_km
+
+    def near_qld(modes):
+        return [m for m in modes if great_circle_km(m["lat"], m["lon"], -27.65, 152.92) < 300]
+
+    au = near_qld(on["modes"])
+    assert au and (au[0]["place"], au[0]["country"], au[0]["similarity"]) == ("Springfield", "AU", 1.0)
+    # 0.3 x 2 of the name's 59 training copies, less the kernel's tails; without: only stray samples
+    assert 0.005 < au[0]["mass"] < 0.03
+    assert au[0]["mass"] > 0.004 + 0.7 * sum(m["mass"] for m in near_qld(off["modes"]))
+    unknown = "Xqzvillebrook"
+    a = geo.locate(unknown, namesake_weight=0.0, **kw)
+    b = geo.locate(unknown, **kw)
+    assert b["namesakes"] == 0
+    np.testing.assert_array_equal(np.asarray(a["field"].log_density), np.asarray(b["field"].log_density))
+    f0 = geo.predict_field(["Springfield", unknown], nside=16, n_samples=8, namesake_weight=0.0)
+    f1 = geo.predict_field(["Springfield", unknown], nside=16, n_samples=8)
+    np.testing.assert_array_equal(np.asarray(f0.log_density)[1], np.asarray(f1.log_density)[1])
+    assert f1[0].density_at(-27.65, 152.92) > 5 * f0[0].density_at(-27.65, 152.92)
+    with pytest.raises(ValueError, match="`namesake_weight`"):
+        geo.locate("Paris", namesake_weight=1.0)

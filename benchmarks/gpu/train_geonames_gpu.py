@@ -41,7 +41,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from train_geonames_default import population_copies  # noqa: E402
+from shdd_geo.datasets import population_copies  # noqa: E402
 
 # name -> (data, rows, LocDiffusion settings)
 VARIANTS = {
@@ -88,7 +88,7 @@ VARIANTS = {
 REPO = Path(__file__).resolve().parents[2]
 
 
-# training copies per place (train_geonames_default.population_copies): "cube" is the built-in
+# training copies per place (shdd_geo.datasets.population_copies): "cube" is the built-in
 # model's rule, "sqrt" weights populous places more
 COPY_RULES = {"cube": {"cap": 20, "power": 1 / 3}, "sqrt": {"cap": 50, "power": 0.5}}
 

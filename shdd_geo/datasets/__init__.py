@@ -19,6 +19,7 @@ from .geonames import (
     load_geonames,
     multimodal_mask,
     multimodal_names,
+    population_copies,
 )
 from .splits import Split, random_split, spatial_split
 
@@ -33,6 +34,7 @@ __all__ = [
     "load_geonames",
     "multimodal_mask",
     "multimodal_names",
+    "population_copies",
     "random_split",
     "spatial_split",
 ]

