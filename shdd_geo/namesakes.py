@@ -121,11 +121,17 @@ class Namesakes:
                                            nest=nest).normalize()
 
 
-def mix_namesakes(log_density: np.ndarray, namesakes_log_density: np.ndarray | None, weight: float) -> np.ndarray:
-    """``log((1 - w) exp(a) + w exp(b))`` per pixel; ``a`` unchanged when there are no namesakes or ``w = 0``."""
+def check_namesake_weight(weight) -> float:
+    """``weight`` as a float in [0, 1), else a ValueError naming ``namesake_weight``."""
     w = float(weight)
     if not (math.isfinite(w) and 0.0 <= w < 1.0):
         raise ValueError(f"`namesake_weight` must be in [0, 1), got {weight!r}")
+    return w
+
+
+def mix_namesakes(log_density: np.ndarray, namesakes_log_density: np.ndarray | None, weight: float) -> np.ndarray:
+    """``log((1 - w) exp(a) + w exp(b))`` per pixel; ``a`` unchanged when there are no namesakes or ``w = 0``."""
+    w = check_namesake_weight(weight)
     if namesakes_log_density is None or w == 0.0:
         return log_density
     return np.logaddexp(np.log1p(-w) + log_density, np.log(w) + namesakes_log_density)

@@ -206,39 +206,32 @@ class Geolocator:
         w = self._namesake_weight(namesake_weight)
         field = self.model.predict_field(self.embed(inputs), nside=nside, n_samples=n_samples,
                                          generator=generator, **{**self.card.sample_kwargs, **kwargs})
+        from .namesakes import mix_namesakes
+
         labels = self._labels(inputs)
         log = np.asarray(field.log_density)
         if w > 0:
-            log = np.stack([self._with_namesakes(row, text, w, field.nside, field.nest)
+            log = np.stack([mix_namesakes(row, self._namesake_log(text, field), w)
                             for row, text in zip(log, labels)])
         return self._tagged(log, field, labels=labels)
 
     def _namesake_weight(self, weight) -> float:
         """The namesake weight to use: the card's by default; 0 for image models."""
-        from .namesakes import mix_namesakes
+        from .namesakes import check_namesake_weight
 
-        w = self.card.namesake_weight if weight is None else weight
-        mix_namesakes(np.zeros(1), None, w)  # validates w
+        w = check_namesake_weight(self.card.namesake_weight if weight is None else weight)
         if self.card.inputs != "text":
             if weight:
                 raise ValueError(f"`namesake_weight` applies to text models only; {self.card.name!r} takes images")
             return 0.0
-        return float(w)
+        return w
 
-    def _with_namesakes(self, log_density: np.ndarray, text: str, weight: float, nside: int, nest: bool):
-        """One map's log-density mixed with the density of ``text``'s known namesakes."""
-        from .namesakes import mix_namesakes
-
-        import math
-
-        from .coords import EARTH_RADIUS_KM
-
-        if weight == 0:
-            return log_density
-        # at least half a pixel wide, so that coarse maps are not aliased
-        bw = max(self.card.namesake_bandwidth_km, 0.5 * EARTH_RADIUS_KM * math.sqrt(math.pi / 3) / nside * 1.001)
-        k = self.namesakes.field(text, nside=nside, bandwidth_km=bw, nest=nest)
-        return mix_namesakes(log_density, None if k is None else np.asarray(k.log_density), weight)
+    def _namesake_log(self, text: str, like) -> np.ndarray | None:
+        """Log-density of ``text``'s known namesakes on ``like``'s grid (None if there are none);
+        the kernel is at least half a pixel wide, so that coarse maps are not aliased."""
+        bw = max(self.card.namesake_bandwidth_km, 0.5 * like.resolution_km * 1.001)
+        k = self.namesakes.field(text, nside=like.nside, bandwidth_km=bw, nest=like.nest)
+        return None if k is None else np.asarray(k.log_density)
 
     def _tagged(self, log_density, like, labels=None, **attrs):
         """A field on ``like``'s grid with these rows, labels and the model name in its attrs."""
@@ -337,18 +330,19 @@ class Geolocator:
         coeffs = self.model.sample(query, n_samples, generator=generator, **self.card.sample_kwargs)
         m = self.model
         w = getattr(m, "prior_weight_", 0.0) if prior_weight is None else prior_weight
+        from .namesakes import mix_namesakes
+
         wn = self._namesake_weight(namesake_weight)
         own = m.field_from_samples(coeffs, nside=nside, temperature=m.temperature_)
         mix = m.mix_prior(own, getattr(m, "prior_", None), w)
-        field = self._tagged(self._with_namesakes(np.asarray(mix.log_density[0]), text, wn, own.nside, own.nest),
-                             mix, text=text)
+        names_log = self._namesake_log(text, own) if wn > 0 else None
+        field = self._tagged(mix_namesakes(np.asarray(mix.log_density[0]), names_log, wn), mix, text=text)
         # Modes and their masses come from the samples' own density (with the namesakes): the
         # location prior (LocDiffusion.set_prior) widens the map and its credible regions, but
         # its bumps (dense regions of known places) are not answers to the query.
         if not (np.isfinite(min_mass) and 0.0 <= min_mass < 1.0):
             raise ValueError(f"`min_mass` must be in [0, 1), got {min_mass!r}")
-        answer = self._tagged(self._with_namesakes(np.asarray(own.log_density[0]), text, wn, own.nside, own.nest),
-                              own)
+        answer = self._tagged(mix_namesakes(np.asarray(own.log_density[0]), names_log, wn), own)
         table = answer.modes(k=k, min_separation_km=min_separation_km)
         keep = [i for i, mass in enumerate(table["mass"]) if i == 0 or mass >= min_mass]
         table = {key: np.asarray(v)[keep] for key, v in table.items()}
