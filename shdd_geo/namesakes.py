@@ -38,7 +38,10 @@ def fold_name(text: str) -> str:
     >>> fold_name("San  José")
     'san jose'
     """
-    s = unicodedata.normalize("NFKD", str(text).casefold())
+    s = str(text)
+    if s.isascii():  # most gazetteer names: nothing to decompose, casefold == lower
+        return " ".join(s.lower().split())
+    s = unicodedata.normalize("NFKD", s.casefold())
     return " ".join("".join(c for c in s if not unicodedata.combining(c)).split())
 
 
