@@ -19,17 +19,49 @@ def _local_maxima(row: np.ndarray, nb: np.ndarray) -> np.ndarray:
     return cand[np.argsort(-row[cand], kind="stable")]
 
 
-def _greedy_separated(cand: np.ndarray, xyz: np.ndarray, k: int, min_cos: float) -> list[int]:
-    """Walk candidates by density; keep those farther than the separation from all kept."""
+def _greedy_separated(cand: np.ndarray, xyz: np.ndarray, k: int, min_cos: float) -> tuple[list[int], dict]:
+    """Walk candidates by density; keep those farther than the separation from all kept.
+
+    Returns the kept pixels and ``{candidate: index into kept}`` for every candidate
+    that is kept or was passed over for being too near a kept one (the first, densest,
+    such mode); candidates left when ``k`` modes are kept belong to none.
+    """
     kept: list[int] = []
+    owner: dict[int, int] = {}
     while cand.size and len(kept) < k:
         kept.append(int(cand[0]))
-        cand = cand[xyz[cand] @ xyz[cand[0]] < min_cos]
-    return kept
+        near = xyz[cand] @ xyz[cand[0]] >= min_cos
+        near[0] = True  # the mode itself, also when the separation is 0
+        owner.update((int(c), len(kept) - 1) for c in cand[near])
+        cand = cand[~near]
+    return kept, owner
 
 
-def find_modes(rows: np.ndarray, nside: int, nest: bool, k: int, sep_km: float, radius_km: float) -> dict:
-    """Modes of normalised log-density rows ``(B, npix)``; see ``SphericalField.modes``."""
+def ascent_roots(row: np.ndarray, nb: np.ndarray) -> np.ndarray:
+    """For every pixel, the local maximum that steepest ascent over the 8 neighbours reaches.
+
+    Each pixel points to its densest neighbour if that one is strictly denser, else to itself
+    (ties go to the lowest neighbour slot, as ``argmax`` picks); the pointers are followed to
+    their ends by repeated doubling.
+    """
+    nv = np.where(nb >= 0, row[np.maximum(nb, 0)], -np.inf)
+    best = nv.argmax(axis=0)
+    cols = np.arange(row.size)
+    up = nb[best, cols]
+    parent = np.where(nv[best, cols] > row, up, cols)
+    while True:
+        nxt = parent[parent]
+        if np.array_equal(nxt, parent):
+            return parent
+        parent = nxt
+
+
+def find_modes(rows: np.ndarray, nside: int, nest: bool, k: int, sep_km: float, radius_km: float | None) -> dict:
+    """Modes of normalised log-density rows ``(B, npix)``; see ``SphericalField.modes``.
+
+    ``radius_km=None``: each mode's mass is its basin (the pixels whose steepest ascent ends at
+    the mode or at a lower local maximum it suppressed); else the mass within ``radius_km``.
+    """
     hp = _hp()
     nb = neighbours(nside, nest)
     xyz = pixel_xyz(nside, nest)
@@ -38,11 +70,22 @@ def find_modes(rows: np.ndarray, nside: int, nest: bool, k: int, sep_km: float, 
     area = pixel_area_sr(nside)
     out: dict[str, list] = {c: [] for c in _COLUMNS}
     for b, row in enumerate(rows):
-        kept = _greedy_separated(_local_maxima(row, nb), xyz, k, min_cos)
+        kept, owner = _greedy_separated(_local_maxima(row, nb), xyz, k, min_cos)
         p = np.exp(row) * area
+        if radius_km is None and kept:
+            roots = ascent_roots(row, nb)
+            label = np.full(row.size, -1)
+            for pix, i in owner.items():
+                label[pix] = i
+            basin = np.bincount(label[roots] + 1, weights=p, minlength=len(kept) + 1)[1:]
         for rank, pix in enumerate(kept):
-            disc = hp.query_disc(nside, xyz[pix], radius_km / EARTH_RADIUS_KM, nest=nest)
-            mass = float(p[disc].sum()) if radius_km > 0 else float(p[pix])
+            if radius_km is None:
+                mass = float(basin[rank])
+            elif radius_km > 0:
+                disc = hp.query_disc(nside, xyz[pix], radius_km / EARTH_RADIUS_KM, nest=nest)
+                mass = float(p[disc].sum())
+            else:
+                mass = float(p[pix])
             for c, v in zip(_COLUMNS, (b, rank, pix, lat[pix], lon[pix], row[pix], mass)):
                 out[c].append(v)
     dtypes = {"field": np.int64, "rank": np.int64, "pixel": np.int64}

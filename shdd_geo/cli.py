@@ -58,7 +58,8 @@ def _write_outputs(result: dict, out: Path, formats: list[str], stem: str | None
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        ax = field.plot(levels=(0.9,), modes=min(3, len(result["modes"])),
+        listed = {key: [m[key] for m in result["modes"]] for key in ("lat", "lon", "mass")}
+        ax = field.plot(levels=(0.9,), modes=listed,  # the modes printed, not the map's own
                         title=f"shdd-geo locate: {result['text']!r} (90% credible region)")
         ax.figure.savefig(f"{stem}.png", dpi=110, bbox_inches="tight")
         plt.close(ax.figure)

@@ -420,12 +420,20 @@ class SphericalField(FieldConstructors):
         )
 
     def modes(self, k: int = 5, min_separation_km: float = 500.0, *, radius_km: float | None = None) -> dict:
-        """Top-``k`` separated local maxima and the mass around each.
+        """Top-``k`` separated local maxima and the probability mass of each.
 
         Local maxima are pixels at least as dense as their 8 neighbours, taken
         greedily by density while at least ``min_separation_km`` from the
-        modes already chosen.  ``mass`` is the probability within
-        ``radius_km`` (default ``min_separation_km / 2``) of the mode.
+        modes already chosen.  ``mass`` is, by default, the probability of the
+        mode's *basin*: the pixels from which steepest ascent over the
+        neighbours ends at the mode, or at a lower local maximum that was
+        passed over for lying within ``min_separation_km`` of it (of the
+        densest such mode).  The basins do not overlap, so the masses add up
+        to at most 1 (less when maxima beyond the ``k``-th own the rest) and a
+        wide mode gets all of its mass, however far its tails reach.  With
+        ``radius_km`` the mass is instead the probability within that
+        distance of the mode's pixel centre (discs may overlap; 0 = the pixel
+        alone).
 
         Returns
         -------
@@ -450,9 +458,9 @@ class SphericalField(FieldConstructors):
         sep = float(min_separation_km)
         if not (math.isfinite(sep) and sep >= 0):
             raise ValueError(f"`min_separation_km` must be finite and >= 0, got {min_separation_km}")
-        rad = sep / 2 if radius_km is None else float(radius_km)
-        if not (math.isfinite(rad) and rad >= 0):
-            raise ValueError(f"`radius_km` must be finite and >= 0, got {radius_km}")
+        rad = None if radius_km is None else float(radius_km)
+        if rad is not None and not (math.isfinite(rad) and rad >= 0):
+            raise ValueError(f"`radius_km` must be finite and >= 0 (or None for the basin), got {radius_km}")
         table = find_modes(self._rows() - self._log_z()[:, None], self._nside, self._nest, int(k), sep, rad)
         if not self.is_batch:
             table.pop("field")

@@ -19,6 +19,7 @@ Examples
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -129,11 +130,25 @@ def _contours(ax, field, lat, lon, g, levels):
     ax.clabel(cs, fmt={k: f"{thr[k]:.0%}" for k in keys}, fontsize=7, inline=True)
 
 
-def _points(ax, field, modes: int, min_separation_km: float, true_point):
+def _mode_table(field, modes, min_separation_km: float) -> dict | None:
+    """The modes to mark: the field's top ``modes`` (int) or a given table (lat, lon, mass)."""
+    if isinstance(modes, Mapping):
+        missing = {"lat", "lon", "mass"} - set(modes)
+        if missing:
+            raise ValueError(f"`modes` as a table needs 'lat', 'lon' and 'mass'; missing {sorted(missing)}")
+        m = {k: np.atleast_1d(np.asarray(modes[k], dtype=np.float64)) for k in ("lat", "lon", "mass")}
+        if not m["lat"].shape == m["lon"].shape == m["mass"].shape or m["lat"].ndim != 1:
+            raise ValueError("`modes` table: 'lat', 'lon' and 'mass' must be 1-d and of one length")
+        return m if m["lat"].size else None
+    if isinstance(modes, bool) or not isinstance(modes, (int, np.integer)) or modes < 0:
+        raise ValueError(f"`modes` must be an int >= 0 or a table with 'lat', 'lon', 'mass', got {modes!r}")
+    return field.modes(k=int(modes), min_separation_km=min_separation_km) if modes else None
+
+
+def _points(ax, m: dict | None, true_point):
     ccrs = attempt_import("cartopy.crs", "maps")
     pc = ccrs.PlateCarree()
-    if modes:
-        m = field.modes(k=modes, min_separation_km=min_separation_km)
+    if m is not None:
         keep = m["mass"] >= 1e-3
         ax.scatter(m["lon"][keep], m["lat"][keep], s=28, marker="o", facecolor="white", edgecolor="k",
                    linewidths=0.8, transform=pc, zorder=4, label="modes")
@@ -147,7 +162,7 @@ def _points(ax, field, modes: int, min_separation_km: float, true_point):
                    transform=pc, zorder=6, label="true location")
 
 
-def plot_field(field: SphericalField, ax=None, *, projection="robinson", levels=(0.5, 0.9), modes: int = 3,
+def plot_field(field: SphericalField, ax=None, *, projection="robinson", levels=(0.5, 0.9), modes=3,
                min_separation_km: float = 500.0, true_point=None, log: bool = False, cmap: str = "YlOrRd",
                resolution_deg: float | None = None, title: str | None = None, colorbar: bool = True,
                coastlines: bool = True, borders: bool = True, extent=None, log_decades: float = 6.0):
@@ -165,8 +180,11 @@ def plot_field(field: SphericalField, ax=None, *, projection="robinson", levels=
         cartopy projection.
     levels : sequence of float
         Credible levels drawn as contours of the density.
-    modes : int
-        Number of modes marked (with their mass within ``min_separation_km / 2``).
+    modes : int or dict
+        Number of the field's modes marked, with the mass of each one's basin
+        (:meth:`SphericalField.modes`), or a table of modes to mark instead
+        (a dict with ``lat``, ``lon`` and ``mass`` sequences, e.g. those that
+        ``Geolocator.locate`` lists).
     true_point : (lat, lon), optional
         A known location [deg], drawn as a red star.
     log : bool
@@ -192,6 +210,7 @@ def plot_field(field: SphericalField, ax=None, *, projection="robinson", levels=
         raise TypeError(f"`field` must be a SphericalField, got {type(field).__name__}")
     if field.is_batch:
         raise ValueError(f"`field` is a batch of {len(field)}; plot one at a time, e.g. field[0].plot()")
+    mode_table = _mode_table(field, modes, min_separation_km)
     plt = attempt_import("matplotlib.pyplot", "maps")
     cfeature = attempt_import("cartopy.feature", "maps")
     use_offline_natural_earth()
@@ -211,12 +230,12 @@ def plot_field(field: SphericalField, ax=None, *, projection="robinson", levels=
         ax.add_feature(cfeature.BORDERS.with_scale("110m"), linewidth=0.3, edgecolor="0.45", zorder=2)
     ax.gridlines(linewidth=0.3, color="0.7", alpha=0.6)
     _contours(ax, field, lat, lon, g, levels)
-    _points(ax, field, modes, min_separation_km, true_point)
+    _points(ax, mode_table, true_point)
     if colorbar:
         label = "log10 density [km$^{-2}$]" if log else "probability density [km$^{-2}$]"
         ax.figure.colorbar(mesh, ax=ax, orientation="horizontal", shrink=0.6, pad=0.04, label=label)
     if title is not None:
         ax.set_title(title)
-    if modes or true_point is not None:
+    if mode_table is not None or true_point is not None:
         ax.legend(loc="lower left", fontsize=7, framealpha=0.8)
     return ax

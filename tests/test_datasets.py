@@ -121,6 +121,47 @@ def test_load_geonames_rejects_bad_options(kwargs, match):
         load_geonames(**kwargs)
 
 
+def test_table_cache_equals_parsed_json_and_is_read(monkeypatch, tmp_path):
+    """The cached copy is the parsed table (brute-force twin), and the second call reads it."""
+    import shdd_geo.datasets.geonames as gn
+
+    monkeypatch.setenv("SHDD_GEO_CACHE", str(tmp_path))
+    kw = dict(alternate_names=True, max_alternates=2)
+    fresh = load_geonames(15000, cache=False, **kw)
+    assert not (tmp_path / "geonames").exists()  # cache=False writes nothing
+    first = load_geonames(15000, **kw)
+    files = list((tmp_path / "geonames").glob("*.parquet"))
+    assert len(files) == 1
+    monkeypatch.setattr(gn, "_build_table", lambda *a: pytest.fail("the cache was not used"))
+    second = load_geonames(15000, **kw)
+    for t in (first, second):
+        pd.testing.assert_frame_equal(t, fresh)
+        assert t.attrs["version"] == fresh.attrs["version"]
+    # other options are another entry, not the same one
+    monkeypatch.undo()
+    monkeypatch.setenv("SHDD_GEO_CACHE", str(tmp_path))
+    load_geonames(15000)
+    assert len(list((tmp_path / "geonames").glob("*.parquet"))) == 2
+
+
+def test_table_cache_rebuilds_damaged_copy_and_skips_unwritable(monkeypatch, tmp_path):
+    import shdd_geo.datasets.geonames as gn
+
+    monkeypatch.setenv("SHDD_GEO_CACHE", str(tmp_path))
+    fresh = load_geonames(15000, cache=False)
+    path = Path(gn._table_cache_path(fresh.attrs["version"], 15000))
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not parquet")
+    pd.testing.assert_frame_equal(load_geonames(15000), fresh)
+    pd.testing.assert_frame_equal(pd.read_parquet(path).astype(fresh.dtypes.to_dict()), fresh)  # overwritten
+    blocked = tmp_path / "file"
+    blocked.write_text("x")  # a file where the cache folder should be: nothing can be written below it
+    monkeypatch.setenv("SHDD_GEO_CACHE", str(blocked))
+    pd.testing.assert_frame_equal(load_geonames(15000), fresh)
+    with pytest.raises(TypeError, match="`cache`"):
+        load_geonames(15000, cache="yes")
+
+
 def test_gazetteer_sizes_constant():
     assert GAZETTEER_SIZES == (500, 1000, 5000, 15000)
 

