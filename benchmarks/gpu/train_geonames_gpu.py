@@ -24,6 +24,11 @@ steps.  The step-time probe must exclude the first fit (CUDA start-up): an
 earlier version did not, read negative step times and planned 50 or 879,360
 steps.  On one H100 (2026-11-26, 5 workers): ~38 ms per step each, ~9,300
 steps each in a 440 s budget (the embedding check: minimum cosine 0.9999992).
+With 6 workers on one H100 (2026-11-26, session 10): 46-66 ms per step (L = 23:
+~47 ms, L = 31: ~50 ms, L = 47: 66 ms), ~6,500-7,200 steps each in 420 s; the
+L = 47 run did not finish by the deadline and its float16 file (47 MB) was
+too large to come back.  Only ~8 files come back from one device call: write
+the models and ``summary.json`` to ``--out`` and leave the logs in ``--tmp``.
 """
 
 from __future__ import annotations
@@ -231,7 +236,7 @@ def main() -> None:
     ap.add_argument(
         "--budget-s", type=float, default=460.0, help="seconds from start to the workers' deadline"
     )
-    ap.add_argument("--variants", default="default_v,default_v_tp2,table1_random_v,table1_random_v_tp2",
+    ap.add_argument("--variants", default="table1_random_do01,table1_spatial_do01,table1_spatial_do0",
                     help=f"comma-separated, of {', '.join(VARIANTS)} (default: %(default)s, the next open question)")
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
