@@ -278,7 +278,8 @@ def to_geojson(field: SphericalField, path=None, levels=(0.5, 0.9), *, modes: in
         Credible levels in (0, 1); one (Multi)Polygon feature each, largest
         first, properties ``level``, ``mass``, ``area_km2``, ``n_pixels``.
     modes : int
-        Number of mode Point features (properties ``rank``, ``mass``,
+        Number of mode Point features (properties ``rank``, ``mass`` -- the
+        probability of the mode's basin, :meth:`SphericalField.modes` --,
         ``log_density``); 0 for none.
     step : int
         Points per pixel edge (pixel edges are curves in lon/lat).

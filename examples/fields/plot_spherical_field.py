@@ -51,8 +51,9 @@ print(f"integral {field.integral():.6f}, pixel {field.pixel_area_km2:,.0f} km^2,
 # Modes
 # -----
 # :meth:`~shdd_geo.SphericalField.modes` returns the separated local maxima,
-# densest first, with the probability mass within ``min_separation_km / 2``
-# of each.  It is a dict of columns; ``pandas.DataFrame`` makes a table of it.
+# densest first, with the probability mass of each one's basin (the part of
+# the map that climbs to it; ``radius_km=`` gives the mass within a distance
+# instead).  It is a dict of columns; ``pandas.DataFrame`` makes a table of it.
 modes = pd.DataFrame(field.modes(k=3, min_separation_km=1000))
 print(modes[["lat", "lon", "mass", "log_density"]].round(3))
 
@@ -151,7 +152,7 @@ tx = [m["mass"][np.argmin(m["lon"])] for m in mass]
 fig, ax = plt.subplots(figsize=(5.5, 3.2), constrained_layout=True)
 ax.plot(weights, fr, "o-", label="Paris (France)")
 ax.plot(weights, tx, "s-", label="Paris (Texas)")
-ax.set(xlabel="weight w of Paris (France)", ylabel="mass within 500 km of the mode",
+ax.set(xlabel="weight w of Paris (France)", ylabel="probability mass of the mode",
        title="a mixture of two encodings")
 ax.legend()
 plt.show()
