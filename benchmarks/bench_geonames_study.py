@@ -116,6 +116,10 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--n-test", type=int, default=1000)
     p.add_argument("--model", default=None, help="load this model if it exists, else train and save it here")
+    p.add_argument("--init-from", default=None,
+                   help="train starting from this model's weights (LocDiffusion.fit(init_from=...)); "
+                        "give the same --L/--dropout/--prediction as it was made with")
+    p.add_argument("--batch-size", type=int, default=512)
     p.add_argument("--cases", default="base")
     p.add_argument("--anchor-sizes", default="21000,100000,500000,1000000")
     p.add_argument("--data", default="geonames", choices=("geonames", "bluemarble"))
@@ -135,6 +139,7 @@ def main() -> None:
     te = np.sort(np.random.default_rng(0).choice(np.asarray(s.test), size=min(a.n_test, len(s.test)), replace=False))
     Xte, late, lone = X[te], lat[te], lon[te]
     setting = {"data": a.data, "split": a.split, "L": a.L, "loss": a.loss, "lr": a.lr, "steps": a.steps, "dropout": a.dropout,
+               "batch_size": a.batch_size, "init_from": a.init_from,
                "prediction": a.prediction, "omega_0": a.omega_0,
                "kl_smoothing_km": a.kl_smoothing_km, "kl_smoothing_steps": a.kl_smoothing_steps,
                "n_test": int(len(te))}
@@ -147,9 +152,11 @@ def main() -> None:
         est = LocDiffusion(L=a.L, loss=a.loss, lr=a.lr, dropout=a.dropout, warmup_steps=200,
                            prediction=a.prediction, omega_0=a.omega_0, timestep_power=a.timestep_power,
                            kl_smoothing_km=a.kl_smoothing_km, kl_smoothing_steps=a.kl_smoothing_steps,
-                           decay_steps=max(1, a.steps - 200), batch_size=512, random_state=0,
+                           decay_steps=max(1, a.steps - 200), batch_size=a.batch_size, random_state=0,
                            verbose=False, device="cpu")
-        est.fit(X[tr], lat[tr], lon[tr], epochs=int(np.ceil(a.steps * 512 / len(tr))), max_steps=a.steps)
+        init = LocDiffusion.load(a.init_from, device="cpu") if a.init_from else None
+        est.fit(X[tr], lat[tr], lon[tr], epochs=int(np.ceil(a.steps * a.batch_size / len(tr))), max_steps=a.steps,
+                init_from=init)
         fit_s = round(time.perf_counter() - t0, 1)
         if a.model:
             est.save(a.model)
