@@ -269,7 +269,8 @@ class Geolocator:
             between modes, random seed.
         min_mass
             Modes after the first with less probability mass than this are
-            left out (0 lists all ``k``).
+            left out (0 lists all ``k``).  A mode's mass is the probability of
+            its basin (:meth:`SphericalField.modes <shdd_geo.SphericalField.modes>`).
         prior_weight
             Weight of the model's location prior in ``field`` (default: the
             calibrated ``model.prior_weight_``; 0 = the samples' density
