@@ -189,11 +189,13 @@ def main() -> None:
     if "guidance" in cases:
         for w in (1.5, 2.0, 3.0, 5.0):
             coeffs = _samples(est, Xte, guidance_scale=w)
-            _case_row("guidance", setting, _points(est, coeffs, late, lone), guidance_scale=w)
+            _case_row("guidance", setting, _points(est, coeffs, late, lone), guidance_scale=w,
+                      sampler="ddim", sampler_steps=20)  # always DDIM-20, whatever --sampler says
     if "samples" in cases:
         for k in (4, 16, 64):
             coeffs = _samples(est, Xte, k)
-            _case_row("samples", setting, _points(est, coeffs, late, lone), n_samples=k)
+            _case_row("samples", setting, _points(est, coeffs, late, lone), n_samples=k,
+                      sampler="ddim", sampler_steps=20)
     fitted = {"locdiffusion": est}
     if {"hybrid", "multimodal"} & set(cases):
         for name in ("knn_top1", "knn_mode_k10"):
