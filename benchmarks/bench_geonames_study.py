@@ -77,7 +77,11 @@ _SAMPLES: dict = {}
 _BASELINE_ARGS = argparse.Namespace(epochs=10)  # the torch baselines' epochs, as in bench_geonames_table1
 
 
-def _samples(est, X, n_samples: int = 16, *, sampler: str = "ddim", steps: int = 20, guidance_scale: float = 1.0):
+_DDIM20 = {"sampler": "ddim", "sampler_steps": 20}  # what _samples draws unless told otherwise
+
+
+def _samples(est, X, n_samples: int = 16, *, sampler: str = _DDIM20["sampler"],
+             steps: int = _DDIM20["sampler_steps"], guidance_scale: float = 1.0):
     """Seeded samples of the test rows, drawn once per setting (several cases share DDIM-20 x 16)."""
     key = (n_samples, sampler, steps, guidance_scale)
     if key not in _SAMPLES:
@@ -190,12 +194,11 @@ def main() -> None:
         for w in (1.5, 2.0, 3.0, 5.0):
             coeffs = _samples(est, Xte, guidance_scale=w)
             _case_row("guidance", setting, _points(est, coeffs, late, lone), guidance_scale=w,
-                      sampler="ddim", sampler_steps=20)  # always DDIM-20, whatever --sampler says
+                      **_DDIM20)  # always DDIM-20, whatever --sampler says
     if "samples" in cases:
         for k in (4, 16, 64):
             coeffs = _samples(est, Xte, k)
-            _case_row("samples", setting, _points(est, coeffs, late, lone), n_samples=k,
-                      sampler="ddim", sampler_steps=20)
+            _case_row("samples", setting, _points(est, coeffs, late, lone), n_samples=k, **_DDIM20)
     fitted = {"locdiffusion": est}
     if {"hybrid", "multimodal"} & set(cases):
         for name in ("knn_top1", "knn_mode_k10"):
