@@ -17,10 +17,18 @@ condition alone: ``median_km`` stays at the name's own error and
 ``cos_other_xt`` near 1 at every step -- its samples then all collapse onto
 the condition's main mode.
 
+``--namesakes N`` adds one line on what such a collapsed model computes
+(docs/training.rst, "What a collapsed network computes"): for ``N`` names that
+cities15000 gives to >= 3 places, the distance from the model's answer (one
+DDIM-20 sample, decoded) to the mode of the *mean* SHDD vector of those places,
+which is the SHDD-KL optimum of a prediction that ignores ``x_t``, and to the
+nearest of the places.
+
 Run::
 
     python benchmarks/bench_denoiser.py                       # the built-in geonames-minilm
     python benchmarks/bench_denoiser.py --model m.safetensors  # a model trained on the MiniLM names
+    python benchmarks/bench_denoiser.py --model m.safetensors --steps 0 --namesakes 300
 """
 
 from __future__ import annotations
@@ -59,13 +67,43 @@ def probe(model, X, lat, lon, steps, seed: int = 0):
                "acc_25km": round(float((d < 25).mean()), 4), "cos_other_xt": round(float(cos(pa, pb).mean()), 4)}
 
 
+def namesakes_check(model, geo, n: int, seed: int = 0) -> dict:
+    """Model answer vs the mode of the mean SHDD of each name's places (``--namesakes``)."""
+    from shdd_geo.codec import encode
+    from shdd_geo.datasets import load_geonames
+    from shdd_geo.decoding import decode
+    from shdd_geo.metrics import great_circle_km
+
+    table = load_geonames(15000)
+    groups = [g for _, g in table.groupby("text", sort=True) if len(g) >= 3]
+    rng = np.random.default_rng(seed)
+    groups = [groups[i] for i in np.sort(rng.choice(len(groups), size=min(n, len(groups)), replace=False))]
+    X = geo.embed([g["text"].iloc[0] for g in groups])
+    c = model.sample(X, 1, sampler="ddim", steps=20, generator=seed)[:, 0].astype(np.float64)
+    plat, plon = decode(c)
+    mean = np.stack([encode(g["lat"].to_numpy(), g["lon"].to_numpy(), L=model.L).mean(0) for g in groups])
+    mlat, mlon = decode(mean)
+    d_mean = great_circle_km(plat, plon, mlat, mlon)
+    d_near = np.array([great_circle_km(g["lat"].to_numpy(), g["lon"].to_numpy(), plat[i], plon[i]).min()
+                       for i, g in enumerate(groups)])
+    return {"check": "namesakes", "names": len(groups),
+            "median_places": float(np.median([len(g) for g in groups])),
+            "median_km_to_mode_of_mean_shdd": round(float(np.median(d_mean)), 1),
+            "frac_within_200km_of_it": round(float(np.mean(d_mean < 200)), 3),
+            "median_km_to_nearest_place": round(float(np.median(d_near)), 1)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default=None, help="model file (default: the built-in geonames-minilm)")
     ap.add_argument("--n", type=int, default=256, help="places probed")
     ap.add_argument("--steps", default="0,5,10,19,24,28,32,36,40,49,100,300,600,900")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--namesakes", type=int, default=0,
+                    help="also compare with the mean SHDD of N names shared by >= 3 places (0: skip)")
     a = ap.parse_args()
+    if a.namesakes < 0:
+        ap.error(f"--namesakes must be >= 0, got {a.namesakes}")
 
     import torch
 
@@ -85,6 +123,8 @@ def main() -> None:
             "omega_0": model.omega_0, "L": model.L, "n": a.n}
     for row in probe(model, X, table["lat"].to_numpy(), table["lon"].to_numpy(), [int(s) for s in a.steps.split(",")]):
         print(json.dumps({**info, **row}), flush=True)
+    if a.namesakes:
+        print(json.dumps({**info, **namesakes_check(model, geo, a.namesakes)}), flush=True)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ Each case prints one JSON line; cases are chosen with ``--cases``:
 ``sampler``   DDPM-100 vs DDIM-{10, 20, 50}: accuracy and conditions/s (issue 4's
               "DDIM-20 within 1 point of DDPM-100 at >= 4x the speed").
 ``guidance``  classifier-free guidance scales 1.5, 2, 3, 5 (DDIM-20).
-``samples``   4, 16, 64 samples per condition (DDIM-20).
+``samples``   4, 16, 64 samples per condition (DDIM-20; ``--sample-counts``).
 ``hybrid``    the retrieval hybrid (k-NN top-1 searched within 200 km of the
               16 samples, paper A.4) and k-NN top-1 alone, same rows.
 ``multimodal`` the test places whose name is shared by places >= 1,000 km apart:
@@ -126,10 +126,19 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=512)
     p.add_argument("--cases", default="base")
     p.add_argument("--anchor-sizes", default="21000,100000,500000,1000000")
+    p.add_argument("--sample-counts", default="4,16,64",
+                   help="--cases samples: samples per condition, comma-separated (default: %(default)s)")
     p.add_argument("--data", default="geonames", choices=("geonames", "bluemarble"))
     p.add_argument("--n-tiles", type=int, default=12000, help="--data bluemarble: tiles (as bench_bluemarble.py)")
     p.add_argument("--cache-dir", default=None, help="--data bluemarble: the tile cache of bench_bluemarble.py")
     a = p.parse_args()
+    raw = a.sample_counts
+    try:
+        a.sample_counts = [int(k) for k in raw.split(",")]
+    except ValueError:
+        a.sample_counts = []
+    if not a.sample_counts or min(a.sample_counts) < 1:
+        p.error(f"--sample-counts: positive integers separated by commas, e.g. 16,64,256; got {raw!r}")
     if a.data == "bluemarble" and "multimodal" in a.cases.split(","):
         p.error("--cases multimodal needs place names: use it with --data geonames")
 
@@ -196,7 +205,7 @@ def main() -> None:
             _case_row("guidance", setting, _points(est, coeffs, late, lone), guidance_scale=w,
                       **_DDIM20)  # always DDIM-20, whatever --sampler says
     if "samples" in cases:
-        for k in (4, 16, 64):
+        for k in a.sample_counts:
             coeffs = _samples(est, Xte, k)
             _case_row("samples", setting, _points(est, coeffs, late, lone), n_samples=k, **_DDIM20)
     fitted = {"locdiffusion": est}

@@ -279,6 +279,17 @@ def test_densest_sample_brute_force():
         assert got[b] == int(np.argmax(score))
 
 
+def test_densest_sample_chunks_equal_one_batch():
+    rng = np.random.default_rng(1)
+    lat, lon = rng.uniform(-60, 60, (7, 4)), rng.uniform(-180, 180, (7, 4))
+    coeffs = sh_basis(lat.ravel(), lon.ravel(), 5).reshape(7, 4, -1) * rng.uniform(0.5, 1.5, (7, 4, 1))
+    coeffs += 0.3 * rng.standard_normal(coeffs.shape)
+    whole = densest_sample(coeffs, lat, lon)
+    for max_floats in (1, 2048 * 4 * 3):  # one row per chunk, then chunks of 3 rows and a remainder
+        np.testing.assert_array_equal(densest_sample(coeffs, lat, lon, max_floats=max_floats), whole)
+    assert len(set(whole.tolist())) > 1  # not a constant answer that any chunking would reproduce
+
+
 def test_array_data_accepts_memmap(tmp_path):
     np.save(tmp_path / "x.npy", np.ones((3, 2), np.float32))
     d = ArrayData(np.load(tmp_path / "x.npy", mmap_mode="r"), [0, 1, 2], [0, 0, 0])

@@ -759,12 +759,16 @@ def _jsonable(params: dict) -> dict:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
 
 
-def densest_sample(coeffs: np.ndarray, lat: np.ndarray, lon: np.ndarray, n_anchors: int | None = None) -> np.ndarray:
+def densest_sample(coeffs: np.ndarray, lat: np.ndarray, lon: np.ndarray, n_anchors: int | None = None,
+                   *, max_floats: int = 2 ** 26) -> np.ndarray:
     """Index of the decoded sample with the highest mixture density, per condition.
 
     For samples ``e_1..e_K`` decoded at ``u_1..u_K``, returns
     ``argmax_j sum_k q_{e_k}(u_j)`` with ``log q_e(u) = f_e(u) - log Z(e)``
     and ``log Z`` by quadrature over a Fibonacci set of ``max(4 D, 2048)`` points.
+    Conditions are processed in chunks whose largest temporary holds about
+    ``max_floats`` float64 values (512 MiB by default), so memory does not
+    grow with the number of conditions.
 
     Examples
     --------
@@ -781,8 +785,14 @@ def densest_sample(coeffs: np.ndarray, lat: np.ndarray, lon: np.ndarray, n_ancho
     L = degree_from_dim(D)
     anchors = fibonacci(n_anchors or max(4 * D, 2048))
     A = anchors.basis(L)
-    c = coeffs.astype(np.float64)
-    log_z = logsumexp(c @ A.T + anchors.log_weights, axis=-1)          # (B, K)
-    Y = sh_basis(lat.ravel(), lon.ravel(), L).reshape(B, K, D)           # decoded points
-    f = np.einsum("bkd,bjd->bkj", c, Y) - log_z[:, :, None]              # log q_k(u_j)
-    return np.argmax(logsumexp(f, axis=1), axis=-1)
+    lat, lon = np.asarray(lat).reshape(B, K), np.asarray(lon).reshape(B, K)
+    rows = max(1, int(max_floats) // (K * max(len(A), K, D)))
+    out = np.empty(B, dtype=np.int64)
+    for i in range(0, B, rows):
+        c = coeffs[i:i + rows].astype(np.float64)
+        n = len(c)
+        log_z = logsumexp(c @ A.T + anchors.log_weights, axis=-1)        # (n, K)
+        Y = sh_basis(lat[i:i + n].ravel(), lon[i:i + n].ravel(), L).reshape(n, K, D)  # decoded points
+        f = np.einsum("bkd,bjd->bkj", c, Y) - log_z[:, :, None]          # log q_k(u_j)
+        out[i:i + n] = np.argmax(logsumexp(f, axis=1), axis=-1)
+    return out
