@@ -61,7 +61,7 @@ def main() -> None:
     n_te = min(a.n_test, len(s.test))
     te = np.sort(np.random.default_rng(0).choice(np.asarray(s.test), size=n_te, replace=False))
     Xte, late, lone = X[te], lat[te], lon[te]
-    row = {"split": a.split, "n_test": int(len(te))}
+    row = {"split": a.split, "n_test": len(te)}
 
     def out(**kw) -> None:
         print(json.dumps({**row, **kw}), flush=True)
