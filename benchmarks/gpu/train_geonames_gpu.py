@@ -110,8 +110,8 @@ VARIANTS = {
     "default_warm3_v_tp3": ("default", "cube", dict(batch_size=2048, lr=2e-4, dropout=0.1, prediction="v",
                                                     timestep_power=3.0, init_from="DATA/stage3.safetensors")),
     # 2026-11-27 (session 13): the best Table 1 recipes again with another seed (run-to-run spread, and a
-    # second member for pooling samples), a wider bottleneck, more KL anchors per batch, and the paper's
-    # non-collapsing learning rate trained for longer than the CPU allows
+    # second member for pooling samples), a wider bottleneck, more KL anchors per batch (the _a8k pair,
+    # not run yet), and the paper's non-collapsing learning rate trained for longer than the CPU allows
     "table1_random_do01_s1": ("table1", "train_random", dict(batch_size=2048, lr=6e-4, dropout=0.1, seed=1)),
     "table1_spatial_do0_s1": ("table1", "train_spatial", dict(batch_size=2048, lr=6e-4, dropout=0.0, seed=1)),
     "table1_random_do01_bn512": ("table1", "train_random", dict(batch_size=2048, lr=6e-4, dropout=0.1,
