@@ -13,7 +13,12 @@ gives the cell classifier (the strongest baseline) the same treatment:
 * ``hybrid``: k-NN top-1 within 200 km of each model's samples (paper A.4), then of
   the pooled samples;
 * ``cells``: the nside-16 cell classifier of ``bench_geonames_table1.py`` with
-  seeds ``0..--cell-seeds-1`` alone and with their cell probabilities averaged.
+  seeds ``0..--cell-seeds-1`` alone and with their cell probabilities averaged;
+* ``by_country`` (``--by-country N``): the N countries of the test places where the
+  first model and the seed-0 cell classifier differ most at 750 km, each with both
+  accuracies, the rows each gets right and the other wrong, and the spread of
+  each method's answers (median distance from their geographic centre): where the
+  spatial hold-out's 750 km gap comes from (docs/benchmarks.md, session 14).
 
 One JSON line per row.  Run::
 
@@ -41,6 +46,9 @@ def main() -> None:
     p.add_argument("--n-test", type=int, default=5000,
                    help="test rows (default: the whole split)")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--by-country", type=int, default=0, metavar="N",
+                   help="print the N countries with the largest 750 km difference between the first "
+                        "model and the seed-0 cell classifier (needs --cell-seeds >= 1)")
     a = p.parse_args()
     models = [m for m in a.models.split(",") if m]
     missing = [m for m in models if not Path(m).is_file()]
@@ -48,15 +56,19 @@ def main() -> None:
         p.error(f"--models: no such file(s) {missing}")
     if a.cell_seeds < 0:
         p.error(f"--cell-seeds must be >= 0, got {a.cell_seeds}")
+    if a.by_country < 0 or (a.by_country and a.cell_seeds < 1):
+        p.error(f"--by-country needs a count >= 0 and --cell-seeds >= 1, got {a.by_country} "
+                f"and {a.cell_seeds}")
 
     import torch
 
     from shdd_geo.baselines import CellClassifier, KNNRetrieval
     from shdd_geo.model import LocDiffusion
+    from shdd_geo.model.locdiffusion import densest_sample
 
     torch.set_num_threads(a.threads)
     a.data, a.size = "geonames", 15000
-    _, X, lat, lon, s = _load_data(a)
+    table, X, lat, lon, s = _load_data(a)
     tr = np.asarray(s.train)
     n_te = min(a.n_test, len(s.test))
     te = np.sort(np.random.default_rng(0).choice(np.asarray(s.test), size=n_te, replace=False))
@@ -81,6 +93,9 @@ def main() -> None:
         slons.append(slon)
         out(method="locdiffusion", model=m, **_points(est, c, late, lone),
             seconds=round(time.perf_counter() - t0, 1))
+        if len(coeffs) == 1:  # the first model's answers, for --by-country
+            best = densest_sample(c, slat, slon)
+            first = (slat[np.arange(len(te)), best], slon[np.arange(len(te)), best])
         hl, ho = knn.predict_near(Xte, slat, slon, radius_km=200.0)
         out(method="hybrid", model=m, point=_metrics(hl, ho, late, lone))
     if len(models) > 1:
@@ -98,11 +113,52 @@ def main() -> None:
         cells.fit(X[tr], lat[tr], lon[tr])
         pl, po = cells.predict(Xte)
         out(method="cells_nside16", seed=seed, point=_metrics(pl, po, late, lone))
+        if seed == 0 and a.by_country:
+            for r in country_breakdown(table.country.to_numpy()[te], late, lone,
+                                       {"locdiffusion": first, "cells": (pl, po)}, a.by_country):
+                out(method="by_country", model=models[0], cell_seed=0, **r)
         P = P + cells.predict_proba(Xte)
         if seed:
             k = np.argmax(P, axis=1)
             out(method="cells_nside16", pooled_seeds=seed + 1,
                 point=_metrics(cells.cell_lat_[k], cells.cell_lon_[k], late, lone))
+
+
+def country_breakdown(country, lat, lon, answers: dict, n: int, radius_km: float = 750.0,
+                      near_km: float = 2500.0) -> list[dict]:
+    """Per-country accuracy at ``radius_km`` of two methods' answers, largest differences first.
+
+    ``answers`` maps two method names to ``(lat, lon)`` arrays aligned with
+    ``lat``/``lon``.  Each row: ``country``, ``n`` (test places), ``acc`` per
+    method, ``only_right`` (rows the method gets right and the other wrong) and,
+    over the rows whose answer lies within ``near_km`` of the truth (the right
+    region), ``near`` (their share), ``acc_near`` (the accuracy among them) and
+    ``spread_near_km`` (the median distance of those answers from their
+    geographic centre: 0 when the method gives one place to the whole region).
+    """
+    from shdd_geo.metrics import geographic_centre, great_circle_km
+
+    (na, (alat, alon)), (nb, (blat, blon)) = answers.items()
+    err = {na: great_circle_km(alat, alon, lat, lon), nb: great_circle_km(blat, blon, lat, lon)}
+    ok_a, ok_b = err[na] < radius_km, err[nb] < radius_km
+    rows = []
+    for c in np.unique(country):
+        m = country == c
+        near, acc_near, spread = {}, {}, {}
+        for name, (plat, plon) in answers.items():
+            k = m & (err[name] < near_km)
+            near[name] = round(float(k.sum() / m.sum()), 4)
+            if k.any():
+                acc_near[name] = round(float(np.mean(err[name][k] < radius_km)), 4)
+                clat, clon = geographic_centre(plat[k][None], plon[k][None])
+                spread[name] = round(float(np.median(great_circle_km(plat[k], plon[k], clat[0], clon[0]))), 1)
+        rows.append({"country": str(c), "n": int(m.sum()),
+                     "acc": {na: round(float(ok_a[m].mean()), 4), nb: round(float(ok_b[m].mean()), 4)},
+                     "only_right": {na: int((ok_a & ~ok_b & m).sum()), nb: int((ok_b & ~ok_a & m).sum())},
+                     "near": near, "acc_near": acc_near, "spread_near_km": spread,
+                     "radius_km": radius_km, "near_km": near_km})
+    rows.sort(key=lambda r: -abs(r["only_right"][na] - r["only_right"][nb]))
+    return rows[:n]
 
 
 if __name__ == "__main__":
