@@ -15,9 +15,9 @@ gives the cell classifier (the strongest baseline) the same treatment:
 * ``cells``: the nside-16 cell classifier of ``bench_geonames_table1.py`` with
   seeds ``0..--cell-seeds-1`` alone and with their cell probabilities averaged;
 * ``by_country`` (``--by-country N``): the N countries of the test places where the
-  first model and the seed-0 cell classifier differ most at 750 km, each with both
-  accuracies, the rows each gets right and the other wrong, and the spread of
-  each method's answers (median distance from their geographic centre): where the
+  first model and the seed-0 cell classifier differ most at 750 km (``--by-country-km``),
+  each with both accuracies, the rows each gets right and the other wrong, and how
+  often and how spread out each method answers in the right region: where the
   spatial hold-out's 750 km gap comes from (docs/benchmarks.md, session 14).
 
 One JSON line per row.  Run::
@@ -49,6 +49,8 @@ def main() -> None:
     p.add_argument("--by-country", type=int, default=0, metavar="N",
                    help="print the N countries with the largest 750 km difference between the first "
                         "model and the seed-0 cell classifier (needs --cell-seeds >= 1)")
+    p.add_argument("--by-country-km", type=float, default=750.0,
+                   help="the accuracy radius of --by-country [km]")
     a = p.parse_args()
     models = [m for m in a.models.split(",") if m]
     missing = [m for m in models if not Path(m).is_file()]
@@ -115,7 +117,8 @@ def main() -> None:
         out(method="cells_nside16", seed=seed, point=_metrics(pl, po, late, lone))
         if seed == 0 and a.by_country:
             for r in country_breakdown(table.country.to_numpy()[te], late, lone,
-                                       {"locdiffusion": first, "cells": (pl, po)}, a.by_country):
+                                       {"locdiffusion": first, "cells": (pl, po)}, a.by_country,
+                                       radius_km=a.by_country_km):
                 out(method="by_country", model=models[0], cell_seed=0, **r)
         P = P + cells.predict_proba(Xte)
         if seed:
