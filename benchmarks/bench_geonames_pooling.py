@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from bench_geonames_study import _BASELINE_ARGS, _load_data, _metrics, _points
+from bench_geonames_study import _BASELINE_ARGS, _answers, _load_data, _metrics, _score
 from bench_geonames_table1 import method_factories
 
 
@@ -66,7 +66,6 @@ def main() -> None:
 
     from shdd_geo.baselines import CellClassifier, KNNRetrieval
     from shdd_geo.model import LocDiffusion
-    from shdd_geo.model.locdiffusion import densest_sample
 
     torch.set_num_threads(a.threads)
     a.data, a.size = "geonames", 15000
@@ -93,16 +92,17 @@ def main() -> None:
         coeffs.append(c)
         slats.append(slat)
         slons.append(slon)
-        out(method="locdiffusion", model=m, **_points(est, c, late, lone),
+        answers = _answers(c, slat, slon)
+        out(method="locdiffusion", model=m, **_score(answers, late, lone),
             seconds=round(time.perf_counter() - t0, 1))
         if len(coeffs) == 1:  # the first model's answers, for --by-country
-            best = densest_sample(c, slat, slon)
-            first = (slat[np.arange(len(te)), best], slon[np.arange(len(te)), best])
+            first = answers["mode"]
         hl, ho = knn.predict_near(Xte, slat, slon, radius_km=200.0)
         out(method="hybrid", model=m, point=_metrics(hl, ho, late, lone))
     if len(models) > 1:
         out(method="locdiffusion", pooled=models,
-            **_points(est, np.concatenate(coeffs, 1), late, lone))
+            **_score(_answers(np.concatenate(coeffs, 1), np.concatenate(slats, 1),
+                              np.concatenate(slons, 1)), late, lone))
         hl, ho = knn.predict_near(Xte, np.concatenate(slats, 1), np.concatenate(slons, 1),
                                   radius_km=200.0)
         out(method="hybrid", pooled=models, point=_metrics(hl, ho, late, lone))

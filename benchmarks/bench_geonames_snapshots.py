@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from bench_geonames_study import _BASELINE_ARGS, _load_data, _metrics
+from bench_geonames_study import _BASELINE_ARGS, _answers, _load_data, _metrics
 from bench_geonames_table1 import method_factories
 
 
@@ -58,7 +58,6 @@ def main() -> None:
     import torch
 
     from shdd_geo.model import LocDiffusion
-    from shdd_geo.model.locdiffusion import densest_sample
 
     torch.set_num_threads(a.threads)
     a.data, a.size = "geonames", 15000
@@ -94,10 +93,9 @@ def main() -> None:
         est.save(path)
         for name, idx in rows.items():
             c = est.sample(X[idx], 16, sampler="ddim", steps=20, generator=0)
-            slat, slon = est._decode(c, None)
-            best, i = densest_sample(c, slat, slon), np.arange(len(idx))
+            mode = _answers(c, *est._decode(c, None))["mode"]
             out(model=str(path), step=step, rows=name, n=len(idx), train_loss=round(est.history_[-1]["train_loss"], 4),
-                fit_s=fit_s, point=_metrics(slat[i, best], slon[i, best], lat[idx], lon[idx]))
+                fit_s=fit_s, point=_metrics(*mode, lat[idx], lon[idx]))
 
 
 if __name__ == "__main__":

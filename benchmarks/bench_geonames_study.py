@@ -61,16 +61,22 @@ def _metrics(lat_hat, lon_hat, lat, lon) -> dict:
     return {k: round(float(v), 4) for k, v in summarize(lat_hat, lon_hat, lat, lon).items()}
 
 
-def _points(est, coeffs, lat, lon, decode_kwargs=None) -> dict:
+def _answers(coeffs, slat, slon) -> dict:
+    """Point answers from decoded samples ``(B, K)``: the densest sample and the samples' centre."""
     from shdd_geo.metrics import geographic_centre
     from shdd_geo.model.locdiffusion import densest_sample
 
+    best, idx = densest_sample(coeffs, slat, slon), np.arange(len(slat))
+    return {"mode": (slat[idx, best], slon[idx, best]), "centre": geographic_centre(slat, slon)}
+
+
+def _score(answers: dict, lat, lon) -> dict:
+    return {k: _metrics(*v, lat, lon) for k, v in answers.items()}
+
+
+def _points(est, coeffs, lat, lon, decode_kwargs=None) -> dict:
     slat, slon = est._decode(coeffs, decode_kwargs)
-    best = densest_sample(coeffs, slat, slon)
-    idx = np.arange(len(lat))
-    clat, clon = geographic_centre(slat, slon)
-    return {"mode": _metrics(slat[idx, best], slon[idx, best], lat, lon),
-            "centre": _metrics(clat, clon, lat, lon)}
+    return _score(_answers(coeffs, slat, slon), lat, lon)
 
 
 _SAMPLES: dict = {}
