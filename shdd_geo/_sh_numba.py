@@ -10,17 +10,25 @@ float64, 2 cores: 2.3x the NumPy path and 1.08x sphericart, see
 ``docs/benchmarks.md``).
 
 Imported only by :func:`shdd_geo.sh._basis_numpy` for large inputs; the
-first call compiles the kernel (~1 s) and caches it on disk (numba's
-``cache=True``), later processes load it in ~0.1 s.
+first call compiles the kernel (~1 s) and caches it on disk, later
+processes load it in ~0.1 s.  The cache goes to ``NUMBA_CACHE_DIR`` when the
+user set it, else to ``<shdd_geo cache>/numba`` (see
+:func:`shdd_geo._cache.default_cache_dir`), never into the installed package:
+numba's own default (``__pycache__`` beside this file) would write into
+``site-packages``, which may be read-only, shared, or (after a switch to an
+editable install) shadow the package with a stale folder.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import threading
 
 import numba
 import numpy as np
+
+from ._cache import default_cache_dir
 
 __all__: list[str] = []
 
@@ -28,7 +36,7 @@ _LOCK = threading.Lock()  # numba's default threading layer must not be entered 
 _BLOCK = 64  # points per parallel task
 
 
-@numba.njit(parallel=True, cache=True, nogil=True)
+@numba.njit(parallel=True, nogil=True)
 def _kernel(x, s, phi, a, ab, diag, sub, out):  # pragma: no cover - compiled; tested through basis()
     n = out.shape[0]
     L = a.shape[0] - 1
@@ -57,6 +65,30 @@ def _kernel(x, s, phi, a, ab, diag, sub, out):  # pragma: no cover - compiled; t
                     row[base + m] = p1 * fc
                     if m > 0:
                         row[base - m] = p1 * fs
+
+
+def _enable_cache(dispatcher) -> None:
+    """Cache ``dispatcher`` under ``NUMBA_CACHE_DIR`` or the shdd_geo cache, never beside this file.
+
+    numba's locators read ``numba.config.CACHE_DIR`` when the cache object is
+    made, so it is set for that moment only and restored: other numba users in
+    the process keep their own setting.  A folder that cannot be created
+    leaves the kernel uncached (compiled once per process).
+    """
+    folder = numba.config.CACHE_DIR or os.path.join(default_cache_dir(), "numba")
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError:
+        return
+    old = numba.config.CACHE_DIR
+    numba.config.CACHE_DIR = folder
+    try:
+        dispatcher.enable_caching()
+    finally:
+        numba.config.CACHE_DIR = old
+
+
+_enable_cache(_kernel)
 
 
 def basis(x: np.ndarray, s: np.ndarray, phi: np.ndarray, L: int, consts) -> np.ndarray:

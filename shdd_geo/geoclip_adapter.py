@@ -43,6 +43,7 @@ from .coords import as_latlon, km_to_rad, latlon_to_xyz
 from .errors import OptionalDependencyError
 
 __all__ = ["GeoCLIPAdapter", "geoclip_available", "load_geoclip_gallery"]
+__doctest_requires__ = ("geoclip",)  # the examples load GeoCLIP's weights: skipped without the package
 
 CLIP_DIM = 768
 GEOCLIP_DIM = 512

@@ -21,8 +21,6 @@ def tiny_data(tmp_path_factory):
 
 
 def test_train_then_evaluate(tiny_data, capsys, monkeypatch):
-    import shdd_geo.cli as cli
-
     # keep the CLI's model small for the test: wrap the estimator constructor
     from shdd_geo.model import LocDiffusion
 
@@ -42,7 +40,6 @@ def test_train_then_evaluate(tiny_data, capsys, monkeypatch):
     out = json.loads(capsys.readouterr().out)
     assert rc == 0 and out["n"] == 240 and 0 <= out["acc_2500km"] <= 1
     assert set(out["coverage"]) == {"0.5", "0.8", "0.9", "0.95"}
-    assert cli is not None
 
 
 def test_calibrate_sets_temperature_and_prior(tiny_data, tmp_path, capsys):

@@ -2,9 +2,11 @@
 
 * every ``examples/<topic>/plot_*.py`` runs offline in a fresh interpreter
   (``MPLBACKEND=Agg``, network disabled through unreachable proxies and the
-  Hugging Face offline switches) within the one-minute budget;
+  Hugging Face offline switches); how long they take is measured by
+  ``benchmarks/``, not asserted here (the examples over ~10 s are ``slow``);
 * the ``Examples`` sections of every importable module of ``shdd_geo`` pass
-  as doctests (modules whose optional dependency is missing are skipped), and
+  as doctests (modules whose optional dependency is missing, or that name a
+  missing package in ``__doctest_requires__``, are skipped), and
   so do the ``>>>`` examples of the reST pages under ``docs/``;
 * ``docs/api.rst`` lists every public name, and the resolution table pasted
   into ``docs/method.rst`` is what ``docs/dev/resolution_table.py`` prints;
@@ -29,7 +31,6 @@ import shlex
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,12 @@ from shdd_geo.errors import OptionalDependencyError
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 EXAMPLES = sorted((ROOT / "examples").glob("*/plot_*.py"))
-EXAMPLE_BUDGET_S = 60.0  # each tutorial must run in under a minute on 2 CPU cores
+# Examples that take over ~10 s on 2 cores run in the slow step (measured with --durations=0).
+SLOW_EXAMPLES = {
+    "model/plot_compare_baselines.py",  # ~37 s (trains four models)
+    "model/plot_train_locdiffusion.py",  # ~26 s
+}
+EXAMPLE_HANG_S = 900  # a guard against a hung example, not a speed target
 DOCTEST_FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 # Public names whose documentation waits for their module to land (each is
@@ -80,9 +86,18 @@ def test_there_are_gallery_examples():
     assert EXAMPLES, "no examples/<topic>/plot_*.py found"
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def _example_param(path: Path):
+    marks = [pytest.mark.slow] if f"{path.parent.name}/{path.name}" in SLOW_EXAMPLES else []
+    return pytest.param(path, marks=marks, id=f"{path.parent.name}/{path.name}")
+
+
+def test_slow_examples_exist():
+    names = {f"{p.parent.name}/{p.name}" for p in EXAMPLES}
+    assert SLOW_EXAMPLES <= names, f"SLOW_EXAMPLES names missing examples: {SLOW_EXAMPLES - names}"
+
+
+@pytest.mark.parametrize("path", [_example_param(p) for p in EXAMPLES])
 def test_gallery_example_runs_offline(path: Path, tmp_path: Path):
-    start = time.perf_counter()
     try:
         proc = subprocess.run(
             [sys.executable, str(path)],
@@ -90,13 +105,11 @@ def test_gallery_example_runs_offline(path: Path, tmp_path: Path):
             env=_offline_env(),
             capture_output=True,
             text=True,
-            timeout=2 * EXAMPLE_BUDGET_S,
+            timeout=EXAMPLE_HANG_S,
         )
     except subprocess.TimeoutExpired:
-        pytest.fail(f"{path.name} did not finish within {2 * EXAMPLE_BUDGET_S:.0f} s")
-    elapsed = time.perf_counter() - start
+        pytest.fail(f"{path.name} hung (no end within {EXAMPLE_HANG_S} s)")
     assert proc.returncode == 0, f"{path.name} failed:\n{proc.stderr[-4000:]}"
-    assert elapsed < EXAMPLE_BUDGET_S, f"{path.name} took {elapsed:.1f} s (budget {EXAMPLE_BUDGET_S:.0f} s)"
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -140,6 +153,9 @@ def _import_or_skip(name: str):
 @pytest.mark.parametrize("name", _module_names())
 def test_module_doctests(name: str):
     module = _import_or_skip(name)
+    missing = [r for r in getattr(module, "__doctest_requires__", ()) if importlib.util.find_spec(r) is None]
+    if missing:
+        pytest.skip(f"{name}'s examples need {missing} (not installed here)")
     finder = doctest.DocTestFinder(exclude_empty=True)
     runner = doctest.DocTestRunner(optionflags=DOCTEST_FLAGS)
     tests = finder.find(module, name)  # globals: a copy of the module namespace

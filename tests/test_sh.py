@@ -252,3 +252,36 @@ def test_broken_compiled_kernel_falls_back_with_a_warning(monkeypatch):
         Y = sh.sh_basis(lat, lon, 10)
     monkeypatch.setattr(sh, "_COMPILED_OK", False)
     np.testing.assert_allclose(Y, sh.sh_basis(lat, lon, 10), rtol=0, atol=0)
+
+
+def _files_under(folder):
+    return {p for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("numba_env", [False, True], ids=["shdd-cache", "NUMBA_CACHE_DIR"])
+def test_numba_kernel_cache_never_lands_in_the_package(tmp_path, numba_env):
+    """Issue 22: compiling and calling the kernel writes nothing under the package folder."""
+    pytest.importorskip("numba")
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import shdd_geo
+
+    pkg = Path(shdd_geo.__file__).resolve().parent
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    env.update(SHDD_GEO_CACHE=str(tmp_path / "sg"), PYTHONDONTWRITEBYTECODE="1")
+    if numba_env:
+        env["NUMBA_CACHE_DIR"] = str(tmp_path / "nb")
+    code = ("import numpy as np, shdd_geo._sh_numba as k, shdd_geo.sh as sh\n"
+            "lat = np.linspace(-80, 80, 3000); lon = np.linspace(-170, 170, 3000)\n"
+            "assert sh._use_compiled()\n"
+            "sh.sh_basis(lat, lon, 30)\n")
+    before = _files_under(pkg)
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    new = sorted(str(p.relative_to(pkg)) for p in _files_under(pkg) - before)
+    assert not new, f"files written into the package: {new}"
+    cache = tmp_path / ("nb" if numba_env else "sg/numba")
+    assert any(p.suffix == ".nbi" for p in cache.rglob("*")), "no numba index in the cache folder"

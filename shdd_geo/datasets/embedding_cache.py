@@ -28,24 +28,11 @@ from typing import Any
 
 import numpy as np
 
+from .._cache import ENV_VAR, default_cache_dir
+
 __all__ = ["cached_embeddings", "default_cache_dir", "embedding_key"]
 
-ENV_VAR = "SHDD_GEO_CACHE"
 _FILES = ("embeddings.npy", "meta.parquet", "info.json")
-
-
-def default_cache_dir() -> Path:
-    """The cache root: ``$SHDD_GEO_CACHE`` if set, else ``~/.cache/shdd_geo``.
-
-    Examples
-    --------
-    >>> default_cache_dir().name in {"shdd_geo", os.environ.get(ENV_VAR, "x").rstrip("/").split("/")[-1]}
-    True
-    """
-    env = os.environ.get(ENV_VAR)
-    if env:
-        return Path(env).expanduser()
-    return Path.home() / ".cache" / "shdd_geo"
 
 
 def embedding_key(texts: Sequence[str], encoder_name: str) -> str:
