@@ -42,6 +42,9 @@ class CredibleRegion:
         Normalised log-density [log sr^-1] of the least dense pixel inside.
     nside, nest
         The grid.
+    nominal_level : float or None
+        The level the pixels were drawn at: ``level`` itself, or the
+        conformal nominal level when the field is calibrated.
 
     Examples
     --------
@@ -59,6 +62,7 @@ class CredibleRegion:
     log_threshold: Any
     nside: int
     nest: bool
+    nominal_level: float | None = None
 
     @property
     def n_pixels(self):

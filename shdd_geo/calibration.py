@@ -28,10 +28,16 @@ import numpy as np
 from ._field_region import check_level as _check_level
 from .field import SphericalField
 
-__all__ = ["DEFAULT_LEVELS", "calibration_report", "coverage", "hpd_levels", "mean_area_km2"]
+__all__ = ["DEFAULT_LEVELS", "LEVEL_MAP_ATTR", "ConformalLevels", "calibration_report", "coverage", "hpd_levels",
+           "map_level", "mean_area_km2"]
 
 #: Credible levels reported by default.
 DEFAULT_LEVELS = (0.5, 0.8, 0.9, 0.95)
+
+#: Name of the field attribute that carries a conformal level map (see :class:`ConformalLevels`).
+LEVEL_MAP_ATTR = "credible_level_map"
+
+_MAP_STEPS = 1000  # the level map is tabulated at requested levels 0, 0.001, ..., 1
 
 
 def _check_fields(fields) -> SphericalField:
@@ -161,3 +167,202 @@ def calibration_report(fields, lat, lon, levels=DEFAULT_LEVELS, *, rng=None) -> 
         "pit_ks": ks,
         "n": int(n),
     }
+
+
+class ConformalLevels:
+    """Split-conformal credible levels: which nominal HPD level covers a requested share of truths.
+
+    A model's "90 %" highest-density region covers 90 % of the truths only if
+    the model is calibrated.  Split conformal prediction fixes that for any
+    model (Vovk et al. 2005; Angelopoulos & Bates 2021): score each
+    calibration truth by the mass of the smallest highest-density region that
+    contains it (the mass of the pixels at least as dense as the truth's
+    pixel, :func:`hpd_levels` without randomisation); for a requested level
+    ``alpha`` use the ``ceil((n + 1) alpha)``-th smallest score as the nominal
+    level.  On exchangeable data the region at that nominal level contains a
+    new truth with probability at least ``alpha`` (and at most
+    ``alpha + 1/(n + 1)`` plus one pixel's mass), whatever the model.  When the
+    test places come from regions absent from calibration (a spatial
+    hold-out) exchangeability fails: calibrate on held-out regions then (see
+    :func:`shdd_geo.datasets.spatial_split`).
+
+    Parameters
+    ----------
+    scores : array-like
+        Conformity scores of the calibration truths, in [0, 1] (any order).
+
+    Attributes
+    ----------
+    scores : numpy.ndarray
+        The scores, sorted.
+    n : int
+        Number of calibration truths.
+
+    Examples
+    --------
+    >>> import shdd_geo as sg
+    >>> f = sg.SphericalField.from_shdd(sg.encode([30.0], [10.0], L=6)[0], nside=16)
+    >>> lat, lon = f.sample(400, rng=0)
+    >>> wide = sg.SphericalField.from_shdd(0.5 * sg.encode([30.0], [10.0], L=6)[0], nside=16)
+    >>> cal = ConformalLevels.fit(f, lat[:200], lon[:200])  # truths drawn from f itself
+    >>> bool(abs(cal.nominal(0.9) - 0.9) < 0.05)          # calibrated: nominal ~ requested
+    True
+    >>> over = ConformalLevels.fit(wide, lat[:200], lon[:200])   # the wide model is under-confident
+    >>> bool(over.nominal(0.9) < 0.9)
+    True
+    >>> fields = over.apply(wide)                           # regions now mean what they say
+    >>> r = fields.credible_region(0.9)
+    >>> bool(abs(r.contains(lat[200:], lon[200:]).mean() - 0.9) < 0.06)
+    True
+    """
+
+    def __init__(self, scores) -> None:
+        s = np.asarray(scores, dtype=float).ravel()
+        if s.size == 0:
+            raise ValueError("`scores` is empty: calibrate on at least one truth (hundreds for useful regions)")
+        if not np.all(np.isfinite(s)) or s.min() < 0.0 or s.max() > 1.0 + 1e-9:
+            raise ValueError(f"`scores` must be HPD masses in [0, 1], got min={s.min()}, max={s.max()}")
+        self.scores = np.sort(np.minimum(s, 1.0))
+        self.scores.setflags(write=False)
+
+    @classmethod
+    def fit(cls, fields, lat, lon) -> ConformalLevels:
+        """Scores of the truths ``(lat, lon)`` [deg] under ``fields`` (a batch paired with them, or one field).
+
+        Examples
+        --------
+        >>> f = SphericalField.uniform(8)
+        >>> ConformalLevels.fit(f, [0.0, 10.0], [5.0, 20.0]).n
+        2
+        """
+        denser, tied = _mass_denser(_check_fields(fields), lat, lon)
+        return cls(np.clip(denser + tied, 0.0, 1.0))  # conservative: the truth's own pixel counts as inside
+
+    @property
+    def n(self) -> int:
+        """Number of calibration truths."""
+        return int(self.scores.size)
+
+    def nominal(self, level):
+        """The nominal HPD level to use for a requested ``level`` (float, or an array for array input).
+
+        ``1.0`` (the whole sphere) where ``ceil((n + 1) level) > n``: too few
+        calibration truths to promise that level.
+
+        Examples
+        --------
+        >>> cal = ConformalLevels([0.1, 0.2, 0.3, 0.4])
+        >>> cal.nominal(0.5), cal.nominal(0.8), cal.nominal(0.9)
+        (0.3, 0.4, 1.0)
+        """
+        lv = np.asarray(level, dtype=float)
+        if np.any(~np.isfinite(lv)) or np.any(lv < 0) or np.any(lv > 1):
+            raise ValueError(f"`level` must be within [0, 1], got {level!r}")
+        k = np.ceil((self.n + 1) * lv - 1e-9).astype(np.int64)  # rank, 1-based; tolerance for 0.9 * 1000 etc.
+        out = np.where(k > self.n, 1.0, self.scores[np.clip(k, 1, self.n) - 1])
+        out = np.where(k <= 0, 0.0, out)
+        return float(out) if out.ndim == 0 else out
+
+    def level_map(self) -> np.ndarray:
+        """``nominal`` tabulated at requested levels ``0, 0.001, ..., 1`` (1,001 floats).
+
+        This table is what fields carry (attribute :data:`LEVEL_MAP_ATTR`) and
+        model files store; :func:`map_level` reads it, rounding a requested
+        level up to the next table entry (never below the conformal level).
+
+        Examples
+        --------
+        >>> ConformalLevels([0.1, 0.2, 0.3, 0.4]).level_map().shape
+        (1001,)
+        """
+        return np.asarray(self.nominal(np.arange(_MAP_STEPS + 1) / _MAP_STEPS), dtype=float)
+
+    def apply(self, fields):
+        """``fields`` with this level map attached: their ``credible_region(level)`` is then calibrated.
+
+        Examples
+        --------
+        >>> f = ConformalLevels([0.2, 0.4, 0.6, 0.8]).apply(SphericalField.uniform(4))
+        >>> LEVEL_MAP_ATTR in f.attrs
+        True
+        """
+        f = _check_fields(fields)
+        return f.with_attrs({LEVEL_MAP_ATTR: self.level_map()})
+
+    def to_dict(self) -> dict:
+        """A JSON-ready description (method, n, the sorted scores rounded up to 1e-6).
+
+        Examples
+        --------
+        >>> d = ConformalLevels([0.25, 0.5]).to_dict()
+        >>> d["method"], d["n"], d["scores"]
+        ('split-conformal-hpd', 2, [0.25, 0.5])
+        """
+        return {"method": "split-conformal-hpd", "n": self.n,
+                "scores": [float(x) for x in np.minimum(np.ceil(self.scores * 1e6) / 1e6, 1.0)]}
+
+    @classmethod
+    def from_dict(cls, d) -> ConformalLevels:
+        """Inverse of :meth:`to_dict`.
+
+        Examples
+        --------
+        >>> ConformalLevels.from_dict(ConformalLevels([0.3, 0.1]).to_dict()).n
+        2
+        """
+        if not isinstance(d, dict) or d.get("method") != "split-conformal-hpd" or "scores" not in d:
+            raise ValueError("not a conformal level description (expected the output of ConformalLevels.to_dict)")
+        return cls(d["scores"])
+
+    def report(self, fields, lat, lon, levels=DEFAULT_LEVELS) -> dict:
+        """Coverage and mean area on held-out truths, raw and calibrated, by requested level.
+
+        Returns
+        -------
+        dict
+            ``{level: {"nominal", "coverage_raw", "area_km2_raw", "coverage", "area_km2"}}``.
+
+        Examples
+        --------
+        >>> f = SphericalField.uniform(8)
+        >>> rep = ConformalLevels(np.linspace(0, 1, 99)).report(f, [0.0], [0.0], levels=(0.5,))
+        >>> sorted(rep[0.5])
+        ['area_km2', 'area_km2_raw', 'coverage', 'coverage_raw', 'nominal']
+        """
+        f = _check_fields(fields)
+        denser, _ = _mass_denser(f, lat, lon)
+        out = {}
+        for lv in _levels(levels):
+            nom = self.nominal(lv)
+            cal = f.credible_region(min(nom, _WHOLE)) if nom > 0 else None
+            out[lv] = {
+                "nominal": nom,
+                "coverage_raw": float(np.mean(denser < lv)),
+                "area_km2_raw": float(np.mean(f.credible_region(lv).area_km2)),
+                "coverage": float(np.mean(denser < nom)) if nom < 1 else 1.0,
+                "area_km2": float(np.mean(cal.area_km2)) if cal is not None else 0.0,
+            }
+        return out
+
+    def __repr__(self) -> str:
+        q = self.nominal(np.array([0.5, 0.9]))
+        return f"ConformalLevels(n={self.n}, nominal(0.5)={q[0]:.3f}, nominal(0.9)={q[1]:.3f})"
+
+
+_WHOLE = 1.0 - 1e-12  # the level used for "the whole sphere" (credible levels must be < 1)
+
+
+def map_level(level: float, level_map) -> float:
+    """The nominal level for a requested ``level`` from a tabulated map (rounded up to the table's step).
+
+    Examples
+    --------
+    >>> m = ConformalLevels([0.1, 0.2, 0.3, 0.4]).level_map()
+    >>> map_level(0.5, m), map_level(0.45, m), map_level(0.9, m) > 0.999
+    (0.3, 0.3, True)
+    """
+    table = np.asarray(level_map, dtype=float).ravel()
+    if table.size < 2 or np.any(np.diff(table) < -1e-12):
+        raise ValueError("a conformal level map must be a non-decreasing table of at least two levels")
+    i = int(np.ceil(level * (table.size - 1) - 1e-9))
+    return float(min(table[min(max(i, 0), table.size - 1)], _WHOLE))

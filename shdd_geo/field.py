@@ -45,6 +45,8 @@ from .coords import EARTH_RADIUS_KM, as_latlon, latlon_to_xyz
 
 __all__ = ["CredibleRegion", "SphericalField", "open_field"]
 
+_LEVEL_MAP = "credible_level_map"  # = shdd_geo.calibration.LEVEL_MAP_ATTR (a test checks they agree)
+
 def _rng(rng) -> np.random.Generator:
     from .anchors import as_rng
 
@@ -187,6 +189,19 @@ class SphericalField(FieldConstructors):
     def attrs(self) -> Mapping:
         """Read-only metadata."""
         return self._attrs
+
+    def with_attrs(self, attrs: Mapping) -> SphericalField:
+        """The same field (values shared, not copied) with ``attrs`` merged into its metadata.
+
+        Examples
+        --------
+        >>> SphericalField.uniform(2).with_attrs({"text": "Paris"}).attrs["text"]
+        'Paris'
+        """
+        if not isinstance(attrs, Mapping):
+            raise TypeError(f"`attrs` must be a mapping, got {type(attrs).__name__}")
+        return SphericalField._wrap(self._log, self._nest, self._labels,
+                                    MappingProxyType({**self._attrs, **attrs}))
 
     def _rows(self) -> np.ndarray:
         return self._log if self._log.ndim == 2 else self._log[None]
@@ -392,8 +407,15 @@ class SphericalField(FieldConstructors):
         h = -np.sum(np.where(p > 0, p * np.where(p > 0, rows, 0.0), 0.0), axis=1)
         return self._out(h)
 
-    def credible_region(self, level: float = 0.9) -> CredibleRegion:
+    def credible_region(self, level: float = 0.9, *, calibrated: bool = True) -> CredibleRegion:
         """Highest-density credible region: the fewest pixels holding ``>= level`` mass.
+
+        When the field carries a conformal level map (fields predicted by a
+        calibrated model, see :class:`shdd_geo.calibration.ConformalLevels`),
+        ``level`` is the share of truths the region should contain, and the
+        region is drawn at the calibrated nominal level
+        (``region.nominal_level``); ``calibrated=False`` draws it at the raw
+        nominal ``level`` instead.
 
         Examples
         --------
@@ -403,20 +425,24 @@ class SphericalField(FieldConstructors):
         >>> bool(r.mass >= 0.5), r.n_pixels <= 4
         (True, True)
         """
-        level = check_level(level)
+        level = nominal = check_level(level)
+        if calibrated and self._attrs.get(_LEVEL_MAP) is not None:
+            from shdd_geo.calibration import map_level
+
+            nominal = map_level(level, self._attrs[_LEVEL_MAP])
         rows, log_z = self._rows(), self._log_z()
         mask = np.zeros(rows.shape, dtype=bool)
         mass, n_in, thr = np.empty(rows.shape[0]), np.empty(rows.shape[0], dtype=np.int64), np.empty(rows.shape[0])
         for b, row in enumerate(rows):  # one row at a time: O(npix) temporaries for any batch
             order = np.argsort(-row, kind="stable")
             cum = np.cumsum(np.exp(row[order] - log_z[b] + math.log(self.pixel_area)))
-            n = min(int(np.searchsorted(cum, level, side="left")) + 1, row.size)  # first cum >= level
+            n = min(int(np.searchsorted(cum, nominal, side="left")) + 1, row.size)  # first cum >= level
             mask[b, order[:n]] = True
             mass[b], n_in[b], thr[b] = cum[n - 1], n, row[order[n - 1]] - log_z[b]
         return CredibleRegion(
             level=level, mask=mask if self.is_batch else mask[0], mass=self._out(mass),
             area_km2=self._out(n_in * self.pixel_area_km2), log_threshold=self._out(thr),
-            nside=self._nside, nest=self._nest,
+            nside=self._nside, nest=self._nest, nominal_level=nominal,
         )
 
     def modes(self, k: int = 5, min_separation_km: float = 500.0, *, radius_km: float | None = None) -> dict:
