@@ -19,16 +19,17 @@ def _local_maxima(row: np.ndarray, nb: np.ndarray) -> np.ndarray:
     return cand[np.argsort(-row[cand], kind="stable")]
 
 
-def _greedy_separated(cand: np.ndarray, xyz: np.ndarray, k: int, min_cos: float) -> tuple[list[int], dict]:
+def _greedy_separated(cand: np.ndarray, xyz: np.ndarray, k: int | None, min_cos: float) -> tuple[list[int], dict]:
     """Walk candidates by density; keep those farther than the separation from all kept.
 
     Returns the kept pixels and ``{candidate: index into kept}`` for every candidate
     that is kept or was passed over for being too near a kept one (the first, densest,
-    such mode); candidates left when ``k`` modes are kept belong to none.
+    such mode); candidates left when ``k`` modes are kept belong to none (``k=None``:
+    no limit, every candidate is owned).
     """
     kept: list[int] = []
     owner: dict[int, int] = {}
-    while cand.size and len(kept) < k:
+    while cand.size and (k is None or len(kept) < k):
         kept.append(int(cand[0]))
         near = xyz[cand] @ xyz[cand[0]] >= min_cos
         near[0] = True  # the mode itself, also when the separation is 0
@@ -56,11 +57,14 @@ def ascent_roots(row: np.ndarray, nb: np.ndarray) -> np.ndarray:
         parent = nxt
 
 
-def find_modes(rows: np.ndarray, nside: int, nest: bool, k: int, sep_km: float, radius_km: float | None) -> dict:
+def find_modes(rows: np.ndarray, nside: int, nest: bool, k: int, sep_km: float, radius_km: float | None,
+               order: str = "mass") -> dict:
     """Modes of normalised log-density rows ``(B, npix)``; see ``SphericalField.modes``.
 
     ``radius_km=None``: each mode's mass is its basin (the pixels whose steepest ascent ends at
     the mode or at a lower local maximum it suppressed); else the mass within ``radius_km``.
+    ``order="mass"``: every separated maximum is found, then the ``k`` with the most mass are
+    kept, most first; ``order="density"``: the ``k`` densest separated maxima, densest first.
     """
     hp = _hp()
     nb = neighbours(nside, nest)
@@ -69,8 +73,9 @@ def find_modes(rows: np.ndarray, nside: int, nest: bool, k: int, sep_km: float, 
     min_cos = np.cos(min(sep_km / EARTH_RADIUS_KM, np.pi)) if sep_km > 0 else 2.0
     area = pixel_area_sr(nside)
     out: dict[str, list] = {c: [] for c in _COLUMNS}
+    by_mass = order == "mass"
     for b, row in enumerate(rows):
-        kept, owner = _greedy_separated(_local_maxima(row, nb), xyz, k, min_cos)
+        kept, owner = _greedy_separated(_local_maxima(row, nb), xyz, None if by_mass else k, min_cos)
         p = np.exp(row) * area
         if radius_km is None and kept:
             roots = ascent_roots(row, nb)
@@ -78,15 +83,20 @@ def find_modes(rows: np.ndarray, nside: int, nest: bool, k: int, sep_km: float, 
             for pix, i in owner.items():
                 label[pix] = i
             basin = np.bincount(label[roots] + 1, weights=p, minlength=len(kept) + 1)[1:]
-        for rank, pix in enumerate(kept):
+        masses = []
+        for i, pix in enumerate(kept):
             if radius_km is None:
-                mass = float(basin[rank])
+                masses.append(float(basin[i]))
             elif radius_km > 0:
                 disc = hp.query_disc(nside, xyz[pix], radius_km / EARTH_RADIUS_KM, nest=nest)
-                mass = float(p[disc].sum())
+                masses.append(float(p[disc].sum()))
             else:
-                mass = float(p[pix])
-            for c, v in zip(_COLUMNS, (b, rank, pix, lat[pix], lon[pix], row[pix], mass)):
+                masses.append(float(p[pix]))
+        # kept is in density order; a stable sort by mass keeps the denser of equal masses first
+        pick = np.argsort(-np.asarray(masses), kind="stable")[:k] if by_mass else range(len(kept))
+        for rank, i in enumerate(pick):
+            pix = kept[i]
+            for c, v in zip(_COLUMNS, (b, rank, pix, lat[pix], lon[pix], row[pix], masses[i])):
                 out[c].append(v)
     dtypes = {"field": np.int64, "rank": np.int64, "pixel": np.int64}
     return {c: np.asarray(v, dtype=dtypes.get(c, np.float64)) for c, v in out.items()}

@@ -445,12 +445,17 @@ class SphericalField(FieldConstructors):
             nside=self._nside, nest=self._nest, nominal_level=nominal,
         )
 
-    def modes(self, k: int = 5, min_separation_km: float = 500.0, *, radius_km: float | None = None) -> dict:
-        """Top-``k`` separated local maxima and the probability mass of each.
+    def modes(self, k: int = 5, min_separation_km: float = 500.0, *, radius_km: float | None = None,
+              order: str = "mass") -> dict:
+        """The ``k`` separated local maxima with the most probability mass, most first.
 
         Local maxima are pixels at least as dense as their 8 neighbours, taken
         greedily by density while at least ``min_separation_km`` from the
-        modes already chosen.  ``mass`` is, by default, the probability of the
+        modes already chosen; the ``k`` of them with the most mass are
+        returned, ranked by mass (``order="density"``: the ``k`` densest,
+        ranked by peak density, as before 0.1).  Mass, not peak height, is
+        what answers "where is it most likely?": a broad region can hold
+        more probability than a sharp peak.  ``mass`` is, by default, the probability of the
         mode's *basin*: the pixels from which steepest ascent over the
         neighbours ends at the mode, or at a lower local maximum that was
         passed over for lying within ``min_separation_km`` of it (of the
@@ -465,8 +470,9 @@ class SphericalField(FieldConstructors):
         -------
         dict of numpy.ndarray
             Columns ``lat``, ``lon`` [deg] (pixel centres), ``log_density``
-            (normalised [log sr^-1]), ``mass``, ``pixel``, ``rank`` (0 = densest)
-            and, for a batch, ``field``; rows sorted by field then density.
+            (normalised [log sr^-1]), ``mass``, ``pixel``, ``rank`` (0 = the
+            most mass, or the densest with ``order="density"``) and, for a
+            batch, ``field``; rows sorted by field then rank.
             ``pandas.DataFrame(field.modes())`` makes a table of it.
 
         Examples
@@ -487,7 +493,9 @@ class SphericalField(FieldConstructors):
         rad = None if radius_km is None else float(radius_km)
         if rad is not None and not (math.isfinite(rad) and rad >= 0):
             raise ValueError(f"`radius_km` must be finite and >= 0 (or None for the basin), got {radius_km}")
-        table = find_modes(self._rows() - self._log_z()[:, None], self._nside, self._nest, int(k), sep, rad)
+        if order not in ("mass", "density"):
+            raise ValueError(f"`order` must be 'mass' or 'density', got {order!r}")
+        table = find_modes(self._rows() - self._log_z()[:, None], self._nside, self._nest, int(k), sep, rad, order)
         if not self.is_batch:
             table.pop("field")
         return table

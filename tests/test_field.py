@@ -281,7 +281,8 @@ def test_credible_region_batch_and_levels():
 def test_modes_two_peaks(two_peaks):
     m = two_peaks.modes(k=5, min_separation_km=1000)
     assert set(m) == {"rank", "pixel", "lat", "lon", "log_density", "mass"}
-    assert np.all(np.diff(m["log_density"]) <= 0)
+    assert np.all(np.diff(m["mass"]) <= 0)  # ranked by mass
+    assert np.all(np.diff(two_peaks.modes(k=5, min_separation_km=1000, order="density")["log_density"]) <= 0)
     d0 = metrics.great_circle_km(m["lat"][:2], m["lon"][:2], [40.0, -20.0], [-3.0, 130.0])
     assert np.all(d0 < 2 * two_peaks.resolution_km)
     # the mass near each of the two encoded points and almost nothing elsewhere
@@ -293,6 +294,20 @@ def test_modes_two_peaks(two_peaks):
             two_peaks.modes(k=bad)
     with pytest.raises(ValueError, match="min_separation_km"):
         two_peaks.modes(min_separation_km=-1)
+    with pytest.raises(ValueError, match="`order`"):
+        two_peaks.modes(order="peak")
+
+
+def test_modes_rank_a_broad_region_above_a_sharp_peak():
+    """A sharp peak (30 % of the mass) is denser than a broad region (70 %): mass ranks the region first."""
+    sharp = SphericalField.from_samples([48.9], [2.3], nside=32, bandwidth_km=150.0)
+    broad = SphericalField.from_samples([39.0], [-92.0], nside=32, bandwidth_km=900.0)
+    f = sharp.mixture(broad, weight=0.3)
+    by_mass, by_density = f.modes(k=2, min_separation_km=1000), f.modes(k=2, min_separation_km=1000, order="density")
+    assert by_mass["lat"][0] == pytest.approx(39.0, abs=2.0) and by_mass["mass"][0] > 0.6
+    assert by_density["lat"][0] == pytest.approx(48.9, abs=2.0)
+    assert by_mass["log_density"][0] < by_mass["log_density"][1]
+    assert list(by_mass["rank"]) == [0, 1]
 
 
 def test_modes_batch_table_and_pandas():
@@ -344,15 +359,21 @@ def _basin_masses_brute_force(f, k, sep_km):
     return np.array(kept), mass
 
 
+@pytest.mark.parametrize("order", ["density", "mass"])
 @pytest.mark.parametrize("k, sep_km", [(3, 500.0), (6, 1500.0), (100, 0.0), (4, 3000.0)])
-def test_mode_basin_mass_matches_brute_force(k, sep_km):
+def test_mode_basin_mass_matches_brute_force(k, sep_km, order):
     # 8 clusters of 4 points: 15 local maxima, some within 1,500 km of a denser one
     rng = np.random.default_rng(5)
     lat = np.repeat(rng.uniform(-60, 60, 8), 4) + rng.normal(0, 6, 32)
     lon = np.repeat(rng.uniform(-180, 180, 8), 4) + rng.normal(0, 6, 32)
     f = SphericalField.from_samples(lat, lon, nside=16, bandwidth_km=250.0)
-    m = f.modes(k=k, min_separation_km=sep_km)
-    pix, mass = _basin_masses_brute_force(f, k, sep_km)
+    m = f.modes(k=k, min_separation_km=sep_km, order=order)
+    if order == "density":
+        pix, mass = _basin_masses_brute_force(f, k, sep_km)
+    else:  # every separated maximum with its basin, then the k with the most mass
+        pix, mass = _basin_masses_brute_force(f, 10**9, sep_km)
+        top = np.argsort(-mass, kind="stable")[:k]
+        pix, mass = pix[top], mass[top]
     np.testing.assert_array_equal(m["pixel"], pix)
     np.testing.assert_allclose(m["mass"], mass, rtol=1e-9, atol=1e-15)
     assert m["mass"].sum() <= 1 + 1e-9
