@@ -61,8 +61,13 @@ def _write_outputs(result: dict, out: Path, formats: list[str], stem: str | None
         listed = {key: [m[key] for m in result["modes"]] for key in ("lat", "lon", "mass")}
         ax = field.plot(levels=(0.9,), modes=listed,  # the modes printed, not the map's own
                         title=f"shdd-geo locate: {result['text']!r} (90% credible region)")
-        ax.figure.savefig(f"{stem}.png", dpi=110, bbox_inches="tight")
-        plt.close(ax.figure)
+        from ._atomic import atomic_write
+
+        try:  # atomic like the other files: a kill never leaves a truncated PNG
+            atomic_write(f"{stem}.png", lambda tmp: ax.figure.savefig(tmp, format="png", dpi=110,
+                                                                     bbox_inches="tight"))
+        finally:
+            plt.close(ax.figure)
         written.append(f"{stem}.png")
     return written
 
