@@ -37,8 +37,9 @@ __version__ = "0.1.0.dev0"
 
 # Public names whose modules import heavy libraries: loaded on first access.
 _LAZY = {
-    "SphericalField": ("shdd_geo.field", "SphericalField"),
-    "open_field": ("shdd_geo.field", "open_field"),
+    "SphericalField": ("shdd_geo.fields", "SphericalField"),
+    "open_field": ("shdd_geo.fields", "open_field"),
+    "fields": ("shdd_geo.fields", None),
     "LocDiffusion": ("shdd_geo.model", "LocDiffusion"),
     "pretrained": ("shdd_geo.pretrained", None),
     "namesakes": ("shdd_geo.namesakes", None),
@@ -55,7 +56,7 @@ _LAZY = {
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import baselines, datasets, pretrained
-    from .field import SphericalField, open_field
+    from .fields import SphericalField, open_field
     from .model import LocDiffusion
 
 
@@ -97,6 +98,7 @@ __all__ = sorted(
         "encode",
         "evaluate",
         "evaluation",
+        "fields",
         "geographic_centre",
         "geometric_median",
         "geoscore",

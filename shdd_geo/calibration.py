@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._field_region import check_level as _check_level
-from .field import SphericalField
+from .fields import SphericalField
+from .fields.regions import check_level as _check_level
 
 __all__ = ["DEFAULT_LEVELS", "calibration_report", "coverage", "hpd_levels", "mean_area_km2"]
 
@@ -49,7 +49,7 @@ def _levels(levels) -> list[float]:
 
 def _mass_denser(fields: SphericalField, lat, lon) -> tuple[np.ndarray, np.ndarray]:
     """Per point: mass of pixels strictly denser than the truth's pixel, and of those as dense."""
-    from ._field_grid import _hp
+    from .fields.grid import import_healpy as _hp
     from .coords import as_latlon
 
     la, lo = as_latlon(lat, lon)

@@ -253,7 +253,7 @@ def cmd_embed(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from .field import open_field
+    from .fields import open_field
 
     field = open_field(args.field)
     fields = [field[i] for i in range(len(field))] if field.is_batch else [field]

@@ -112,7 +112,7 @@ class Namesakes:
     def field(self, text: str, nside: int = 64, *, bandwidth_km: float = 200.0, nest: bool = False):
         """Normalised kernel density (von Mises-Fisher, ``bandwidth_km``) of ``text``'s namesakes,
         weighted by ``weights``; ``None`` if the name is unknown."""
-        from .field import SphericalField
+        from .fields import SphericalField
 
         if not (isinstance(bandwidth_km, (int, float)) and math.isfinite(bandwidth_km) and bandwidth_km > 0):
             raise ValueError(f"`bandwidth_km` must be a positive distance in km, got {bandwidth_km!r}")

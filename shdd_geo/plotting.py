@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ._optional import attempt_import
-from .field import SphericalField
+from .fields import SphericalField
 
 __all__ = ["natural_earth_dir", "plot_field", "use_offline_natural_earth"]
 
@@ -95,7 +95,7 @@ def _edges(centres: np.ndarray) -> np.ndarray:
 def _shade(ax, field, log: bool, cmap, resolution_deg, log_decades: float):
     """Density on a lat/lon grid (per km^2); returns (mesh, lat, lon, normalised log grid)."""
     ccrs = attempt_import("cartopy.crs", "maps")
-    from ._field_build import healpix_to_grid
+    from .fields.regrid import healpix_to_grid
     from .coords import EARTH_RADIUS_KM
 
     norm = field.normalize()

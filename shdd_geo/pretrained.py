@@ -235,7 +235,7 @@ class Geolocator:
 
     def _tagged(self, log_density, like, labels=None, **attrs):
         """A field on ``like``'s grid with these rows, labels and the model name in its attrs."""
-        from .field import SphericalField
+        from .fields import SphericalField
 
         return SphericalField(log_density, kind="log_density", nest=like.nest, labels=labels,
                               attrs={**dict(like.attrs), "model": self.card.name, **attrs})

@@ -16,7 +16,7 @@ from shdd_geo.calibration import (
     mean_area_km2,
 )
 from shdd_geo.coords import EARTH_RADIUS_KM
-from shdd_geo.field import SphericalField
+from shdd_geo.fields import SphericalField
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ class Fixed:
         return self.lat[: len(X)], self.lon[: len(X)]
 
     def predict_field(self, X, nside=8):
-        from shdd_geo.field import SphericalField
+        from shdd_geo.fields import SphericalField
 
         return SphericalField(np.zeros((len(X), 12 * nside * nside)), kind="log_density")
 

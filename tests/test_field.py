@@ -1,4 +1,4 @@
-"""Tests of shdd_geo.field.SphericalField (construction, analysis, arithmetic)."""
+"""Tests of shdd_geo.fields.SphericalField (construction, analysis, arithmetic)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from shdd_geo import codec, metrics
-from shdd_geo._field_grid import uniform_in_pixels
+from shdd_geo.fields.grid import uniform_in_pixels
 from shdd_geo.coords import EARTH_RADIUS_KM, latlon_to_xyz
-from shdd_geo.field import CredibleRegion, SphericalField
+from shdd_geo.fields import CredibleRegion, SphericalField
 from shdd_geo.sh import sh_basis, zonal_kernel
 
 FOUR_PI = 4 * math.pi

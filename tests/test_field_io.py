@@ -1,4 +1,4 @@
-"""Tests of shdd_geo.field_io: xarray, NetCDF and GeoJSON (RFC 7946)."""
+"""Tests of shdd_geo.io.netcdf and shdd_geo.io.geojson: xarray, NetCDF and GeoJSON (RFC 7946)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ shapely = pytest.importorskip("shapely")
 
 from shdd_geo import codec
 from shdd_geo.coords import EARTH_RADIUS_KM
-from shdd_geo.field import SphericalField, open_field
-from shdd_geo.field_io import to_geojson, to_netcdf, to_xarray
+from shdd_geo.fields import SphericalField, open_field
+from shdd_geo.io.geojson import to_geojson
+from shdd_geo.io.netcdf import to_netcdf, to_xarray
 
 
 @pytest.fixture(scope="module")

@@ -298,7 +298,7 @@ def test_array_data_accepts_memmap(tmp_path):
 
 def test_predict_field_mixture_and_mean(tiny, data):
     pytest.importorskip("healpy")
-    from shdd_geo.field import SphericalField
+    from shdd_geo.fields import SphericalField
     from shdd_geo.codec import log_density
     from shdd_geo.anchors import healpix
 

@@ -15,7 +15,7 @@ cartopy = pytest.importorskip("cartopy")
 import matplotlib.pyplot as plt
 
 from shdd_geo import codec
-from shdd_geo.field import SphericalField
+from shdd_geo.fields import SphericalField
 from shdd_geo.plotting import natural_earth_dir, plot_field, use_offline_natural_earth
 
 
@@ -106,7 +106,7 @@ def test_user_data_dir_is_respected(monkeypatch):
 
 def test_core_import_stays_light():
     code = (
-        "import sys, shdd_geo, shdd_geo.field, shdd_geo.calibration;"
+        "import sys, shdd_geo, shdd_geo.fields, shdd_geo.calibration;"
         "heavy = {'matplotlib', 'cartopy', 'xarray', 'shapely', 'geopandas', 'pandas', 'torch'};"
         "print(sorted(heavy & set(sys.modules)))"
     )

@@ -123,7 +123,7 @@ def test_locate_hybrid_moves_modes_onto_the_best_matching_names(geo):
 
 def test_locate_cli_writes_outputs(tmp_path, capsys, monkeypatch):
     from shdd_geo.cli import main
-    from shdd_geo.field import SphericalField
+    from shdd_geo.fields import SphericalField
 
     marked = []
     plot = SphericalField.plot

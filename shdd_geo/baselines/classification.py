@@ -171,7 +171,7 @@ class CellClassifier(BaseGeolocator):
         return out
 
     def predict_field(self, X: Any, nside: int | None = None, *, uniform_weight: float = 0.0) -> Any:
-        """Batch :class:`~shdd_geo.field.SphericalField`: piecewise-constant cell densities.
+        """Batch :class:`~shdd_geo.fields.SphericalField`: piecewise-constant cell densities.
 
         Each class cell's probability is spread uniformly over the cell; cells
         without training data get zero density unless ``uniform_weight`` > 0

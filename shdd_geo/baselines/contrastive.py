@@ -323,7 +323,7 @@ class GeoCLIPRetrieval(BaseGeolocator):
     def predict_field(
         self, X: Any, nside: int = 64, *, top_k: int = 64, bandwidth_km: float | None = None
     ) -> Any:
-        """Batch :class:`~shdd_geo.field.SphericalField` from the gallery probabilities.
+        """Batch :class:`~shdd_geo.fields.SphericalField` from the gallery probabilities.
 
         Row ``i`` is a von Mises-Fisher kernel density over query ``i``'s
         ``top_k`` most probable gallery points, weighted by their (renormalised)

@@ -162,7 +162,7 @@ class KNNRetrieval(BaseGeolocator):
         return self._weights(sim), idx
 
     def predict_field(self, X: Any, nside: int = 64, *, bandwidth_km: float | None = None) -> Any:
-        """Batch :class:`~shdd_geo.field.SphericalField`: a kernel density of the top-``k`` neighbours.
+        """Batch :class:`~shdd_geo.fields.SphericalField`: a kernel density of the top-``k`` neighbours.
 
         Row ``i`` is a von Mises-Fisher kernel density estimate over the
         locations of query ``i``'s ``k`` nearest neighbours, weighted by

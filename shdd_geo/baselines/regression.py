@@ -148,7 +148,7 @@ class UnitVectorRegression(BaseGeolocator):
         return self
 
     def predict_field(self, X: Any, nside: int = 64) -> Any:
-        """Batch :class:`~shdd_geo.field.SphericalField`: a von Mises-Fisher density per row.
+        """Batch :class:`~shdd_geo.fields.SphericalField`: a von Mises-Fisher density per row.
 
         Centred on the predicted unit vector with concentration ``kappa_``
         (see :meth:`calibrate`): unimodal by construction.

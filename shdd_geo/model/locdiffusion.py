@@ -565,7 +565,7 @@ class LocDiffusion:
         ``prior`` is one :class:`~shdd_geo.SphericalField` on any grid (it is
         regridded); ``field`` comes back unchanged for ``w = 0``.
         """
-        from ..field import SphericalField
+        from ..fields import SphericalField
 
         w = float(prior_weight)
         if not (math.isfinite(w) and 0.0 <= w < 1.0):
@@ -581,7 +581,7 @@ class LocDiffusion:
 
     @staticmethod
     def _field_from_samples(coeffs, nside: int, kind: str, temperature: float):
-        from ..field import SphericalField
+        from ..fields import SphericalField
 
         if kind not in ("mixture", "mean"):
             raise ValueError(f"`kind` must be 'mixture' or 'mean', got {kind!r}")
@@ -617,7 +617,7 @@ class LocDiffusion:
         none, which a higher temperature can only approach by flattening every
         mode.  Not in the paper.
         """
-        from ..field import SphericalField
+        from ..fields import SphericalField
 
         if not (isinstance(bandwidth_km, (int, float)) and math.isfinite(bandwidth_km) and bandwidth_km > 0):
             raise ValueError(f"`bandwidth_km` must be a positive distance in km, got {bandwidth_km!r}")
@@ -736,7 +736,7 @@ class LocDiffusion:
         self.temperature_ = float(meta.get("temperature", 1.0))
         self.prior_weight_ = float(meta.get("prior_weight", 0.0))
         if _PRIOR_TENSOR in tensors:
-            from ..field import SphericalField
+            from ..fields import SphericalField
 
             self.prior_ = SphericalField(tensors[_PRIOR_TENSOR].double().numpy(), kind="log_density")
 

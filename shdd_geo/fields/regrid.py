@@ -1,113 +1,32 @@
-"""Kernel density estimates and lat/lon <-> HEALPix regridding (private).
+"""Regridding between HEALPix and regular lat/lon grids, and interpolation.
 
-All results are log-densities per steradian, shape ``(B, npix)`` or
+All values are log-densities per steradian, rows ``(B, npix)`` or grids
 ``(B, nlat, nlon)``, computed in log space so that peaked fields never
-underflow.  Used by :class:`shdd_geo.field.SphericalField`.
+underflow.  Used by :class:`~shdd_geo.fields.SphericalField`, its xarray/NetCDF
+export and its maps.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 from scipy.special import logsumexp
 
-from ._field_grid import _hp, pixel_area_sr, pixel_xyz
-from .coords import EARTH_RADIUS_KM, latlon_to_xyz, wrap_lon
+from ..coords import wrap_lon
+from .grid import import_healpy, pixel_area_sr
 
-__all__ = [
-    "grid_to_healpix",
-    "healpix_to_grid",
-    "histogram_log_density",
-    "rot_bandwidth_rad",
-    "vmf_kde_log_density",
-]
+__all__ = ["check_regular_axis", "grid_axes", "grid_to_healpix", "healpix_to_grid", "interp_log"]
 
 
-# ---------------------------------------------------------------- KDE ----
-def _kappa_from_resultant(rbar: float) -> float:
-    """vMF concentration on S^2 from the mean resultant length (Banerjee et al. 2005)."""
-    rbar = min(max(rbar, 0.0), 1.0 - 1e-12)
-    return rbar * (3.0 - rbar * rbar) / (1.0 - rbar * rbar)
-
-
-def rot_bandwidth_rad(xyz: np.ndarray, w: np.ndarray) -> float:
-    """Rule-of-thumb bandwidth [rad] of a vMF kernel on S^2.
-
-    García-Portugués (2013, "Exact risk improvement of bandwidth selectors for
-    kernel density estimation with directional data", eq. 6 with q = 2)::
-
-        h = (8 sinh(k)^2 / (k n [(1 + 4k^2) sinh(2k) - 2k cosh(2k)]))^(1/6)
-
-    with ``k`` the vMF concentration fitted to the data and ``n`` the
-    effective sample size ``1 / sum(w^2)``.  Written with ``E = exp(-2k)`` so
-    it neither overflows for concentrated data nor cancels badly (k >= 0.01).
-    """
-    n_eff = 1.0 / float(np.sum(w * w))
-    k = max(_kappa_from_resultant(float(np.linalg.norm(w @ xyz))), 1e-2)
-    e = math.exp(-2.0 * k)
-    den = (1.0 + 4.0 * k * k) * (1.0 - e * e) - 2.0 * k * (1.0 + e * e)
-    ratio = 4.0 * (1.0 - e) ** 2 / (k * n_eff * den)
-    return min(ratio ** (1.0 / 6.0), math.pi / 2)
-
-
-def _log_vmf_norm(kappa: float) -> float:
-    """log of the vMF normalising constant on S^2 (density per sr), times exp(-kappa)."""
-    return math.log(kappa) - math.log(2.0 * math.pi) - math.log1p(-math.exp(-2.0 * kappa))
-
-
-def vmf_kde_log_density(
-    lat: np.ndarray, lon: np.ndarray, w: np.ndarray, nside: int, nest: bool, h_rad: float
-) -> np.ndarray:
-    """log of ``sum_i w_i vMF(u; x_i, kappa = 1/h^2)`` at every pixel centre, shape (npix,)."""
-    kappa = 1.0 / (h_rad * h_rad)
-    u = pixel_xyz(nside, nest)
-    x = latlon_to_xyz(lat, lon)
-    with np.errstate(divide="ignore"):
-        logw = np.log(w)  # zero weights drop out
-    out = np.full(u.shape[0], -np.inf)
-    step = max(1, (1 << 22) // u.shape[0])
-    for lo in range(0, x.shape[0], step):
-        t = kappa * (u @ x[lo : lo + step].T - 1.0) + logw[lo : lo + step]
-        out = np.logaddexp(out, logsumexp(t, axis=1))
-    return out + _log_vmf_norm(kappa)
-
-
-def histogram_log_density(lat, lon, w, nside: int, nest: bool) -> np.ndarray:
-    """log of the weighted histogram density per sr (``-inf`` in empty pixels)."""
-    hp = _hp()
-    pix = hp.ang2pix(nside, lon, lat, nest=nest, lonlat=True)
-    mass = np.bincount(pix, weights=w, minlength=12 * nside * nside)
-    with np.errstate(divide="ignore"):
-        return np.log(mass) - math.log(pixel_area_sr(nside))
-
-
-def check_bandwidth(bandwidth_km, nside: int, xyz, w) -> float:
-    """Bandwidth [rad]: explicit, or the rule of thumb floored at the pixel size."""
-    hp = _hp()
-    resol = hp.nside2resol(nside)
-    if bandwidth_km is None:
-        return max(rot_bandwidth_rad(xyz, w), resol)
-    if isinstance(bandwidth_km, bool) or not isinstance(bandwidth_km, (int, float, np.number)):
-        raise TypeError(f"`bandwidth_km` must be a number [km] or None, got {bandwidth_km!r}")
-    h = float(bandwidth_km) / EARTH_RADIUS_KM
-    if not (math.isfinite(h) and h > 0):
-        raise ValueError(f"`bandwidth_km` must be finite and > 0, got {bandwidth_km}")
-    if h < 0.5 * resol:
-        warnings.warn(
-            f"`bandwidth_km`={bandwidth_km} is below half the pixel size "
-            f"({resol * EARTH_RADIUS_KM:.0f} km at nside={nside}); the estimate will be "
-            "aliased. Increase `nside` or the bandwidth.",
-            UserWarning,
-            stacklevel=4,
-        )
-    return h
-
-
-# ---------------------------------------------------------- regridding ----
 def check_regular_axis(c, name: str, period: float | None) -> float:
-    """Validate ascending, evenly spaced cell centres; return the spacing [deg]."""
+    """Validate ascending, evenly spaced cell centres; return the spacing [deg].
+
+    Examples
+    --------
+    >>> check_regular_axis([-0.5, 0.5, 1.5], "lat", 180.0)
+    1.0
+    """
     c = np.asarray(c, dtype=np.float64)
     if c.ndim != 1 or c.size < 2:
         raise ValueError(f"`{name}` must be a 1-D array of at least 2 cell centres, got shape {c.shape}")
@@ -139,8 +58,15 @@ def grid_to_healpix(
     sub-cell (weighted by its exact spherical area) is assigned to the pixel
     holding its centre and the pixel value is the area-weighted mean density.
     Pixels outside the grid get ``-inf`` (zero density).
+
+    Examples
+    --------
+    >>> lat, lon = grid_axes(10.0)
+    >>> rows = grid_to_healpix(np.zeros((1, lat.size, lon.size)), lat, lon, 4, False)
+    >>> rows.shape, bool(np.allclose(rows, 0.0))
+    ((1, 192), True)
     """
-    hp = _hp()
+    hp = import_healpy()
     dlat = check_regular_axis(lat, "lat", 180.0)
     dlon = check_regular_axis(lon, "lon", 360.0)
     resol = math.degrees(hp.nside2resol(nside))
@@ -171,7 +97,14 @@ def grid_to_healpix(
 
 
 def grid_axes(resolution_deg) -> tuple[np.ndarray, np.ndarray]:
-    """Ascending cell centres of a global regular grid at ``resolution_deg``."""
+    """Ascending cell centres of a global regular grid at ``resolution_deg``.
+
+    Examples
+    --------
+    >>> lat, lon = grid_axes(45.0)
+    >>> lat.tolist(), lon.size
+    ([-67.5, -22.5, 22.5, 67.5], 8)
+    """
     if isinstance(resolution_deg, bool) or not isinstance(resolution_deg, (int, float, np.number)):
         raise TypeError(f"`resolution_deg` must be a number [deg], got {resolution_deg!r}")
     r = float(resolution_deg)
@@ -187,8 +120,15 @@ def grid_axes(resolution_deg) -> tuple[np.ndarray, np.ndarray]:
 
 
 def interp_log(rows: np.ndarray, nside: int, nest: bool, lat, lon) -> np.ndarray:
-    """Bilinear (linear in density) interpolation of log rows ``(B, npix)`` at points -> ``(B, n)``."""
-    hp = _hp()
+    """Bilinear (linear in density) interpolation of log rows ``(B, npix)`` at points -> ``(B, n)``.
+
+    Examples
+    --------
+    >>> rows = np.zeros((1, 48))
+    >>> interp_log(rows, 2, False, np.array([10.0]), np.array([20.0])).round(12).tolist()
+    [[0.0]]
+    """
+    hp = import_healpy()
     pix, w = hp.get_interp_weights(nside, lon, lat, nest=nest, lonlat=True)
     with np.errstate(divide="ignore"):
         logw = np.log(np.maximum(w, 0.0))  # healpy can return -1e-16
@@ -210,7 +150,7 @@ def _conservative(rows, nside, nest, lat, lon, r, s) -> np.ndarray:
        proportion to their areas (so the sampled areas add up to the true pixel
        area);  3. each cell holds the mass of its samples over its area.
     """
-    hp = _hp()
+    hp = import_healpy()
     sub_lat = _sub_centres(lat, r, s)
     sub_lon = wrap_lon(_sub_centres(lon, r, s))
     a_row = _sub_row_areas(sub_lat, r / s) * math.radians(r / s)
@@ -251,8 +191,14 @@ def healpix_to_grid(rows: np.ndarray, nside: int, nest: bool, resolution_deg, me
     (total mass exact).  ``"bilinear"``: the bilinear density at the cell
     centre (smooth, for maps), averaged over sub-samples for cells larger
     than a pixel.
+
+    Examples
+    --------
+    >>> lat, lon, v = healpix_to_grid(np.zeros((1, 192)), 4, False, 30.0)
+    >>> v.shape, bool(np.allclose(v, 0.0, atol=0.1))              # ~ the uniform log-density
+    ((1, 6, 12), True)
     """
-    hp = _hp()
+    hp = import_healpy()
     lat, lon = grid_axes(resolution_deg)
     r = lat[1] - lat[0] if lat.size > 1 else 180.0
     resol = math.degrees(hp.nside2resol(nside))

@@ -1,4 +1,4 @@
-"""HEALPix grid helpers for :class:`shdd_geo.field.SphericalField` (private).
+"""HEALPix grid helpers of :class:`~shdd_geo.fields.SphericalField`.
 
 Everything here is a thin, cached layer over healpy: validation of ``nside``,
 pixel centres in degrees, neighbour tables, RING <-> NESTED permutations and
@@ -12,10 +12,11 @@ import math
 
 import numpy as np
 
-from .coords import EARTH_RADIUS_KM, wrap_lon
+from ..coords import EARTH_RADIUS_KM, wrap_lon
 
 __all__ = [
     "check_nside",
+    "import_healpy",
     "neighbours",
     "nside_from_npix",
     "pixel_area_km2",
@@ -29,14 +30,27 @@ __all__ = [
 _MAX_NSIDE = 2**29
 
 
-def _hp():
-    from ._optional import attempt_import
+def import_healpy():
+    """The ``healpy`` module, or an error naming the ``pip install`` that provides it.
+
+    Examples
+    --------
+    >>> import_healpy().nside2npix(4)
+    192
+    """
+    from .._optional import attempt_import
 
     return attempt_import("healpy", "HEALPix fields")
 
 
 def check_nside(nside, name: str = "nside") -> int:
-    """Validate a HEALPix ``nside``: a power of two in [1, 2**29]."""
+    """Validate a HEALPix ``nside``: a power of two in [1, 2**29].
+
+    Examples
+    --------
+    >>> check_nside(64)
+    64
+    """
     if isinstance(nside, bool) or not isinstance(nside, (int, np.integer)):
         raise TypeError(f"`{name}` must be an integer power of two, got {nside!r}")
     nside = int(nside)
@@ -48,7 +62,13 @@ def check_nside(nside, name: str = "nside") -> int:
 
 
 def nside_from_npix(npix: int, name: str = "values") -> int:
-    """``nside`` with ``12 * nside**2 == npix``; a clear error otherwise."""
+    """``nside`` with ``12 * nside**2 == npix``; a clear error otherwise.
+
+    Examples
+    --------
+    >>> nside_from_npix(49152)
+    64
+    """
     nside = math.isqrt(max(int(npix) // 12, 0))
     if npix < 12 or 12 * nside * nside != npix or nside & (nside - 1):
         raise ValueError(
@@ -59,12 +79,24 @@ def nside_from_npix(npix: int, name: str = "values") -> int:
 
 
 def pixel_area_sr(nside: int) -> float:
-    """Area of one pixel [sr]."""
+    """Area of one pixel [sr].
+
+    Examples
+    --------
+    >>> round(pixel_area_sr(1) * 12, 12) == round(4 * math.pi, 12)
+    True
+    """
     return 4.0 * math.pi / (12 * nside * nside)
 
 
 def pixel_area_km2(nside: int) -> float:
-    """Area of one pixel [km^2]."""
+    """Area of one pixel [km^2].
+
+    Examples
+    --------
+    >>> round(pixel_area_km2(1) * 12 / 1e6)   # the Earth's area in million km^2
+    510
+    """
     return pixel_area_sr(nside) * EARTH_RADIUS_KM**2
 
 
@@ -75,31 +107,57 @@ def _readonly(a: np.ndarray) -> np.ndarray:
 
 @functools.lru_cache(maxsize=4)
 def pixel_latlon(nside: int, nest: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Pixel-centre latitude and longitude [deg] (read-only, lon in [-180, 180))."""
-    hp = _hp()
+    """Pixel-centre latitude and longitude [deg] (read-only, lon in [-180, 180)).
+
+    Examples
+    --------
+    >>> lat, lon = pixel_latlon(1, False)
+    >>> lat.shape, bool(lon.min() >= -180)
+    ((12,), True)
+    """
+    hp = import_healpy()
     lon, lat = hp.pix2ang(nside, np.arange(12 * nside * nside), nest=nest, lonlat=True)
     return _readonly(np.asarray(lat, dtype=np.float64)), _readonly(wrap_lon(lon))
 
 
 @functools.lru_cache(maxsize=4)
 def pixel_xyz(nside: int, nest: bool) -> np.ndarray:
-    """Pixel-centre unit vectors ``(npix, 3)`` (read-only)."""
-    hp = _hp()
+    """Pixel-centre unit vectors ``(npix, 3)`` (read-only).
+
+    Examples
+    --------
+    >>> bool(np.allclose(np.linalg.norm(pixel_xyz(2, False), axis=1), 1.0))
+    True
+    """
+    hp = import_healpy()
     x, y, z = hp.pix2vec(nside, np.arange(12 * nside * nside), nest=nest)
     return _readonly(np.stack([x, y, z], axis=1))
 
 
 @functools.lru_cache(maxsize=2)
 def neighbours(nside: int, nest: bool) -> np.ndarray:
-    """The 8 neighbours of every pixel, ``(8, npix)``; -1 where there is none."""
-    hp = _hp()
+    """The 8 neighbours of every pixel, ``(8, npix)``; -1 where there is none.
+
+    Examples
+    --------
+    >>> neighbours(2, False).shape
+    (8, 48)
+    """
+    hp = import_healpy()
     return _readonly(hp.get_all_neighbours(nside, np.arange(12 * nside * nside), nest=nest))
 
 
 @functools.lru_cache(maxsize=8)
 def reorder_index(nside: int, to_nest: bool) -> np.ndarray:
-    """Index ``i`` such that ``values_new = values_old[..., i]`` changes the ordering."""
-    hp = _hp()
+    """Index ``i`` such that ``values_new = values_old[..., i]`` changes the ordering.
+
+    Examples
+    --------
+    >>> ring = np.arange(48.0)
+    >>> bool(np.array_equal(ring[reorder_index(2, True)][reorder_index(2, False)], ring))
+    True
+    """
+    hp = import_healpy()
     pix = np.arange(12 * nside * nside)
     return _readonly(hp.nest2ring(nside, pix) if to_nest else hp.ring2nest(nside, pix))
 
@@ -111,7 +169,7 @@ def _pixel_boxes(nside: int, pix: np.ndarray, nest: bool):
     boundary gives the exact extent; phi is measured relative to the centre
     and boundary points at a pole (undefined phi) are ignored.
     """
-    hp = _hp()
+    hp = import_healpy()
     b = hp.boundaries(nside, pix, step=2, nest=nest)  # (m, 3, 8)
     if b.ndim == 2:
         b = b[None]
@@ -133,8 +191,14 @@ def uniform_in_pixels(nside: int, pix: np.ndarray, nest: bool, rng: np.random.Ge
 
     Exact: proposals are uniform in area in a (z, phi) box around the pixel and
     rejected unless they fall in the pixel.  Returns (lat, lon) [deg].
+    
+    Examples
+    --------
+    >>> lat, lon = uniform_in_pixels(4, np.array([0, 100]), False, np.random.default_rng(0))
+    >>> bool(np.array_equal(import_healpy().ang2pix(4, lon, lat, lonlat=True), [0, 100]))
+    True
     """
-    hp = _hp()
+    hp = import_healpy()
     pix = np.asarray(pix, dtype=np.int64).ravel()
     z_out = np.empty(pix.size)
     phi_out = np.empty(pix.size)

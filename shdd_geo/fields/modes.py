@@ -1,13 +1,18 @@
-"""Mode finding on HEALPix log-density rows (private helper of ``SphericalField.modes``)."""
+"""Mode finding on HEALPix log-density rows: the engine of :meth:`SphericalField.modes <shdd_geo.fields.SphericalField.modes>`.
+
+A *mode* is a local maximum of a density field: a pixel at least as dense as
+its 8 neighbours.  (Choosing one point among decoded samples is a different
+question, answered by :mod:`shdd_geo.decoding.points`.)
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._field_grid import _hp, neighbours, pixel_area_sr, pixel_latlon, pixel_xyz
-from .coords import EARTH_RADIUS_KM
+from ..coords import EARTH_RADIUS_KM
+from .grid import import_healpy, neighbours, pixel_area_sr, pixel_latlon, pixel_xyz
 
-__all__ = ["find_modes"]
+__all__ = ["ascent_roots", "find_modes"]
 
 _COLUMNS = ("field", "rank", "pixel", "lat", "lon", "log_density", "mass")
 
@@ -43,6 +48,12 @@ def ascent_roots(row: np.ndarray, nb: np.ndarray) -> np.ndarray:
     Each pixel points to its densest neighbour if that one is strictly denser, else to itself
     (ties go to the lowest neighbour slot, as ``argmax`` picks); the pointers are followed to
     their ends by repeated doubling.
+
+    Examples
+    --------
+    >>> row = np.zeros(48); row[5] = 1.0
+    >>> int(ascent_roots(row, neighbours(2, False))[5])
+    5
     """
     nv = np.where(nb >= 0, row[np.maximum(nb, 0)], -np.inf)
     best = nv.argmax(axis=0)
@@ -61,8 +72,16 @@ def find_modes(rows: np.ndarray, nside: int, nest: bool, k: int, sep_km: float, 
 
     ``radius_km=None``: each mode's mass is its basin (the pixels whose steepest ascent ends at
     the mode or at a lower local maximum it suppressed); else the mass within ``radius_km``.
+
+    Examples
+    --------
+    >>> row = np.log(np.full((1, 48), 1 / (4 * np.pi)))
+    >>> row[0, 7] += 1.0
+    >>> t = find_modes(row, 2, False, 1, 500.0, None)
+    >>> int(t["pixel"][0]), sorted(t)[:3]
+    (7, ['field', 'lat', 'log_density'])
     """
-    hp = _hp()
+    hp = import_healpy()
     nb = neighbours(nside, nest)
     xyz = pixel_xyz(nside, nest)
     lat, lon = pixel_latlon(nside, nest)
