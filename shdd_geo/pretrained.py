@@ -186,7 +186,7 @@ class Geolocator:
         return [Path(x).name if isinstance(x, (str, os.PathLike)) else f"image {i}"
                 for i, x in enumerate(as_image_list(inputs))]
 
-    def predict(self, inputs, *, n_samples: int = 16, point: str = "mode", generator=0, **kwargs):
+    def predict(self, inputs, *, n_samples: int = 16, point: str = "densest", generator=0, **kwargs):
         """Point predictions ``(lat, lon)`` [deg] for raw inputs (see ``LocDiffusion.predict``).
 
         Sampling options (``guidance_scale``, ``steps``...) default to the

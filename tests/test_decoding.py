@@ -1,4 +1,4 @@
-"""Tests of shdd_geo.decoding: mode / KL / argmax decoders, refinement, coarse-to-fine."""
+"""Tests of shdd_geo.decoding.decoders (and its _caps): mode / KL / argmax decoders, refinement, coarse-to-fine."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from shdd_geo import _caps as C
 from shdd_geo import anchors as A
-from shdd_geo import decoding as D
+from shdd_geo.decoding import _caps as C
+from shdd_geo.decoding import decoders as D
 from shdd_geo.codec import encode, evaluate, shdd_kl
 from shdd_geo.coords import EARTH_RADIUS_KM, latlon_to_xyz
 from shdd_geo.metrics import great_circle_km
@@ -66,7 +66,7 @@ def test_cap_scores_match_brute_force(L):
     c = encode(*_points(8, rng), L) + rng.normal(0, 0.3, (8, (L + 1) ** 2))
     rho = D.kernel_hwhm(L)
     brute = _cap_scores_brute(c, an, rho)
-    for caps in (C._caps_dense, C._caps_pruned):
+    for caps in (C.caps_dense, C.caps_pruned):
         score, idx, start = caps(c, an, L, rho, "matmul", 4, 1)
         np.testing.assert_allclose(score[:, 0], brute.max(1), rtol=1e-12)
         np.testing.assert_array_equal(idx[:, 0], brute.argmax(1))
@@ -82,11 +82,11 @@ def test_pruned_path_equals_sparse_matrix_path(L):
     an = A.fibonacci(2048)
     c = encode(*_points(40, rng), L) + rng.normal(0, 0.1, (40, (L + 1) ** 2))
     rho = D.kernel_hwhm(L)
-    dense = C._caps_dense(c, an, L, rho, "matmul", 16, 3)
-    pruned = C._caps_pruned(c, an, L, rho, "matmul", 16, 3, margin=1e9)  # everything is a candidate
+    dense = C.caps_dense(c, an, L, rho, "matmul", 16, 3)
+    pruned = C.caps_pruned(c, an, L, rho, "matmul", 16, 3, margin=1e9)  # everything is a candidate
     for a, b in zip(dense, pruned):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
-    top1 = C._caps_pruned(c, an, L, rho, "matmul", 16, 1)  # the default, heavily pruned
+    top1 = C.caps_pruned(c, an, L, rho, "matmul", 16, 1)  # the default, heavily pruned
     for a, b in zip(dense, top1):
         np.testing.assert_allclose(a[:, 0], b[:, 0], rtol=1e-12)
 
@@ -256,21 +256,6 @@ def test_bad_coefficients_and_anchors():
         D.decode(np.zeros(16), anchors=np.zeros((5, 2)))
     with pytest.raises(TypeError, match="`L`"):
         D.decode(np.zeros(16), L=2.5)
-
-
-def test_predict_from_samples():
-    lat = np.array([[0.0, 0.0, 0.1, 40.0], [10.0, 10.0, 10.0, 10.0]])
-    lon = np.array([[0.0, 0.2, 0.1, 40.0], [0.0, 0.0, 0.0, 0.0]])
-    la, _ = D.predict_from_samples(lat, lon, how="mode")
-    np.testing.assert_allclose(la, [0.1, 10.0])
-    la_c, _ = D.predict_from_samples(lat, lon)
-    assert la_c[0] > 5  # the centre is pulled by the outlier, the mode and median are not
-    la_m, lo_m = D.predict_from_samples(lat, lon, how="median")
-    assert great_circle_km(la_m[0], lo_m[0], 0.0, 0.1) < 20
-    with pytest.raises(ValueError, match="`how`"):
-        D.predict_from_samples(lat, lon, how="mean")
-    with pytest.raises(ValueError, match="`bandwidth_km`"):
-        D.predict_from_samples(lat, lon, how="mode", bandwidth_km=-1)
 
 
 @pytest.mark.slow

@@ -33,7 +33,7 @@ from .training import ArrayData, NpyShards, ParquetShards, Trainer, TrainState, 
 
 __all__ = ["LocDiffusion"]
 
-_POINTS = ("centre", "mode", "median")
+_POINTS = ("centre", "densest", "median")
 _LOSSES = ("kl", "l1", "l2", "cosine")
 _NET_TENSOR = "net."
 _PRIOR_TENSOR = "prior.log_density"
@@ -135,7 +135,7 @@ class LocDiffusion:
     ...                  n_anchors=256, random_state=0, verbose=False).fit(X, lat, lon, epochs=1)
     >>> m.sample(X[:2], n_samples=3, steps=5, generator=0).shape
     (2, 3, 25)
-    >>> lat_hat, lon_hat = m.predict(X[:2], n_samples=4, point="mode", steps=5, generator=0)
+    >>> lat_hat, lon_hat = m.predict(X[:2], n_samples=4, point="densest", steps=5, generator=0)
     >>> lat_hat.shape
     (2,)
     """
@@ -482,7 +482,7 @@ class LocDiffusion:
         Draws ``n_samples`` coefficient vectors per condition (:meth:`sample`),
         decodes each with :func:`shdd_geo.decoding.decode` and combines them:
         ``"centre"`` -- geographic centre (the paper's choice); ``"median"`` --
-        spherical geometric median; ``"mode"`` -- the decoded sample where the
+        spherical geometric median; ``"densest"`` -- the decoded sample where the
         mixture of the samples' densities is highest (best for multi-modal
         answers).
 
@@ -490,10 +490,10 @@ class LocDiffusion:
         --------
         See the class example.
         """
+        from ..decoding.points import check_point
         from ..metrics import geographic_centre, geometric_median
 
-        if point not in _POINTS:
-            raise ValueError(f"`point` must be one of {_POINTS}, got {point!r}")
+        point = check_point(point, _POINTS)  # "mode": deprecated alias of "densest"
         coeffs = self.sample(X, n_samples, **sample_kwargs)
         lat, lon = self._decode(coeffs, decode_kwargs)
         if point == "centre":

@@ -16,13 +16,13 @@ import weakref
 
 import numpy as np
 
-from .anchors import AnchorSet
-from .sh import real_to_alm, sh_basis_xyz
+from ..anchors import AnchorSet
+from ..sh import real_to_alm, sh_basis_xyz
 
 _SIGNIFICANT = 36.0  # nats: e**-36 < float64 eps, such terms cannot change a sum
 _MAX_CSR_PAIRS = 30_000_000  # neighbour pairs kept in a cached sparse matrix
-_MAX_BASIS = 2**25  # entries of an anchor basis kept in memory (256 MiB float64)
-_BLOCK = 2**23  # entries per streamed basis block (64 MiB float64)
+MAX_BASIS = 2**25  # entries of an anchor basis kept in memory (256 MiB float64)
+BLOCK = 2**23  # entries per streamed basis block (64 MiB float64)
 _MAX_TERMS = 16_384  # significant anchors kept per row on the streamed path
 
 
@@ -30,7 +30,7 @@ _MAX_TERMS = 16_384  # significant anchors kept per row on the streamed path
 _TREES: weakref.WeakKeyDictionary[AnchorSet, dict] = weakref.WeakKeyDictionary()
 
 
-def _cache(anchors: AnchorSet) -> dict:
+def anchor_cache(anchors: AnchorSet) -> dict:
     c = _TREES.get(anchors)
     if c is None:
         c = _TREES[anchors] = {}
@@ -39,7 +39,7 @@ def _cache(anchors: AnchorSet) -> dict:
 
 def _tree(anchors: AnchorSet):
     """KD-tree on the anchors' unit vectors (built once per anchor set)."""
-    c = _cache(anchors)
+    c = anchor_cache(anchors)
     if "tree" not in c:
         from scipy.spatial import cKDTree
 
@@ -53,7 +53,7 @@ def _chord(rho: float) -> float:
 
 def _neighbour_matrix(anchors: AnchorSet, rho: float):
     """Sparse 0/1 cap matrix ``S[a, i] = d(a, a_i) <= rho`` or None if too large (cached)."""
-    c = _cache(anchors)
+    c = anchor_cache(anchors)
     key = ("csr", rho)
     if key not in c:
         import scipy.sparse as sp
@@ -72,9 +72,9 @@ def _neighbour_matrix(anchors: AnchorSet, rho: float):
 
 def _anchor_basis(anchors: AnchorSet, L: int):
     """Whole basis ``(N, D)`` if it fits in memory (the last one is cached), else None."""
-    if anchors.n * (L + 1) ** 2 > _MAX_BASIS:
+    if anchors.n * (L + 1) ** 2 > MAX_BASIS:
         return None
-    c = _cache(anchors)
+    c = anchor_cache(anchors)
     if c.get("basis_L") != L:
         c["basis"], c["basis_L"] = np.ascontiguousarray(anchors.basis(L)), L
     return c["basis"]
@@ -83,7 +83,7 @@ def _anchor_basis(anchors: AnchorSet, L: int):
 # ----------------------------------------------------------------------------- f on anchors
 def _rings(anchors: AnchorSet):
     """Iso-latitude rings ``(order, bounds, lat)`` if the set has few distinct latitudes, else None."""
-    c = _cache(anchors)
+    c = anchor_cache(anchors)
     if "rings" not in c:
         order = np.argsort(anchors.lat, kind="stable")
         lat = anchors.lat[order]
@@ -113,7 +113,7 @@ def _ring_values(c: np.ndarray, anchors: AnchorSet, L: int) -> np.ndarray:
     2. Fourier step: per ring, ``f = a_r @ cos(m lon) + b_r @ sin(m lon)``,
        ``B * (2L+1) * N`` multiply-adds instead of ``B * D * N``.
     """
-    from .sh import sh_basis, sh_index
+    from ..sh import sh_basis, sh_index
 
     order, bounds, lat_r = _rings(anchors)
     P = sh_basis(lat_r, np.zeros_like(lat_r), L)  # lon = 0: the m >= 0 columns hold sqrt2 Pbar_lm
@@ -148,7 +148,7 @@ def _one_blas_thread():
     return threadpool_limits(1, user_api="blas")
 
 
-def _value_blocks(c: np.ndarray, anchors: AnchorSet, L: int, synthesis: str, rows: int):
+def value_blocks(c: np.ndarray, anchors: AnchorSet, L: int, synthesis: str, rows: int):
     """Yield ``(r0, r1, a0, a1, g)`` with ``g = f_e(anchors) + log w`` for a block.
 
     Dense matmul streams anchor blocks (the basis is built block by block, so
@@ -156,7 +156,7 @@ def _value_blocks(c: np.ndarray, anchors: AnchorSet, L: int, synthesis: str, row
     """
     B, N, logw = c.shape[0], anchors.n, anchors.log_weights
     how = _synthesis(anchors, synthesis)
-    step = max(1, min(rows, _MAX_BASIS // N))
+    step = max(1, min(rows, MAX_BASIS // N))
     for r0 in range(0, B, step) if how != "matmul" else ():
         r1 = min(B, r0 + step)
         if how == "rings":
@@ -169,31 +169,31 @@ def _value_blocks(c: np.ndarray, anchors: AnchorSet, L: int, synthesis: str, row
         yield r0, r1, 0, N, (hp.reorder(maps, r2n=True) if nest else maps) + logw
     if how != "matmul":
         return
-    for a0, a1, Y in _basis_blocks(anchors, L):
-        for r0 in range(0, B, max(1, min(rows, _MAX_BASIS // (a1 - a0)))):
-            r1 = min(B, r0 + max(1, min(rows, _MAX_BASIS // (a1 - a0))))
+    for a0, a1, Y in basis_blocks(anchors, L):
+        for r0 in range(0, B, max(1, min(rows, MAX_BASIS // (a1 - a0)))):
+            r1 = min(B, r0 + max(1, min(rows, MAX_BASIS // (a1 - a0))))
             yield r0, r1, a0, a1, c[r0:r1] @ Y.T + logw[a0:a1]
 
 
-def _basis_blocks(anchors: AnchorSet, L: int):
+def basis_blocks(anchors: AnchorSet, L: int):
     """Yield ``(a0, a1, Y)``: the whole cached basis, or blocks built on the fly."""
     basis = _anchor_basis(anchors, L)
     if basis is not None:
         yield 0, anchors.n, basis
         return
-    step = max(256, _BLOCK // (L + 1) ** 2)
+    step = max(256, BLOCK // (L + 1) ** 2)
     for a0 in range(0, anchors.n, step):
         a1 = min(anchors.n, a0 + step)
         yield a0, a1, sh_basis_xyz(anchors.xyz[a0:a1], L)
 
 
 # ----------------------------------------------------------------------------- cap scores
-def _caps_dense(c, anchors, L, rho, synthesis, rows, top_k, sep=0.0):
+def caps_dense(c, anchors, L, rho, synthesis, rows, top_k, sep=0.0):
     """Cap scores for all anchors with the cached sparse cap matrix: (score, anchor, start) (B, k)."""
     S = _neighbour_matrix(anchors, rho)
     B, tree, xyz, chord, sep = c.shape[0], _tree(anchors), anchors.xyz, _chord(rho), _chord(max(sep, rho))
     out = [np.full((B, top_k), v) for v in (-np.inf, -1, -1)]
-    for r0, r1, _, _, g in _value_blocks(c, anchors, L, synthesis, rows):
+    for r0, r1, _, _, g in value_blocks(c, anchors, L, synthesis, rows):
         gmax = g.max(1, keepdims=True)
         with np.errstate(divide="ignore"):  # caps far from every peak underflow to log(0) = -inf
             s = np.log((S @ np.exp(g - gmax).T).T) + gmax
@@ -228,7 +228,7 @@ def _significant_pool(c, anchors, L, synthesis, rows, margin=0.0):
     B, margin = c.shape[0], _SIGNIFICANT + math.log(anchors.n) + margin
     rowmax = np.full(B, -np.inf)
     pool = [np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)]
-    for r0, r1, a0, _, g in _value_blocks(c, anchors, L, synthesis, rows):
+    for r0, r1, a0, _, g in value_blocks(c, anchors, L, synthesis, rows):
         rowmax[r0:r1] = np.maximum(rowmax[r0:r1], g.max(1))
         rr, cc = np.nonzero(g >= (rowmax[r0:r1] - margin)[:, None])
         pool = [np.concatenate(p) for p in zip(pool, (rr + r0, cc + a0, g[rr, cc]))]
@@ -249,10 +249,10 @@ def _cap_terms(pool):
 
 def _significant_rows(c, anchors, L, synthesis, rows, margin):
     """Yield ``(row, idx, g)``: each row's anchors within ``36 + log N + margin`` nats of its max."""
-    full = _synthesis(anchors, synthesis) != "matmul" or anchors.n * (L + 1) ** 2 <= _MAX_BASIS
+    full = _synthesis(anchors, synthesis) != "matmul" or anchors.n * (L + 1) ** 2 <= MAX_BASIS
     if full:  # whole rows arrive block by block: no pool, no truncation
         cut = _SIGNIFICANT + math.log(anchors.n) + margin
-        for r0, _, _, _, g in _value_blocks(c, anchors, L, synthesis, rows):
+        for r0, _, _, _, g in value_blocks(c, anchors, L, synthesis, rows):
             for i, row in enumerate(g):
                 ix = np.flatnonzero(row >= row.max() - cut)
                 yield r0 + i, ix, row[ix]
@@ -263,7 +263,7 @@ def _significant_rows(c, anchors, L, synthesis, rows, margin):
         yield r, idx[bounds[r] : bounds[r + 1]], val[bounds[r] : bounds[r + 1]]
 
 
-def _caps_pruned(c, anchors, L, rho, synthesis, rows, top_k, margin=0.0, sep=0.0):
+def caps_pruned(c, anchors, L, rho, synthesis, rows, top_k, margin=0.0, sep=0.0):
     """Cap scores from each row's significant anchors only (any N, bounded memory).
 
     Exact for every cap scoring within ``margin`` of the best (the others are
@@ -312,12 +312,12 @@ def _row_caps(ix, v, anchors, chord, top_k, margin, sep):
     return loc
 
 
-def _caps(c, anchors, L, rho, synthesis, rows, top_k, margin=0.0, sep=0.0):
+def best_caps(c, anchors, L, rho, synthesis, rows, top_k, margin=0.0, sep=0.0):
     """Top caps per row: (score, centre anchor, start anchor), each (B, top_k).
 
     Later caps are centred at least ``max(rho, sep)`` away from earlier ones.
     """
-    small = anchors.n * (L + 1) ** 2 <= _MAX_BASIS or _synthesis(anchors, synthesis) != "matmul"
-    if small and anchors.n * rows <= _MAX_BASIS and _neighbour_matrix(anchors, rho) is not None:
-        return _caps_dense(c, anchors, L, rho, synthesis, rows, top_k, sep)
-    return _caps_pruned(c, anchors, L, rho, synthesis, rows, top_k, margin, sep)
+    small = anchors.n * (L + 1) ** 2 <= MAX_BASIS or _synthesis(anchors, synthesis) != "matmul"
+    if small and anchors.n * rows <= MAX_BASIS and _neighbour_matrix(anchors, rho) is not None:
+        return caps_dense(c, anchors, L, rho, synthesis, rows, top_k, sep)
+    return caps_pruned(c, anchors, L, rho, synthesis, rows, top_k, margin, sep)

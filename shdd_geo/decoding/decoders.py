@@ -51,10 +51,12 @@ from functools import lru_cache
 
 import numpy as np
 
-from ._caps import _BLOCK, _MAX_BASIS, _basis_blocks, _cache, _caps, _value_blocks
-from .anchors import AnchorSet, healpix, nside_for_spacing
-from .coords import EARTH_RADIUS_KM, _xp, km_to_rad, xyz_to_latlon
-from .sh import sh_basis_xyz, zonal_kernel
+from ..anchors import AnchorSet, healpix, nside_for_spacing
+from .._arrays import array_namespace as _xp
+from .._arrays import as_coeffs
+from ..coords import EARTH_RADIUS_KM, km_to_rad, xyz_to_latlon
+from ..sh import sh_basis_xyz, zonal_kernel
+from ._caps import BLOCK, MAX_BASIS, anchor_cache, basis_blocks, best_caps, value_blocks
 
 __all__ = [
     "METHODS",
@@ -63,7 +65,6 @@ __all__ = [
     "default_anchors",
     "default_rho_km",
     "kernel_hwhm",
-    "predict_from_samples",
     "refine_points",
 ]
 
@@ -154,7 +155,7 @@ def _f_at(c: np.ndarray, pts: np.ndarray, L: int) -> np.ndarray:
     M, S = pts.shape[:2]
     flat, rows = pts.reshape(-1, 3), np.repeat(np.arange(M), S)
     out, ct = np.empty(M * S), c.T
-    step = max(64, _BLOCK // (4 * c.shape[1]))
+    step = max(64, BLOCK // (4 * c.shape[1]))
     for lo in range(0, M * S, step):
         hi = min(M * S, lo + step)  # (D, n) layouts: sh_basis_xyz returns a transposed view
         out[lo:hi] = np.einsum("dn,dn->n", sh_basis_xyz(flat[lo:hi], L).T, ct[:, rows[lo:hi]])
@@ -256,7 +257,7 @@ def _argmax_anchor(c, anchors, L, synthesis, rows):
     B = c.shape[0]
     best, arg = np.full(B, -np.inf), np.zeros(B, np.int64)
     logw = anchors.log_weights
-    for r0, r1, a0, a1, g in _value_blocks(c, anchors, L, synthesis, rows):
+    for r0, r1, a0, a1, g in value_blocks(c, anchors, L, synthesis, rows):
         f = g - logw[a0:a1]
         j = np.argmax(f, 1)
         v = f[np.arange(f.shape[0]), j]
@@ -271,7 +272,7 @@ def _kl_normaliser(anchors: AnchorSet, L: int) -> np.ndarray:
     For N > 8192 the candidate-dependent part of the normaliser is dropped
     (its continuous value is the same for every c by rotation invariance).
     """
-    cache = _cache(anchors)
+    cache = anchor_cache(anchors)
     key = ("logZ", L)
     if key not in cache:
         if anchors.n > 8192:
@@ -295,8 +296,8 @@ def _kl_decode(c, anchors, L, synthesis, rows):
     m, Z = np.full(B, -np.inf), np.zeros(B)
     s_g, s_w, acc = np.zeros(B), np.zeros(B), np.zeros((B, D))
     logw = anchors.log_weights
-    for a0, a1, Y in _basis_blocks(anchors, L):
-        step = max(1, min(rows, _MAX_BASIS // (a1 - a0)))
+    for a0, a1, Y in basis_blocks(anchors, L):
+        step = max(1, min(rows, MAX_BASIS // (a1 - a0)))
         for r0 in range(0, B, step):
             r1 = min(B, r0 + step)
             g = c[r0:r1] @ Y.T + logw[a0:a1]
@@ -312,7 +313,7 @@ def _kl_decode(c, anchors, L, synthesis, rows):
     neg_entropy = s_g / Z - m - np.log(Z)
     logZc = _kl_normaliser(anchors, L)
     best, arg = np.full(B, np.inf), np.zeros(B, np.int64)
-    for r0, r1, a0, a1, g in _value_blocks(e_smooth, anchors, L, "matmul", rows):
+    for r0, r1, a0, a1, g in value_blocks(e_smooth, anchors, L, "matmul", rows):
         f = g - logw[a0:a1]
         kl = neg_entropy[r0:r1, None] - (f + s_w[r0:r1, None] / Z[r0:r1, None]) + logZc[a0:a1]
         j = np.argmin(kl, 1)
@@ -324,11 +325,9 @@ def _kl_decode(c, anchors, L, synthesis, rows):
 
 # ----------------------------------------------------------------------------- public API
 def _prepare(coeffs, L):
-    from .codec import _as_coeffs
-
     if _xp(coeffs) is not np:
         coeffs = coeffs.detach().to("cpu").double().numpy()
-    c, Lc, was_1d = _as_coeffs(coeffs)
+    c, Lc, was_1d = as_coeffs(coeffs)
     if L is None:
         return np.ascontiguousarray(c), Lc, was_1d
     if isinstance(L, bool) or not isinstance(L, (int, np.integer)):
@@ -359,7 +358,7 @@ def _coarse_to_fine(c, anchors, L, rho, synthesis, rows, top_k, steps):
 
     # a cap can miss a unit peak by at most the coarse pixel radius: keep caps within that drop
     drop = zonal_kernel(1.0, L) - zonal_kernel(math.cos(hp.max_pixrad(anchors.meta["nside"])), L) + 5.0
-    score, idx, start = _caps(c, anchors, L, rho, synthesis, rows, top_k, drop, sep=kernel_hwhm(L))
+    score, idx, start = best_caps(c, anchors, L, rho, synthesis, rows, top_k, drop, sep=kernel_hwhm(L))
     valid = (idx >= 0) & (score >= score[:, :1] - drop)
     rr, kk = np.nonzero(valid)
     x, _ = refine_points(c[rr], anchors.xyz[start[rr, kk]], L, steps)
@@ -455,7 +454,7 @@ def decode(
     if c2f:
         xyz, score = _coarse_to_fine(c, anchors, L, rho, synthesis, batch_size, top_k, steps)
     elif method == "mode":
-        score, idx, start = (a[:, 0] for a in _caps(c, anchors, L, rho, synthesis, batch_size, 1))
+        score, idx, start = (a[:, 0] for a in best_caps(c, anchors, L, rho, synthesis, batch_size, 1))
         xyz = refine_points(c, anchors.xyz[start], L, steps)[0] if refine else anchors.xyz[start]
     elif method == "argmax":
         score, idx = _argmax_anchor(c, anchors, L, synthesis, batch_size)
@@ -468,48 +467,3 @@ def decode(
     lat, lon = xyz_to_latlon(xyz)
     out = (lat, lon, score) if return_score else (lat, lon)
     return tuple(float(v[0]) for v in out) if was_1d else out
-
-
-
-def predict_from_samples(lat, lon, how: str = "centre", *, bandwidth_km: float = 250.0):
-    """One prediction from K decoded samples per condition (paper §5.1).
-
-    Parameters
-    ----------
-    lat, lon : array_like, shape (K,) or (B, K)
-        Decoded samples [deg].
-    how : {"centre", "median", "mode"}
-        Geographic centre (normalised mean of unit vectors, the paper's
-        choice), spherical geometric median, or the densest sample: the one
-        with the largest Gaussian kernel density ``sum_j exp(-d_ij^2 / 2h^2)``.
-    bandwidth_km : float
-        ``h`` of the ``"mode"`` choice [km].
-
-    Returns
-    -------
-    lat, lon : float or numpy.ndarray (B,) [deg]
-
-    Examples
-    --------
-    >>> lat, lon = predict_from_samples([0.0, 0.0, 0.1, 40.0], [0.0, 0.2, 0.1, 40.0], how="mode")
-    >>> float(lat), float(lon)
-    (0.1, 0.1)
-    """
-    from .metrics import geographic_centre, geometric_median, great_circle_km
-
-    if how == "centre":
-        return geographic_centre(lat, lon)
-    if how == "median":
-        return geometric_median(lat, lon)
-    if how != "mode":
-        raise ValueError(f"`how` must be 'centre', 'median' or 'mode', got {how!r}")
-    if not (np.isscalar(bandwidth_km) and np.isfinite(bandwidth_km) and bandwidth_km > 0):
-        raise ValueError(f"`bandwidth_km` must be a finite number > 0, got {bandwidth_km!r}")
-    geographic_centre(lat, lon)  # validates shapes and values
-    la, lo = np.asarray(lat, dtype=np.float64), np.asarray(lon, dtype=np.float64)
-    d = great_circle_km(la[..., :, None], lo[..., :, None], la[..., None, :], lo[..., None, :])
-    best = np.argmax(np.exp(-0.5 * (d / bandwidth_km) ** 2).sum(-1), -1)
-    pick = lambda a: np.take_along_axis(a, np.asarray(best)[..., None], -1)[..., 0]
-    from .coords import wrap_lon
-
-    return pick(la), wrap_lon(pick(lo))
