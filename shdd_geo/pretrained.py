@@ -47,7 +47,7 @@ class ModelCard:
     inputs: str = "text"
     encoder_kwargs: dict = field(default_factory=dict)
     sample_kwargs: dict = field(default_factory=dict)
-    #: text models: weight of the known namesakes' density in maps and modes (shdd_geo.namesakes)
+    #: text models: weight of the known namesakes' density in maps and modes (shdd_geo.datasets.gazetteer)
     namesake_weight: float = 0.0
     namesake_bandwidth_km: float = 200.0
     namesake_gazetteer: int = 1000
@@ -206,7 +206,7 @@ class Geolocator:
         w = self._namesake_weight(namesake_weight)
         field = self.model.predict_field(self.embed(inputs), nside=nside, n_samples=n_samples,
                                          generator=generator, **{**self.card.sample_kwargs, **kwargs})
-        from .namesakes import mix_namesakes
+        from .datasets.gazetteer import mix_namesakes
 
         labels = self._labels(inputs)
         log = np.asarray(field.log_density)
@@ -217,7 +217,7 @@ class Geolocator:
 
     def _namesake_weight(self, weight) -> float:
         """The namesake weight to use: the card's by default; 0 for image models."""
-        from .namesakes import check_namesake_weight
+        from .datasets.gazetteer import check_namesake_weight
 
         w = check_namesake_weight(self.card.namesake_weight if weight is None else weight)
         if self.card.inputs != "text":
@@ -247,9 +247,9 @@ class Geolocator:
 
     @cached_property
     def namesakes(self):
-        """Known places by exact name (text models): :class:`~shdd_geo.namesakes.Namesakes` of the
+        """Known places by exact name (text models): :class:`~shdd_geo.datasets.gazetteer.Gazetteer` of the
         GeoNames places with at least ``card.namesake_gazetteer`` inhabitants (the training places)."""
-        from .namesakes import Namesakes
+        from .datasets.gazetteer import Namesakes
 
         return Namesakes.from_geonames(self.card.namesake_gazetteer)
 
@@ -331,7 +331,7 @@ class Geolocator:
         coeffs = self.model.sample(query, n_samples, generator=generator, **self.card.sample_kwargs)
         m = self.model
         w = getattr(m, "prior_weight_", 0.0) if prior_weight is None else prior_weight
-        from .namesakes import mix_namesakes
+        from .datasets.gazetteer import mix_namesakes
 
         wn = self._namesake_weight(namesake_weight)
         own = m.field_from_samples(coeffs, nside=nside, temperature=m.temperature_)

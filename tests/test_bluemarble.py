@@ -8,7 +8,7 @@ import pytest
 pytest.importorskip("PIL")
 
 from shdd_geo import anchors
-from shdd_geo import bluemarble as bm
+from shdd_geo.datasets import bluemarble as bm
 from shdd_geo.coords import latlon_to_xyz
 from shdd_geo.metrics import great_circle_km
 
@@ -206,5 +206,7 @@ def test_tile_sequence_key_and_plot(tmp_path):
     s1 = bm.TileSequence([1.0, 2.0], [3.0, 4.0], size=16, fov_deg=5.0)
     s2 = bm.TileSequence([1.0, 2.0], [3.0, 4.0], size=16, fov_deg=6.0)
     assert s1.cache_key != s2.cache_key and len(s1[0:2]) == 2
-    fig = bm.plot_tiles(bm.cut_tiles(3, size=16, rng=0), tmp_path / "grid.png", ncols=2)
+    from shdd_geo.plotting.tiles import plot_tiles
+
+    fig = plot_tiles(bm.cut_tiles(3, size=16, rng=0), tmp_path / "grid.png", ncols=2)
     assert (tmp_path / "grid.png").stat().st_size > 1000 and len(fig.axes) == 3

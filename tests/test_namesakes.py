@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from shdd_geo.namesakes import Namesakes, fold_name, mix_namesakes
+from shdd_geo.datasets.gazetteer import Gazetteer, Namesakes, fold_name, mix_namesakes
 
 
 def test_fold_name():
@@ -14,7 +14,7 @@ def test_lookup_matches_a_linear_scan():
     rng = np.random.default_rng(0)
     pool = ["Paris", "paris", "París", "Lyon", "San José", "San Jose", "Springfield", "Springfeld"]
     names = rng.choice(pool, size=300)
-    ns = Namesakes(names, ["XX"] * 300, rng.uniform(-80, 80, 300), rng.uniform(-180, 180, 300),
+    ns = Gazetteer(names, ["XX"] * 300, rng.uniform(-80, 80, 300), rng.uniform(-180, 180, 300),
                    weights=rng.integers(1, 20, 300))
     for q in pool + ["Berlin", "PARIS", " san  josé"]:
         brute = [i for i, n in enumerate(names) if fold_name(n) == fold_name(q)]
@@ -25,7 +25,7 @@ def test_lookup_matches_a_linear_scan():
 def test_field_is_the_weighted_kde_of_the_namesakes():
     from shdd_geo import SphericalField
 
-    ns = Namesakes(["A", "a", "B"], ["X", "Y", "Z"], [10.0, -40.0, 0.0], [20.0, 100.0, 0.0], weights=[3, 1, 5])
+    ns = Gazetteer(["A", "a", "B"], ["X", "Y", "Z"], [10.0, -40.0, 0.0], [20.0, 100.0, 0.0], weights=[3, 1, 5])
     f = ns.field("A", nside=16, bandwidth_km=300.0)
     ref = SphericalField.from_samples([10.0, -40.0], [20.0, 100.0], nside=16, method="kde", bandwidth_km=300.0,
                                       weights=[3.0, 1.0]).normalize()
@@ -45,18 +45,36 @@ def test_mix_namesakes_and_errors():
         with pytest.raises(ValueError, match="`namesake_weight`"):
             mix_namesakes(a, b, w)
     with pytest.raises(ValueError, match="one entry per place"):
-        Namesakes(["A", "B"], ["X"], [0.0, 1.0], [0.0, 1.0])
+        Gazetteer(["A", "B"], ["X"], [0.0, 1.0], [0.0, 1.0])
     with pytest.raises(ValueError, match="`weights`"):
-        Namesakes(["A"], ["X"], [0.0], [0.0], weights=[0.0])
+        Gazetteer(["A"], ["X"], [0.0], [0.0], weights=[0.0])
 
 
 def test_from_geonames_weights_and_exclusion():
     from shdd_geo.datasets import load_geonames, population_copies
 
-    ns = Namesakes.from_geonames(15000)
+    ns = Gazetteer.from_geonames(15000)
     t = load_geonames(15000)
     assert len(ns) == len(t)
     np.testing.assert_array_equal(ns.weights, population_copies(t["population"].to_numpy()))
     ids = t["geonameid"].to_numpy()[ns.lookup("Springfield")]
-    fewer = Namesakes.from_geonames(15000, exclude_ids=ids[:3])
+    fewer = Gazetteer.from_geonames(15000, exclude_ids=ids[:3])
     assert len(fewer) == len(ns) - 3 and fewer.lookup("Springfield").size == ns.lookup("Springfield").size - 3
+
+
+def test_namesakes_is_an_alias_of_gazetteer():
+    assert Namesakes is Gazetteer
+
+
+def test_within_and_nearest_match_brute_force():
+    """KD-tree queries against a scan of great-circle distances (tolerance: 1e-6 km at the radius)."""
+    from shdd_geo.metrics import great_circle_km
+
+    rng = np.random.default_rng(5)
+    lat, lon = rng.uniform(-89, 89, 400), rng.uniform(-180, 180, 400)
+    g = Gazetteer([f"p{i}" for i in range(400)], ["XX"] * 400, lat, lon)
+    for qlat, qlon, r in [(0.0, 0.0, 1500.0), (89.5, 10.0, 800.0), (-30.0, 179.9, 2500.0)]:
+        d = great_circle_km(lat, lon, qlat, qlon)
+        assert g.within(qlat, qlon, r).tolist() == np.flatnonzero(d <= r).tolist()
+        names, _, dist = g.nearest(qlat, qlon)
+        assert names == [f"p{int(np.argmin(d))}"] and dist[0] == pytest.approx(d.min(), abs=1e-6)

