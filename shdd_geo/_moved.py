@@ -22,6 +22,8 @@ __all__ = ["MOVED", "reexport"]
 MOVED = {
     "shdd_geo.field": "shdd_geo.fields",
     "shdd_geo.field_io": "shdd_geo.io.netcdf",
+    "shdd_geo.namesakes": "shdd_geo.datasets.gazetteer",
+    "shdd_geo.bluemarble": "shdd_geo.datasets.bluemarble",
 }
 
 
