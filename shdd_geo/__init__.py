@@ -51,8 +51,8 @@ _LAZY = {
     "io": ("shdd_geo.io", None),
     "bluemarble": ("shdd_geo.datasets.bluemarble", None),
     "plotting": ("shdd_geo.plotting", None),
-    "GeoCLIPAdapter": ("shdd_geo.geoclip_adapter", "GeoCLIPAdapter"),
-    "RetrievalHybrid": ("shdd_geo.hybrid", "RetrievalHybrid"),
+    "GeoCLIPAdapter": ("shdd_geo.baselines.geoclip", "GeoCLIPAdapter"),
+    "RetrievalHybrid": ("shdd_geo.baselines.hybrid", "RetrievalHybrid"),
 }
 
 if TYPE_CHECKING:  # pragma: no cover

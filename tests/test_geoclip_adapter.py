@@ -10,7 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("pandas")
 
-from shdd_geo.geoclip_adapter import (
+from shdd_geo.baselines.geoclip import (
     GeoCLIPAdapter,
     geoclip_available,
     load_geoclip_gallery,
@@ -154,7 +154,7 @@ def test_geoclip_package_namespace_untouched():
     """The adapter loads geoclip's model files without importing (or breaking) `geoclip` itself."""
     code = (
         "import sys\n"
-        "from shdd_geo.geoclip_adapter import GeoCLIPAdapter\n"
+        "from shdd_geo.baselines.geoclip import GeoCLIPAdapter\n"
         "g = GeoCLIPAdapter(gallery=([0.0], [0.0]), device='cpu')\n"
         "g.encode_locations([1.0], [2.0])\n"
         "print('geoclip' in sys.modules, 'torchvision' in sys.modules)\n"

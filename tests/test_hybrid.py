@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from shdd_geo.baselines import KNNRetrieval
-from shdd_geo.hybrid import RetrievalHybrid
+from shdd_geo.baselines.hybrid import RetrievalHybrid
 from shdd_geo.metrics import great_circle_km
 
 

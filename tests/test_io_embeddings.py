@@ -183,7 +183,7 @@ def test_import_is_light():
     import sys
 
     code = (
-        "import sys; import shdd_geo.io, shdd_geo.bluemarble, shdd_geo.geoclip_adapter; "
+        "import sys; import shdd_geo.io, shdd_geo.datasets.bluemarble, shdd_geo.baselines.geoclip; "
         "print([m for m in ('torch', 'pandas', 'PIL', 'transformers', 'matplotlib') if m in sys.modules])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -507,7 +507,7 @@ class LocDiffusion:
     def predict_samples(self, X, n_samples: int = 16, *, decode_kwargs: dict | None = None, **sample_kwargs):
         """Decoded samples ``(lat, lon)``, each of shape ``(B, n_samples)`` [deg].
 
-        The candidates of the retrieval hybrid (:class:`shdd_geo.hybrid.RetrievalHybrid`).
+        The candidates of the retrieval hybrid (:class:`shdd_geo.baselines.hybrid.RetrievalHybrid`).
         """
         return self._decode(self.sample(X, n_samples, **sample_kwargs), decode_kwargs)
 

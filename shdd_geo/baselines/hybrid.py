@@ -30,7 +30,7 @@ class RetrievalHybrid:
     retriever : object
         Fitted retrieval model with ``predict_near(X, cand_lat, cand_lon, radius_km=...)``
         (e.g. :class:`~shdd_geo.baselines.KNNRetrieval`,
-        :class:`~shdd_geo.geoclip_adapter.GeoCLIPAdapter`).  Queries with no
+        :class:`~shdd_geo.baselines.geoclip.GeoCLIPAdapter`).  Queries with no
         gallery entry near any candidate fall back to the retriever's own
         top-1 (its documented behaviour).
     radius_km : float

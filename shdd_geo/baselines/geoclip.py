@@ -16,7 +16,7 @@ downloads anything.
 
 Examples
 --------
->>> from shdd_geo.geoclip_adapter import GeoCLIPAdapter
+>>> from shdd_geo.baselines.geoclip import GeoCLIPAdapter
 >>> g = GeoCLIPAdapter(gallery=([48.86, 40.71, -33.87], [2.35, -74.01, 151.21]), device="cpu")
 >>> f = g.encode_locations([40.7], [-74.0])      # a point in New York
 >>> lat, lon, p = g.topk(f, k=1)                 # 512-d features: used as they are
@@ -38,9 +38,9 @@ from typing import Any
 
 import numpy as np
 
-from ._optional import attempt_import
-from .coords import as_latlon, km_to_rad, latlon_to_xyz
-from .errors import OptionalDependencyError
+from .._optional import attempt_import
+from ..coords import as_latlon, latlon_to_xyz
+from ..errors import OptionalDependencyError
 
 __all__ = ["GeoCLIPAdapter", "geoclip_available", "load_geoclip_gallery"]
 __doctest_requires__ = ("geoclip",)  # the examples load GeoCLIP's weights: skipped without the package
@@ -195,7 +195,7 @@ class GeoCLIPAdapter:
 
     # -- the released modules --------------------------------------------------------------
     def _dev(self) -> Any:
-        from .encoders.image import resolve_device
+        from ..encoders.image import resolve_device
 
         return resolve_device(self.device)
 
@@ -251,7 +251,7 @@ class GeoCLIPAdapter:
     def image_encoder(self) -> Any:
         """The CLIP ViT-L/14 image encoder (from ``clip_path`` or ``image_encoder``)."""
         if self._image_encoder is None:
-            from .encoders.image import CLIPImageEncoder
+            from ..encoders.image import CLIPImageEncoder
 
             self._image_encoder = CLIPImageEncoder(self.clip_path, device=self.device)
         if self._image_encoder.dim != CLIP_DIM:
@@ -314,7 +314,7 @@ class GeoCLIPAdapter:
     def _cache_path(self) -> Path | None:
         if self.gallery_lat.size <= 20000:
             return None
-        from .datasets.embedding_cache import default_cache_dir
+        from ..datasets.embedding_cache import default_cache_dir
 
         root = (
             Path(self.cache_dir).expanduser() if self.cache_dir is not None else default_cache_dir()
@@ -487,27 +487,13 @@ class GeoCLIPAdapter:
         >>> g.predict_near(q, [[49.5]], [[10.0]])[0].tolist()
         [50.0]
         """
+        from .retrieval import top1_near
+
         z = self.logits(image_features, features=features)
-        cl, co = as_latlon(cand_lat, cand_lon, names=("cand_lat", "cand_lon"), ndim=None)
-        if cl.ndim == 1:
-            cl, co = cl[:, None], co[:, None]
-        if cl.ndim != 2 or cl.shape[0] != z.shape[0]:
-            raise ValueError(
-                f"`cand_lat`/`cand_lon` must have shape ({z.shape[0]}, m), got {cl.shape}"
-            )
-        r = float(radius_km)
-        if not np.isfinite(r) or r <= 0:
-            raise ValueError(f"`radius_km` must be a finite number > 0, got {radius_km!r}")
-        cos_r = np.cos(km_to_rad(r))
-        cxyz = latlon_to_xyz(cl, co)
-        best = np.empty(z.shape[0], dtype=np.int64)
-        for i in range(z.shape[0]):
-            near = (cxyz[i] @ self.gallery_xyz.T >= cos_r).any(axis=0)
-            best[i] = (
-                int(np.argmax(np.where(near, z[i], -np.inf)))
-                if near.any()
-                else int(np.argmax(z[i]))
-            )
+        best = top1_near(lambda i, idx: z[i, idx], self.gallery_xyz, cand_lat, cand_lon, radius_km,
+                         n_queries=z.shape[0])
+        miss = best < 0  # no gallery point in range: the unrestricted top-1
+        best[miss] = np.argmax(z[miss], axis=1)
         return self.gallery_lat[best], self.gallery_lon[best]
 
 
