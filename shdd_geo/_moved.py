@@ -24,6 +24,8 @@ MOVED = {
     "shdd_geo.field_io": "shdd_geo.io.netcdf",
     "shdd_geo.namesakes": "shdd_geo.datasets.gazetteer",
     "shdd_geo.bluemarble": "shdd_geo.datasets.bluemarble",
+    "shdd_geo.geoclip_adapter": "shdd_geo.baselines.geoclip",
+    "shdd_geo.hybrid": "shdd_geo.baselines.hybrid",
 }
 
 
