@@ -22,7 +22,9 @@ def test_registry_and_errors():
 def test_shipped_weights_are_small_and_half_precision(name, mib):
     from safetensors import safe_open
 
-    path = pretrained._model_path(pretrained._MODELS[name])
+    from shdd_geo.pretrained.registry import MODELS, model_path
+
+    path = model_path(MODELS[name])
     assert path.stat().st_size < mib * 2**20  # the 1280-d image condition makes the second one larger
     with safe_open(str(path), "np") as f:
         dtypes = {f.get_tensor(k).dtype for k in f.keys() if k.startswith("net.")}

