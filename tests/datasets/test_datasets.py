@@ -328,7 +328,7 @@ def test_concurrent_writers_agree(tmp_path):
         "print(float(np.asarray(e).sum()))\n"
     )
     here = str(Path(__file__).parent)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(here).parent), here])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[2]), here])}
     procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path), here], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outs = [p.communicate(timeout=60) for p in procs]
