@@ -10,22 +10,14 @@
 Examples
 --------
 >>> from shdd_geo.codec import encode
->>> lat, lon = decode(encode([48.8566], [2.3522], L=23)[0])
->>> round(float(lat), 4), round(float(lon), 4)
-(48.8566, 2.3522)
+>>> e = encode([40.0, 41.0, 39.5], [-3.0, -2.0, -4.0], L=23)   # three samples near Madrid
+>>> lat, lon = decode(e)
+>>> [round(float(v), 1) for v in predict_from_samples(lat, lon, how="median")]
+[40.0, -3.0]
 """
 
+from . import decoders, points
 from .decoders import METHODS, SYNTHESIS, decode, default_anchors, default_rho_km, kernel_hwhm, refine_points
-from .points import HOW, predict_from_samples
+from .points import HOW, check_point, predict_from_samples
 
-__all__ = [
-    "HOW",
-    "METHODS",
-    "SYNTHESIS",
-    "decode",
-    "default_anchors",
-    "default_rho_km",
-    "kernel_hwhm",
-    "predict_from_samples",
-    "refine_points",
-]
+__all__ = sorted(decoders.__all__ + points.__all__)

@@ -17,15 +17,8 @@ from shdd_geo.fields import SphericalField
 from shdd_geo.io.geojson import to_geojson
 
 
-@pytest.fixture(scope="module")
-def batch():
-    e = codec.encode([48.86, -33.9, 89.5], [2.35, 151.2, 0.0], 15)
-    return SphericalField.from_shdd(e, nside=16, labels=["paris", "sydney", "pole"])
-
-
 def leftovers(d):
     return sorted(os.listdir(d))
-
 
 
 # ----------------------------------------------------------------- GeoJSON ----

@@ -15,12 +15,6 @@ from shdd_geo.fields import SphericalField, open_field
 from shdd_geo.io.netcdf import to_netcdf, to_xarray
 
 
-@pytest.fixture(scope="module")
-def batch():
-    e = codec.encode([48.86, -33.9, 89.5], [2.35, 151.2, 0.0], 15)
-    return SphericalField.from_shdd(e, nside=16, labels=["paris", "sydney", "pole"])
-
-
 def leftovers(d):
     return sorted(os.listdir(d))
 
