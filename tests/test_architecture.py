@@ -147,9 +147,15 @@ def test_package_uses_no_deprecated_path():
 def test_old_paths_warn_and_reexport_the_same_objects(old: str):
     from shdd_geo._moved import MOVED
 
+    import shdd_geo
+
     sys.modules.pop(old, None)
-    with pytest.warns(DeprecationWarning, match=MOVED[old].replace(".", r"\.")):
-        shim = importlib.import_module(old)
+    try:
+        with pytest.warns(DeprecationWarning, match=MOVED[old].replace(".", r"\.")):
+            shim = importlib.import_module(old)
+    finally:  # importing a submodule binds it on the package: keep `sg.bluemarble` the new module
+        sys.modules.pop(old, None)
+        vars(shdd_geo).pop(old.rpartition(".")[2], None)
     assert shim.__all__, old
     for name in shim.__all__:
         obj = getattr(shim, name)

@@ -7,8 +7,8 @@
 Examples
 --------
 >>> import numpy as np
->>> np.exp(mix_log_densities(np.log([1.0, 0.0]), np.log([0.0, 1.0]), 0.25)).tolist()
-[0.75, 0.25]
+>>> np.exp(mix_log_densities(np.log([0.8, 0.2]), np.log([0.4, 0.6]), 0.25)).round(12).tolist()
+[0.7, 0.3]
 """
 
 from __future__ import annotations

@@ -164,11 +164,18 @@ def test_sample_shapes_determinism_and_guidance(tiny, data):
     np.testing.assert_array_equal(c, tiny.sample(X, n_samples=4, steps=5, generator=7, max_batch=5))
 
 
-@pytest.mark.parametrize("point", ["centre", "mode", "median"])
+@pytest.mark.parametrize("point", ["centre", "densest", "median"])
 def test_predict_points(tiny, data, point):
     lat, lon = tiny.predict(data[0][:3], n_samples=4, point=point, steps=5, generator=0)
     assert lat.shape == lon.shape == (3,)
     assert np.all(np.abs(lat) <= 90) and np.all((lon >= -180) & (lon < 180))
+
+
+def test_predict_point_mode_is_a_deprecated_alias_of_densest(tiny, data):
+    with pytest.warns(DeprecationWarning, match="point='densest'"):
+        old = tiny.predict(data[0][:3], n_samples=4, point="mode", steps=5, generator=0)
+    new = tiny.predict(data[0][:3], n_samples=4, point="densest", steps=5, generator=0)
+    np.testing.assert_array_equal(old, new)
 
 
 def test_fit_is_seeded_and_leaves_global_rng_alone(data):
