@@ -441,20 +441,9 @@ class SphericalField:
         >>> bool(np.allclose(sorted(m["lat"]), [-20.0, 40.0], atol=2.0))   # pixel centres, ~1.8 deg apart
         True
         """
-        from .modes import find_modes
+        from .modes import field_modes
 
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise ValueError(f"`k` must be a positive integer, got {k!r}")
-        sep = float(min_separation_km)
-        if not (math.isfinite(sep) and sep >= 0):
-            raise ValueError(f"`min_separation_km` must be finite and >= 0, got {min_separation_km}")
-        rad = None if radius_km is None else float(radius_km)
-        if rad is not None and not (math.isfinite(rad) and rad >= 0):
-            raise ValueError(f"`radius_km` must be finite and >= 0 (or None for the basin), got {radius_km}")
-        table = find_modes(self._rows() - self._log_z()[:, None], self._nside, self._nest, int(k), sep, rad)
-        if not self.is_batch:
-            table.pop("field")
-        return table
+        return field_modes(self, k, min_separation_km, radius_km)
 
     # ------------------------------------------------------ sampling ----
     def sample(self, n: int, rng=None):

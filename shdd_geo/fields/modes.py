@@ -7,12 +7,14 @@ question, answered by :mod:`shdd_geo.decoding.points`.)
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..coords import EARTH_RADIUS_KM
 from .grid import import_healpy, neighbours, pixel_area_sr, pixel_latlon, pixel_xyz
 
-__all__ = ["ascent_roots", "find_modes"]
+__all__ = ["ascent_roots", "field_modes", "find_modes"]
 
 _COLUMNS = ("field", "rank", "pixel", "lat", "lon", "log_density", "mass")
 
@@ -109,3 +111,29 @@ def find_modes(rows: np.ndarray, nside: int, nest: bool, k: int, sep_km: float, 
                 out[c].append(v)
     dtypes = {"field": np.int64, "rank": np.int64, "pixel": np.int64}
     return {c: np.asarray(v, dtype=dtypes.get(c, np.float64)) for c, v in out.items()}
+
+
+def field_modes(field, k: int = 5, min_separation_km: float = 500.0, radius_km: float | None = None) -> dict:
+    """Validated :func:`find_modes` of a field: the engine of ``SphericalField.modes``.
+
+    Examples
+    --------
+    >>> from shdd_geo.fields import SphericalField
+    >>> import shdd_geo as sg
+    >>> f = SphericalField.from_shdd(sg.encode([40.0], [-3.0], L=20)[0], nside=32)
+    >>> int(field_modes(f, k=1)["rank"][0]), "field" in field_modes(f, k=1)
+    (0, False)
+    """
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"`k` must be a positive integer, got {k!r}")
+    sep = float(min_separation_km)
+    if not (math.isfinite(sep) and sep >= 0):
+        raise ValueError(f"`min_separation_km` must be finite and >= 0, got {min_separation_km}")
+    rad = None if radius_km is None else float(radius_km)
+    if rad is not None and not (math.isfinite(rad) and rad >= 0):
+        raise ValueError(f"`radius_km` must be finite and >= 0 (or None for the basin), got {radius_km}")
+    rows = np.atleast_2d(field.normalize().log_density)
+    table = find_modes(rows, field.nside, field.nest, int(k), sep, rad)
+    if not field.is_batch:
+        table.pop("field")
+    return table
