@@ -89,7 +89,7 @@ def calibrate_and_save(model, X, lat, lon, va, te, path, *, nside=32, min_covera
 
 def load_tiles(n_tiles: int, cache_dir=None):
     """The benchmark's tiles: EfficientNet-lite0 embeddings (float32), lat, lon (cached in ``cache_dir``)."""
-    from shdd_geo.bluemarble import embed_tiles
+    from shdd_geo.datasets.bluemarble import embed_tiles
     from shdd_geo.encoders.image import EfficientNetLite0Encoder
 
     enc = EfficientNetLite0Encoder(device="cpu", image_size=TILE_SIZE, crop_fraction=1.0)

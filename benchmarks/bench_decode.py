@@ -26,7 +26,7 @@ import numpy as np
 
 from shdd_geo import anchors as A
 from shdd_geo import decoding as D
-from shdd_geo._caps import _value_blocks
+from shdd_geo.decoding._caps import value_blocks as _value_blocks
 from shdd_geo.codec import encode
 from shdd_geo.metrics import great_circle_km
 

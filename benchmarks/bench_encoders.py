@@ -57,7 +57,7 @@ def main() -> None:
     import torch
     from PIL import Image
 
-    from shdd_geo import bluemarble
+    from shdd_geo.datasets import bluemarble
     from shdd_geo.encoders._imageprep import preprocess_batch
     from shdd_geo.encoders.image import EfficientNetLite0Encoder
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from shdd_geo import codec
 from shdd_geo.coords import latlon_to_xyz
-from shdd_geo.field import SphericalField
+from shdd_geo.fields import SphericalField
 from shdd_geo.sh import real_to_alm, sh_basis
 
 

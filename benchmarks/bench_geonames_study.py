@@ -269,7 +269,7 @@ def _load_data(a):
         return table, X, lat, lon, s
     from bench_bluemarble import FOV_DEG, TILE_SIZE
 
-    from shdd_geo.bluemarble import embed_tiles
+    from shdd_geo.datasets.bluemarble import embed_tiles
     from shdd_geo.encoders.image import EfficientNetLite0Encoder
 
     enc = EfficientNetLite0Encoder(device="cpu", image_size=TILE_SIZE, crop_fraction=1.0)

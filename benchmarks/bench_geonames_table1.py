@@ -31,7 +31,7 @@ def method_factories(a, fitted: dict):
     ``a.sample_kwargs`` (e.g. ``{"sampler": "ddpm", "steps": 100}``) goes to its sampler.
     """
     from shdd_geo.baselines import CellClassifier, GeoCLIPRetrieval, KNNRetrieval, UnitVectorRegression
-    from shdd_geo.hybrid import RetrievalHybrid
+    from shdd_geo.baselines.hybrid import RetrievalHybrid
     from shdd_geo.model import LocDiffusion
 
     tk = {"epochs": a.epochs, "batch_size": 256, "random_state": 0}

@@ -78,7 +78,7 @@ def main() -> None:
     geo.__dict__["places"] = pretrained.Gazetteer(g15["text"].to_numpy()[keep], g15["country"].to_numpy()[keep],
                                                   g15["lat"].to_numpy()[keep], g15["lon"].to_numpy()[keep])
     # the known namesakes (locate's namesake_weight and snap) without the held-out places either
-    from shdd_geo.namesakes import Namesakes
+    from shdd_geo.datasets.gazetteer import Namesakes
 
     geo.__dict__["namesakes"] = Namesakes.from_geonames(1000, exclude_ids=sorted(held_out))
     if a.places == "heldout":

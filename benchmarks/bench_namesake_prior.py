@@ -36,7 +36,7 @@ def main() -> None:
     from shdd_geo import SphericalField, pretrained
     from shdd_geo.calibration import coverage, mean_area_km2
     from shdd_geo.datasets import embed_table, load_geonames, random_split
-    from shdd_geo.namesakes import Namesakes, mix_namesakes
+    from shdd_geo.datasets.gazetteer import Namesakes, mix_namesakes
 
     torch.set_num_threads(a.threads)
     table = load_geonames(1000)

@@ -37,25 +37,27 @@ __version__ = "0.1.0.dev0"
 
 # Public names whose modules import heavy libraries: loaded on first access.
 _LAZY = {
-    "SphericalField": ("shdd_geo.field", "SphericalField"),
-    "open_field": ("shdd_geo.field", "open_field"),
+    "SphericalField": ("shdd_geo.fields", "SphericalField"),
+    "open_field": ("shdd_geo.fields", "open_field"),
+    "fields": ("shdd_geo.fields", None),
     "LocDiffusion": ("shdd_geo.model", "LocDiffusion"),
     "pretrained": ("shdd_geo.pretrained", None),
-    "namesakes": ("shdd_geo.namesakes", None),
+    "namesakes": ("shdd_geo.datasets.gazetteer", None),
     "datasets": ("shdd_geo.datasets", None),
     "baselines": ("shdd_geo.baselines", None),
     "calibration": ("shdd_geo.calibration", None),
     "encoders": ("shdd_geo.encoders", None),
     "evaluation": ("shdd_geo.evaluation", None),
     "io": ("shdd_geo.io", None),
-    "bluemarble": ("shdd_geo.bluemarble", None),
-    "GeoCLIPAdapter": ("shdd_geo.geoclip_adapter", "GeoCLIPAdapter"),
-    "RetrievalHybrid": ("shdd_geo.hybrid", "RetrievalHybrid"),
+    "bluemarble": ("shdd_geo.datasets.bluemarble", None),
+    "plotting": ("shdd_geo.plotting", None),
+    "GeoCLIPAdapter": ("shdd_geo.baselines.geoclip", "GeoCLIPAdapter"),
+    "RetrievalHybrid": ("shdd_geo.baselines.hybrid", "RetrievalHybrid"),
 }
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import baselines, datasets, pretrained
-    from .field import SphericalField, open_field
+    from .fields import SphericalField, open_field
     from .model import LocDiffusion
 
 
@@ -97,6 +99,7 @@ __all__ = sorted(
         "encode",
         "evaluate",
         "evaluation",
+        "fields",
         "geographic_centre",
         "geometric_median",
         "geoscore",
@@ -107,6 +110,7 @@ __all__ = sorted(
         "metrics",
         "namesakes",
         "open_field",
+        "plotting",
         "predict_from_samples",
         "pretrained",
         "sh",

@@ -25,17 +25,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._field_region import check_level as _check_level
-from .field import SphericalField
+from .fields import SphericalField
+from .fields.regions import LEVEL_MAP_ATTR
+from .fields.regions import check_level as _check_level
 
 __all__ = ["DEFAULT_LEVELS", "LEVEL_MAP_ATTR", "ConformalLevels", "calibration_report", "coverage", "hpd_levels",
            "map_level", "mean_area_km2"]
 
 #: Credible levels reported by default.
 DEFAULT_LEVELS = (0.5, 0.8, 0.9, 0.95)
-
-#: Name of the field attribute that carries a conformal level map (see :class:`ConformalLevels`).
-LEVEL_MAP_ATTR = "credible_level_map"
 
 _MAP_STEPS = 1000  # the level map is tabulated at requested levels 0, 0.001, ..., 1
 
@@ -55,7 +53,7 @@ def _levels(levels) -> list[float]:
 
 def _mass_denser(fields: SphericalField, lat, lon) -> tuple[np.ndarray, np.ndarray]:
     """Per point: mass of pixels strictly denser than the truth's pixel, and of those as dense."""
-    from ._field_grid import _hp
+    from .fields.grid import import_healpy as _hp
     from .coords import as_latlon
 
     la, lo = as_latlon(lat, lon)

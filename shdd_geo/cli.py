@@ -258,7 +258,7 @@ def cmd_embed(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from .field import open_field
+    from .fields import open_field
 
     field = open_field(args.field)
     fields = [field[i] for i in range(len(field))] if field.is_batch else [field]
@@ -361,7 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--embeddings", required=True, help=".npy (n, d) float32 embeddings")
     s.add_argument("--coords", required=True, help="CSV/Parquet with lat, lon columns, or .npy (n, 2)")
     s.add_argument("--samples", type=int, default=16, help="diffusion samples per condition")
-    s.add_argument("--point", default="centre", choices=["centre", "mode", "median"],
+    s.add_argument("--point", default="centre", choices=["centre", "densest", "median", "mode"],
                    help="how samples become one point (default: %(default)s)")
     s.add_argument("--fields", action="store_true", help="also credible-region coverage and log-likelihood")
     s.add_argument("--nside", type=int, default=64, help="HEALPix nside of the density metrics")

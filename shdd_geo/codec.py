@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .coords import _xp
+from ._arrays import array_namespace as _xp
+from ._arrays import as_coeffs as _as_coeffs
 from .sh import degree_from_dim, sh_basis
 
 __all__ = [
@@ -51,24 +52,6 @@ def encode(lat, lon, L: int, *, dtype=None):
     (1, 256)
     """
     return sh_basis(lat, lon, L, dtype=dtype)
-
-
-def _as_coeffs(coeffs, name: str = "coeffs"):
-    """Validate a coefficient array ``(B, D)`` or ``(D,)``; return (2-D array, L, was_1d)."""
-    xp = _xp(coeffs)
-    c = coeffs if xp is not np else np.asarray(coeffs, dtype=np.float64)
-    if c.ndim not in (1, 2):
-        raise ValueError(f"`{name}` must have shape (D,) or (batch, D), got {tuple(c.shape)}")
-    was_1d = c.ndim == 1
-    if was_1d:
-        c = c[None, :]
-    if c.shape[0] == 0:
-        raise ValueError(f"`{name}` is empty")
-    L = degree_from_dim(c.shape[1])
-    finite = np.all(np.isfinite(c)) if xp is np else bool(xp.isfinite(c).all())
-    if not finite:
-        raise ValueError(f"`{name}` must be finite, got NaN/inf values")
-    return c, L, was_1d
 
 
 def evaluate(coeffs, lat, lon):

@@ -13,9 +13,11 @@ torch tensors (dtype and device preserved, autograd-friendly).
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
+
+from ._arrays import array_namespace as _xp
+from ._arrays import is_torch as _is_torch
 
 __all__ = [
     "EARTH_RADIUS_KM",
@@ -35,19 +37,6 @@ __all__ = [
 EARTH_RADIUS_KM = 6371.0088
 
 _DEG = math.pi / 180.0
-
-
-def _is_torch(x: Any) -> bool:
-    return type(x).__module__.startswith("torch")
-
-
-def _xp(x: Any):
-    """Return the array namespace (``numpy`` or ``torch``) of ``x``."""
-    if _is_torch(x):
-        import torch
-
-        return torch
-    return np
 
 
 def deg2rad(x):

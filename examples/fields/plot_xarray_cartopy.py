@@ -48,7 +48,7 @@ print(f"densest pixel of {top.condition.item()!r}: cell {top.cell_ids.item()}, "
       f"lat {top.lat.item():.2f}, lon {top.lon.item():.2f}")
 
 # %%
-# The ``.shdd`` accessor (registered when :mod:`shdd_geo.field_io` is
+# The ``.shdd`` accessor (registered when :mod:`shdd_geo.io.netcdf` is
 # imported, which ``to_xarray`` does) converts back, exactly for HEALPix arrays.
 back = da.shdd.to_field()
 print("round trip exact:", np.allclose(back.log_density, fields.log_density, rtol=0, atol=1e-12))

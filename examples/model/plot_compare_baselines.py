@@ -82,14 +82,14 @@ hybrid = RetrievalHybrid(diffusion, knn, radius_km=200, n_samples=16,
 # %%
 # Any object with ``predict`` (and, for density metrics, ``predict_field``)
 # can be evaluated.  A small wrapper fixes LocDiffusion's prediction options:
-# the densest of 16 samples (``point="mode"``, right for several places per
+# the densest of 16 samples (``point="densest"``, right for several places per
 # condition) and the mixture of their densities as the field.
 class Diffusion:
     def __init__(self, model):
         self.model = model
 
     def predict(self, X):
-        return self.model.predict(X, n_samples=16, point="mode", generator=0)
+        return self.model.predict(X, n_samples=16, point="densest", generator=0)
 
     def predict_field(self, X, nside):
         return self.model.predict_field(X, nside=nside, n_samples=16, generator=0)

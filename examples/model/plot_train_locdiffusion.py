@@ -122,7 +122,7 @@ axes[0].set_ylabel("share of samples")
 # :meth:`~shdd_geo.LocDiffusion.predict` draws ``n_samples`` per condition,
 # decodes them and combines them into one point.  ``point="centre"`` is the
 # paper's geographic centre of the samples; with several distant places it
-# falls *between* them.  ``point="mode"`` picks the sample where the mixture
+# falls *between* them.  ``point="densest"`` picks the sample where the mixture
 # of the samples' densities is highest, i.e. the most probable place.
 def nearest_place_km(p_lat, p_lon):
     """Distance from each prediction to the nearest possible place of its condition."""
@@ -130,7 +130,7 @@ def nearest_place_km(p_lat, p_lon):
                      for a, b, c in zip(p_lat, p_lon, cond_test)])
 
 
-for point in ("centre", "mode"):
+for point in ("centre", "densest"):
     p_lat, p_lon = model.predict(X_test, n_samples=16, point=point, generator=0)
     s = sg.metrics.summarize(p_lat, p_lon, lat_test, lon_test)
     near = nearest_place_km(p_lat, p_lon)

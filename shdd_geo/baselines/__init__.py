@@ -9,6 +9,11 @@ All share ``fit(X, lat, lon) -> self`` and ``predict(X) -> (lat, lon)``:
   retrieving from a GPS gallery.
 - :class:`CellClassifier`: PlaNet-style classification over HEALPix cells.
 - :class:`UnitVectorRegression`: MLP regression to unit vectors.
+- :class:`GeoCLIPAdapter` (:mod:`~shdd_geo.baselines.geoclip`): the released
+  GeoCLIP weights as a retrieval partner.
+- :class:`RetrievalHybrid` (:mod:`~shdd_geo.baselines.hybrid`): LocDiffusion
+  candidates + retrieval near them (paper appendix A.4), searching with
+  :func:`shdd_geo.baselines.retrieval.top1_near`.
 
 Examples
 --------
@@ -23,13 +28,17 @@ from __future__ import annotations
 
 from .classification import CellClassifier
 from .contrastive import GeoCLIPRetrieval, equal_earth
+from .geoclip import GeoCLIPAdapter
+from .hybrid import RetrievalHybrid
 from .knn import KNNRetrieval
 from .regression import UnitVectorRegression
 
 __all__ = [
     "CellClassifier",
+    "GeoCLIPAdapter",
     "GeoCLIPRetrieval",
     "KNNRetrieval",
+    "RetrievalHybrid",
     "UnitVectorRegression",
     "equal_earth",
 ]

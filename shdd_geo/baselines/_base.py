@@ -46,7 +46,7 @@ def check_embeddings(X: Any, *, name: str = "X", n_features: int | None = None) 
     return arr
 
 
-def _check_int(value: Any, name: str, low: int = 1) -> int:
+def check_int(value: Any, name: str, low: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"`{name}` must be an int, got {type(value).__name__}")
     if value < low:
@@ -54,7 +54,7 @@ def _check_int(value: Any, name: str, low: int = 1) -> int:
     return int(value)
 
 
-def _check_choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
+def check_choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ValueError(f"`{name}` must be one of {choices}, got {value!r}")
     return value
@@ -160,7 +160,7 @@ def check_hidden(hidden: Any) -> tuple[int, ...]:
     if isinstance(hidden, (int, np.integer)) and not isinstance(hidden, bool):
         hidden = (hidden,)
     try:
-        out = tuple(_check_int(h, "hidden") for h in hidden)
+        out = tuple(check_int(h, "hidden") for h in hidden)
     except TypeError:
         raise TypeError(f"`hidden` must be a tuple of ints, got {hidden!r}") from None
     return out
@@ -168,8 +168,8 @@ def check_hidden(hidden: Any) -> tuple[int, ...]:
 
 def check_training(est: Any) -> None:
     """Validate the common training hyper-parameters of the torch baselines."""
-    _check_int(est.epochs, "epochs")
-    _check_int(est.batch_size, "batch_size")
+    check_int(est.epochs, "epochs")
+    check_int(est.batch_size, "batch_size")
     for name in ("lr", "weight_decay", "dropout"):
         v = getattr(est, name)
         if isinstance(v, bool) or not isinstance(v, (int, float, np.floating)) or not np.isfinite(v) or v < 0:
@@ -177,7 +177,7 @@ def check_training(est: Any) -> None:
     if not 0 <= est.dropout < 1:
         raise ValueError(f"`dropout` must be in [0, 1), got {est.dropout!r}")
     if est.random_state is not None:
-        _check_int(est.random_state, "random_state", low=0)
+        check_int(est.random_state, "random_state", low=0)
 
 
 def seed_of(random_state: int | None) -> int:

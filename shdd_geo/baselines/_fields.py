@@ -17,7 +17,7 @@ DEFAULT_BANDWIDTH_KM = 100.0
 
 
 def _field_cls() -> Any:
-    from ..field import SphericalField
+    from ..fields import SphericalField
 
     return SphericalField
 

@@ -18,8 +18,8 @@ from ..coords import latlon_to_thetaphi, thetaphi_to_latlon
 from ..metrics import geographic_centre
 from ._base import (
     BaseGeolocator,
-    _check_choice,
-    _check_int,
+    check_choice,
+    check_int,
     check_hidden,
     check_training,
     mlp,
@@ -106,10 +106,10 @@ class CellClassifier(BaseGeolocator):
     def _validate_params(self) -> None:
         check_training(self)
         check_hidden(self.hidden)
-        n = _check_int(self.nside, "nside")
+        n = check_int(self.nside, "nside")
         if n & (n - 1):
             raise ValueError(f"`nside` must be a power of 2, got {n}")
-        _check_choice(self.predict_location, "predict_location", _LOCATIONS)
+        check_choice(self.predict_location, "predict_location", _LOCATIONS)
         ls = self.label_smoothing
         if isinstance(ls, bool) or not isinstance(ls, (int, float)) or not 0 <= ls < 1:
             raise ValueError(f"`label_smoothing` must be in [0, 1), got {ls!r}")
@@ -171,7 +171,7 @@ class CellClassifier(BaseGeolocator):
         return out
 
     def predict_field(self, X: Any, nside: int | None = None, *, uniform_weight: float = 0.0) -> Any:
-        """Batch :class:`~shdd_geo.field.SphericalField`: piecewise-constant cell densities.
+        """Batch :class:`~shdd_geo.fields.SphericalField`: piecewise-constant cell densities.
 
         Each class cell's probability is spread uniformly over the cell; cells
         without training data get zero density unless ``uniform_weight`` > 0

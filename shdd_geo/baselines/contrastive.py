@@ -24,7 +24,7 @@ import numpy as np
 from ..coords import as_latlon, km_to_rad, rad2deg
 from ._base import (
     BaseGeolocator,
-    _check_int,
+    check_int,
     check_hidden,
     check_training,
     minibatches,
@@ -179,9 +179,9 @@ class GeoCLIPRetrieval(BaseGeolocator):
     def _validate_params(self) -> None:
         check_training(self)
         check_hidden(self.hidden)
-        _check_int(self.n_fourier, "n_fourier")
-        _check_int(self.dim, "dim")
-        _check_int(self.queue_size, "queue_size", low=0)
+        check_int(self.n_fourier, "n_fourier")
+        check_int(self.dim, "dim")
+        check_int(self.queue_size, "queue_size", low=0)
         s = np.asarray(self.sigmas, dtype=np.float64)
         if s.ndim != 1 or s.size == 0 or not np.all(np.isfinite(s)) or np.any(s <= 0):
             raise ValueError(f"`sigmas` must be a non-empty tuple of positive numbers, got {self.sigmas!r}")
@@ -306,7 +306,7 @@ class GeoCLIPRetrieval(BaseGeolocator):
         sum to 1); computed in blocks of queries, so memory stays bounded.
         """
         self._check_fitted()
-        k = min(_check_int(k, "k"), len(self.gallery_lat_))
+        k = min(check_int(k, "k"), len(self.gallery_lat_))
         q = self.encode_queries(X)
 
         def block(qb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -323,7 +323,7 @@ class GeoCLIPRetrieval(BaseGeolocator):
     def predict_field(
         self, X: Any, nside: int = 64, *, top_k: int = 64, bandwidth_km: float | None = None
     ) -> Any:
-        """Batch :class:`~shdd_geo.field.SphericalField` from the gallery probabilities.
+        """Batch :class:`~shdd_geo.fields.SphericalField` from the gallery probabilities.
 
         Row ``i`` is a von Mises-Fisher kernel density over query ``i``'s
         ``top_k`` most probable gallery points, weighted by their (renormalised)

@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from ..coords import as_latlon, km_to_rad, latlon_to_xyz
+from ..coords import km_to_rad, latlon_to_xyz
 from ..metrics import geographic_centre
-from ._base import BaseGeolocator, _check_choice, _check_int
+from ._base import BaseGeolocator, check_choice, check_int
 
 __all__ = ["KNNRetrieval"]
 
@@ -93,9 +93,9 @@ class KNNRetrieval(BaseGeolocator):
         self.batch_size = batch_size
 
     def _validate_params(self) -> None:
-        _check_int(self.k, "k")
-        _check_int(self.batch_size, "batch_size")
-        _check_choice(self.aggregate, "aggregate", _AGGREGATES)
+        check_int(self.k, "k")
+        check_int(self.batch_size, "batch_size")
+        check_choice(self.aggregate, "aggregate", _AGGREGATES)
         for name in ("temperature", "mode_radius_km"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float, np.floating)) or not v > 0:
@@ -124,7 +124,7 @@ class KNNRetrieval(BaseGeolocator):
         [[1, 0]]
         """
         Q = _normalise(self._check_X(X))
-        k = _check_int(self.k if k is None else k, "k")
+        k = check_int(self.k if k is None else k, "k")
         sims, idxs = [], []
         for i in range(0, Q.shape[0], self.batch_size):
             s, j = _top_k(Q[i : i + self.batch_size] @ self.gallery_.T, k)
@@ -162,7 +162,7 @@ class KNNRetrieval(BaseGeolocator):
         return self._weights(sim), idx
 
     def predict_field(self, X: Any, nside: int = 64, *, bandwidth_km: float | None = None) -> Any:
-        """Batch :class:`~shdd_geo.field.SphericalField`: a kernel density of the top-``k`` neighbours.
+        """Batch :class:`~shdd_geo.fields.SphericalField`: a kernel density of the top-``k`` neighbours.
 
         Row ``i`` is a von Mises-Fisher kernel density estimate over the
         locations of query ``i``'s ``k`` nearest neighbours, weighted by
@@ -246,24 +246,13 @@ class KNNRetrieval(BaseGeolocator):
         >>> float(lat[0])
         50.0
         """
+        from .retrieval import top1_near
+
         Q = _normalise(self._check_X(X))
-        cl, co = as_latlon(cand_lat, cand_lon, names=("cand_lat", "cand_lon"), ndim=None)
-        if cl.ndim == 1:
-            cl, co = cl[:, None], co[:, None]
-        if cl.ndim != 2 or cl.shape[0] != Q.shape[0]:
-            raise ValueError(f"`cand_lat`/`cand_lon` must have shape ({Q.shape[0]}, m), got {cl.shape}")
-        r = float(radius_km)
-        if not np.isfinite(r) or r <= 0:
-            raise ValueError(f"`radius_km` must be a finite number > 0, got {radius_km!r}")
-        cos_r = np.cos(km_to_rad(r))
-        cxyz = latlon_to_xyz(cl, co)  # (n, m, 3)
-        out = np.empty(Q.shape[0], dtype=np.int64)
-        step = max(1, min(self.batch_size, 2**24 // max(1, self.xyz_.shape[0] * cl.shape[1])))
-        for i in range(0, Q.shape[0], step):
-            sl = slice(i, i + step)
-            sim = Q[sl] @ self.gallery_.T  # (b, G)
-            inside = (np.einsum("gd,bmd->bgm", self.xyz_, cxyz[sl]) >= cos_r).any(axis=2)
-            masked = np.where(inside, sim, -np.inf)
-            has = inside.any(axis=1)
-            out[sl] = np.where(has, np.argmax(masked, axis=1), np.argmax(sim, axis=1))
+        out = top1_near(lambda i, idx: self.gallery_[idx] @ Q[i], self.xyz_, cand_lat, cand_lon, radius_km,
+                        n_queries=Q.shape[0])
+        miss = np.flatnonzero(out < 0)  # no gallery item in range: the unrestricted top-1
+        for i in range(0, miss.size, self.batch_size):
+            rows = miss[i : i + self.batch_size]
+            out[rows] = np.argmax(Q[rows] @ self.gallery_.T, axis=1)
         return self.lat_[out].copy(), self.lon_[out].copy()

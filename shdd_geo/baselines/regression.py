@@ -16,7 +16,7 @@ import numpy as np
 from ..coords import latlon_to_xyz, xyz_to_latlon
 from ._base import (
     BaseGeolocator,
-    _check_choice,
+    check_choice,
     check_hidden,
     check_training,
     mlp,
@@ -110,7 +110,7 @@ class UnitVectorRegression(BaseGeolocator):
     def _validate_params(self) -> None:
         check_training(self)
         check_hidden(self.hidden)
-        _check_choice(self.loss, "loss", _LOSSES)
+        check_choice(self.loss, "loss", _LOSSES)
 
     def _fit(self, X: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> None:
         import torch
@@ -148,7 +148,7 @@ class UnitVectorRegression(BaseGeolocator):
         return self
 
     def predict_field(self, X: Any, nside: int = 64) -> Any:
-        """Batch :class:`~shdd_geo.field.SphericalField`: a von Mises-Fisher density per row.
+        """Batch :class:`~shdd_geo.fields.SphericalField`: a von Mises-Fisher density per row.
 
         Centred on the predicted unit vector with concentration ``kappa_``
         (see :meth:`calibrate`): unimodal by construction.

@@ -1,4 +1,11 @@
-"""Datasets: GeoNames text-to-location tables, embedding cache and splits.
+"""Datasets: GeoNames text-to-location tables, the gazetteer, Blue Marble tiles, embedding cache, splits.
+
+* :mod:`~shdd_geo.datasets.geonames` -- GeoNames place-name tables;
+* :mod:`~shdd_geo.datasets.gazetteer` -- :class:`Gazetteer`: places by name
+  (namesakes) and by location;
+* :mod:`~shdd_geo.datasets.bluemarble` -- NASA Blue Marble image tiles (loaded
+  on first use: ``from shdd_geo.datasets import bluemarble``);
+* :mod:`~shdd_geo.datasets.embedding_cache`, :mod:`~shdd_geo.datasets.splits`.
 
 Examples
 --------
@@ -21,10 +28,12 @@ from .geonames import (
     multimodal_names,
     population_copies,
 )
+from .gazetteer import Gazetteer
 from .splits import Split, random_split, spatial_split
 
 __all__ = [
     "GAZETTEER_SIZES",
+    "Gazetteer",
     "Split",
     "cached_embeddings",
     "default_cache_dir",

@@ -33,7 +33,7 @@ from .training import ArrayData, NpyShards, ParquetShards, Trainer, TrainState, 
 
 __all__ = ["LocDiffusion"]
 
-_POINTS = ("centre", "mode", "median")
+_POINTS = ("centre", "densest", "median")
 _LOSSES = ("kl", "l1", "l2", "cosine")
 _NET_TENSOR = "net."
 _PRIOR_TENSOR = "prior.log_density"
@@ -135,7 +135,7 @@ class LocDiffusion:
     ...                  n_anchors=256, random_state=0, verbose=False).fit(X, lat, lon, epochs=1)
     >>> m.sample(X[:2], n_samples=3, steps=5, generator=0).shape
     (2, 3, 25)
-    >>> lat_hat, lon_hat = m.predict(X[:2], n_samples=4, point="mode", steps=5, generator=0)
+    >>> lat_hat, lon_hat = m.predict(X[:2], n_samples=4, point="densest", steps=5, generator=0)
     >>> lat_hat.shape
     (2,)
     """
@@ -482,7 +482,7 @@ class LocDiffusion:
         Draws ``n_samples`` coefficient vectors per condition (:meth:`sample`),
         decodes each with :func:`shdd_geo.decoding.decode` and combines them:
         ``"centre"`` -- geographic centre (the paper's choice); ``"median"`` --
-        spherical geometric median; ``"mode"`` -- the decoded sample where the
+        spherical geometric median; ``"densest"`` -- the decoded sample where the
         mixture of the samples' densities is highest (best for multi-modal
         answers).
 
@@ -490,10 +490,10 @@ class LocDiffusion:
         --------
         See the class example.
         """
+        from ..decoding.points import check_point
         from ..metrics import geographic_centre, geometric_median
 
-        if point not in _POINTS:
-            raise ValueError(f"`point` must be one of {_POINTS}, got {point!r}")
+        point = check_point(point, _POINTS)  # "mode": deprecated alias of "densest"
         coeffs = self.sample(X, n_samples, **sample_kwargs)
         lat, lon = self._decode(coeffs, decode_kwargs)
         if point == "centre":
@@ -507,7 +507,7 @@ class LocDiffusion:
     def predict_samples(self, X, n_samples: int = 16, *, decode_kwargs: dict | None = None, **sample_kwargs):
         """Decoded samples ``(lat, lon)``, each of shape ``(B, n_samples)`` [deg].
 
-        The candidates of the retrieval hybrid (:class:`shdd_geo.hybrid.RetrievalHybrid`).
+        The candidates of the retrieval hybrid (:class:`shdd_geo.baselines.hybrid.RetrievalHybrid`).
         """
         return self._decode(self.sample(X, n_samples, **sample_kwargs), decode_kwargs)
 
@@ -565,7 +565,7 @@ class LocDiffusion:
         ``prior`` is one :class:`~shdd_geo.SphericalField` on any grid (it is
         regridded); ``field`` comes back unchanged for ``w = 0``.
         """
-        from ..field import SphericalField
+        from ..fields import SphericalField
 
         w = float(prior_weight)
         if not (math.isfinite(w) and 0.0 <= w < 1.0):
@@ -581,7 +581,7 @@ class LocDiffusion:
 
     @staticmethod
     def _field_from_samples(coeffs, nside: int, kind: str, temperature: float):
-        from ..field import SphericalField
+        from ..fields import SphericalField
 
         if kind not in ("mixture", "mean"):
             raise ValueError(f"`kind` must be 'mixture' or 'mean', got {kind!r}")
@@ -617,7 +617,7 @@ class LocDiffusion:
         none, which a higher temperature can only approach by flattening every
         mode.  Not in the paper.
         """
-        from ..field import SphericalField
+        from ..fields import SphericalField
 
         if not (isinstance(bandwidth_km, (int, float)) and math.isfinite(bandwidth_km) and bandwidth_km > 0):
             raise ValueError(f"`bandwidth_km` must be a positive distance in km, got {bandwidth_km!r}")
@@ -736,7 +736,7 @@ class LocDiffusion:
         self.temperature_ = float(meta.get("temperature", 1.0))
         self.prior_weight_ = float(meta.get("prior_weight", 0.0))
         if _PRIOR_TENSOR in tensors:
-            from ..field import SphericalField
+            from ..fields import SphericalField
 
             self.prior_ = SphericalField(tensors[_PRIOR_TENSOR].double().numpy(), kind="log_density")
 

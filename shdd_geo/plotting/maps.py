@@ -1,0 +1,241 @@
+"""Maps of fields with cartopy, drawn offline.
+
+The package ships a small public-domain Natural Earth 110m coastline and
+land-border set (``shdd_geo/data/naturalearth``) in cartopy's
+``pre_existing_data_dir`` layout; :func:`use_offline_natural_earth` points
+cartopy at it, so coastlines never trigger a download.
+
+Examples
+--------
+>>> import matplotlib
+>>> matplotlib.use("Agg")
+>>> import shdd_geo as sg
+>>> f = sg.SphericalField.from_shdd(sg.encode([48.86], [2.35], L=15)[0], nside=16)
+>>> ax = plot_field(f, true_point=(48.86, 2.35), title="Paris")
+>>> type(ax).__name__
+'GeoAxes'
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from .._optional import attempt_import
+from ..fields import SphericalField
+
+__all__ = ["natural_earth_dir", "plot_field", "use_offline_natural_earth"]
+
+_COAST = Path("shapefiles", "natural_earth", "physical", "ne_110m_coastline.shp")
+_PROJECTIONS = {
+    "robinson": "Robinson", "platecarree": "PlateCarree", "mollweide": "Mollweide",
+    "equalearth": "EqualEarth", "orthographic": "Orthographic",
+}
+_RESOLUTIONS = (0.25, 0.5, 1.0, 2.0, 3.0, 5.0)
+
+
+def natural_earth_dir() -> Path:
+    """Directory of the shipped Natural Earth data (a cartopy ``pre_existing_data_dir``).
+
+    Examples
+    --------
+    >>> (natural_earth_dir() / "shapefiles" / "natural_earth" / "physical" / "ne_110m_coastline.shp").is_file()
+    True
+    """
+    return Path(__file__).resolve().parents[1] / "data" / "naturalearth"
+
+
+def use_offline_natural_earth() -> Path:
+    """Point ``cartopy.config["pre_existing_data_dir"]`` at the shipped data.
+
+    Left alone when the configured directory already holds a 110m coastline
+    (a user's own data wins).  Returns the directory in use.
+
+    Examples
+    --------
+    >>> (use_offline_natural_earth() / "shapefiles").is_dir()
+    True
+    """
+    cartopy = attempt_import("cartopy", "maps")
+    current = Path(str(cartopy.config.get("pre_existing_data_dir", "")))
+    if str(current) not in ("", ".") and (current / _COAST).is_file():
+        return current
+    cartopy.config["pre_existing_data_dir"] = natural_earth_dir()
+    return natural_earth_dir()
+
+
+def _projection(projection, field: SphericalField):
+    ccrs = attempt_import("cartopy.crs", "maps")
+    if isinstance(projection, ccrs.Projection):
+        return projection
+    key = str(projection).lower().replace("_", "").replace(" ", "")
+    if key not in _PROJECTIONS:
+        raise ValueError(f"`projection` must be a cartopy Projection or one of {sorted(_PROJECTIONS)}, got {projection!r}")
+    if key == "orthographic":
+        m = field.modes(k=1)
+        return ccrs.Orthographic(central_longitude=float(m["lon"][0]), central_latitude=float(m["lat"][0]))
+    return getattr(ccrs, _PROJECTIONS[key])()
+
+
+def _grid_resolution(field: SphericalField, resolution_deg) -> float:
+    if resolution_deg is not None:
+        return float(resolution_deg)
+    half_pixel = math.degrees(math.sqrt(field.pixel_area)) / 2
+    return max([r for r in _RESOLUTIONS if r <= half_pixel] or [_RESOLUTIONS[0]])
+
+
+def _edges(centres: np.ndarray) -> np.ndarray:
+    step = centres[1] - centres[0]
+    return np.concatenate([centres - step / 2, centres[-1:] + step / 2])
+
+
+def _shade(ax, field, log: bool, cmap, resolution_deg, log_decades: float):
+    """Density on a lat/lon grid (per km^2); returns (mesh, lat, lon, normalised log grid)."""
+    ccrs = attempt_import("cartopy.crs", "maps")
+    from ..fields.regrid import healpix_to_grid
+    from ..coords import EARTH_RADIUS_KM
+
+    norm = field.normalize()
+    lat, lon, g = healpix_to_grid(norm.log_density[None], field.nside, field.nest, resolution_deg, "bilinear")
+    g = g[0]
+    per_km2 = g - 2 * math.log(EARTH_RADIUS_KM)
+    top = per_km2.max()
+    if log:
+        data = np.ma.masked_less(per_km2 / math.log(10), (top / math.log(10)) - log_decades)
+    else:
+        data = np.ma.masked_less(np.exp(per_km2 - top), 1e-3) * math.exp(top)
+    mesh = ax.pcolormesh(_edges(lon), _edges(lat), data, transform=ccrs.PlateCarree(),
+                         cmap=cmap, shading="flat", alpha=0.85, zorder=1, rasterized=True)
+    return mesh, lat, lon, g
+
+
+def _contours(ax, field, lat, lon, g, levels):
+    """HPD contours: the density at each credible region's threshold."""
+    ccrs = attempt_import("cartopy.crs", "maps")
+    thr = {}
+    for lv in sorted(set(np.atleast_1d(levels).tolist())):
+        thr.setdefault(round(float(field.credible_region(lv).log_threshold), 12), lv)
+    if not thr:
+        return
+    keys = sorted(thr)
+    if not (g.min() < keys[0] and keys[-1] < g.max()):
+        keys = [k for k in keys if g.min() < k < g.max()]
+    if not keys:
+        return
+    cs = ax.contour(lon, lat, g, levels=keys, colors="k", linestyles="solid",
+                    linewidths=[0.7 + 0.4 * i for i in range(len(keys))], transform=ccrs.PlateCarree(), zorder=3)
+    ax.clabel(cs, fmt={k: f"{thr[k]:.0%}" for k in keys}, fontsize=7, inline=True)
+
+
+def _mode_table(field, modes, min_separation_km: float) -> dict | None:
+    """The modes to mark: the field's top ``modes`` (int) or a given table (lat, lon, mass)."""
+    if isinstance(modes, Mapping):
+        missing = {"lat", "lon", "mass"} - set(modes)
+        if missing:
+            raise ValueError(f"`modes` as a table needs 'lat', 'lon' and 'mass'; missing {sorted(missing)}")
+        m = {k: np.atleast_1d(np.asarray(modes[k], dtype=np.float64)) for k in ("lat", "lon", "mass")}
+        if not m["lat"].shape == m["lon"].shape == m["mass"].shape or m["lat"].ndim != 1:
+            raise ValueError("`modes` table: 'lat', 'lon' and 'mass' must be 1-d and of one length")
+        return m if m["lat"].size else None
+    if isinstance(modes, bool) or not isinstance(modes, (int, np.integer)) or modes < 0:
+        raise ValueError(f"`modes` must be an int >= 0 or a table with 'lat', 'lon', 'mass', got {modes!r}")
+    return field.modes(k=int(modes), min_separation_km=min_separation_km) if modes else None
+
+
+def _points(ax, m: dict | None, true_point):
+    ccrs = attempt_import("cartopy.crs", "maps")
+    pc = ccrs.PlateCarree()
+    if m is not None:
+        keep = m["mass"] >= 1e-3
+        ax.scatter(m["lon"][keep], m["lat"][keep], s=28, marker="o", facecolor="white", edgecolor="k",
+                   linewidths=0.8, transform=pc, zorder=4, label="modes")
+        for la, lo, ma in zip(m["lat"][keep], m["lon"][keep], m["mass"][keep]):
+            ax.text(lo, la, f" {ma:.0%}" if ma >= 0.01 else " <1%", transform=pc, fontsize=7, zorder=5, va="bottom")
+    if true_point is not None:
+        from ..coords import as_latlon
+
+        tla, tlo = as_latlon(true_point[0], true_point[1], names=("true_point[0]", "true_point[1]"))
+        ax.scatter(tlo, tla, s=90, marker="*", color="red", edgecolor="k", linewidths=0.6,
+                   transform=pc, zorder=6, label="true location")
+
+
+def plot_field(field: SphericalField, ax=None, *, projection="robinson", levels=(0.5, 0.9), modes=3,
+               min_separation_km: float = 500.0, true_point=None, log: bool = False, cmap: str = "YlOrRd",
+               resolution_deg: float | None = None, title: str | None = None, colorbar: bool = True,
+               coastlines: bool = True, borders: bool = True, extent=None, log_decades: float = 6.0):
+    """Map one field: density shading, credible-region contours, modes, truth.
+
+    Parameters
+    ----------
+    field : SphericalField
+        A single field (plot ``batch[i]`` for one of a batch).
+    ax : cartopy GeoAxes, optional
+        Axes to draw on; a new figure with ``projection`` otherwise.
+    projection : str or cartopy.crs.Projection
+        ``"robinson"`` (default), ``"platecarree"``, ``"mollweide"``,
+        ``"equalearth"``, ``"orthographic"`` (centred on the top mode) or a
+        cartopy projection.
+    levels : sequence of float
+        Credible levels drawn as contours of the density.
+    modes : int or dict
+        Number of the field's modes marked, with the mass of each one's basin
+        (:meth:`SphericalField.modes`), or a table of modes to mark instead
+        (a dict with ``lat``, ``lon`` and ``mass`` sequences, e.g. those that
+        ``Geolocator.locate`` lists).
+    true_point : (lat, lon), optional
+        A known location [deg], drawn as a red star.
+    log : bool
+        Shade ``log10`` density over ``log_decades`` decades (default: linear,
+        pixels below 1e-3 of the peak left transparent).
+    resolution_deg : float, optional
+        Shading grid; default about half a pixel.
+    extent : (lon_min, lon_max, lat_min, lat_max), optional
+        Zoom; default the whole globe.
+
+    Returns
+    -------
+    cartopy.mpl.geoaxes.GeoAxes
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> ax = plot_field(SphericalField.uniform(8), modes=0, levels=())
+    >>> ax.get_title()
+    ''
+    """
+    if not isinstance(field, SphericalField):
+        raise TypeError(f"`field` must be a SphericalField, got {type(field).__name__}")
+    if field.is_batch:
+        raise ValueError(f"`field` is a batch of {len(field)}; plot one at a time, e.g. field[0].plot()")
+    mode_table = _mode_table(field, modes, min_separation_km)
+    plt = attempt_import("matplotlib.pyplot", "maps")
+    cfeature = attempt_import("cartopy.feature", "maps")
+    use_offline_natural_earth()
+    if ax is None:
+        fig = plt.figure(figsize=(9, 5.2))
+        ax = fig.add_subplot(1, 1, 1, projection=_projection(projection, field))
+    elif not hasattr(ax, "projection"):
+        raise TypeError("`ax` must be a cartopy GeoAxes (created with projection=...)")
+    if extent is None:
+        ax.set_global()
+    else:
+        ax.set_extent(extent, crs=attempt_import("cartopy.crs", "maps").PlateCarree())
+    mesh, lat, lon, g = _shade(ax, field, log, cmap, _grid_resolution(field, resolution_deg), log_decades)
+    if coastlines:
+        ax.coastlines(resolution="110m", linewidth=0.6, color="0.2", zorder=2)
+    if borders:
+        ax.add_feature(cfeature.BORDERS.with_scale("110m"), linewidth=0.3, edgecolor="0.45", zorder=2)
+    ax.gridlines(linewidth=0.3, color="0.7", alpha=0.6)
+    _contours(ax, field, lat, lon, g, levels)
+    _points(ax, mode_table, true_point)
+    if colorbar:
+        label = "log10 density [km$^{-2}$]" if log else "probability density [km$^{-2}$]"
+        ax.figure.colorbar(mesh, ax=ax, orientation="horizontal", shrink=0.6, pad=0.04, label=label)
+    if title is not None:
+        ax.set_title(title)
+    if mode_table is not None or true_point is not None:
+        ax.legend(loc="lower left", fontsize=7, framealpha=0.8)
+    return ax
