@@ -23,7 +23,6 @@ True
 
 from __future__ import annotations
 
-import json
 import math
 import os
 
@@ -235,37 +234,6 @@ def open_field(path) -> SphericalField:
 
 
 # ------------------------------------------------------------ GeoJSON ----
-def _round(geom_json, precision: int):
-    if isinstance(geom_json, (list, tuple)):
-        return [_round(c, precision) for c in geom_json]
-    return round(float(geom_json), precision)
-
-
-def _features_one(field: SphericalField, levels, modes: int, min_separation_km: float,
-                  step: int, precision: int, extra: dict) -> list:
-    import shapely
-
-    from ._field_geojson import mask_to_geometry
-
-    feats = []
-    for lv in sorted(levels, reverse=True):
-        r = field.credible_region(lv)
-        geom = mask_to_geometry(r.mask, field.nside, field.nest, step=step, grid_size=10.0**-precision)
-        gj = shapely.geometry.mapping(geom)
-        props = {"kind": "credible_region", "level": r.level, "mass": float(r.mass),
-                 "area_km2": float(r.area_km2), "n_pixels": r.n_pixels, **extra}
-        feats.append({"type": "Feature", "properties": props,
-                      "geometry": {"type": gj["type"], "coordinates": _round(gj["coordinates"], precision)}})
-    if modes:
-        m = field.modes(k=modes, min_separation_km=min_separation_km)
-        for i in range(m["lat"].size):
-            props = {"kind": "mode", "rank": int(m["rank"][i]), "mass": float(m["mass"][i]),
-                     "log_density": float(m["log_density"][i]), **extra}
-            pt = [round(float(m["lon"][i]), precision), round(float(m["lat"][i]), precision)]
-            feats.append({"type": "Feature", "properties": props, "geometry": {"type": "Point", "coordinates": pt}})
-    return feats
-
-
 def to_geojson(field: SphericalField, path=None, levels=(0.5, 0.9), *, modes: int = 3,
                min_separation_km: float = 500.0, step: int = 2, precision: int = 6) -> dict:
     """RFC 7946 FeatureCollection of credible regions and modes, in (lon, lat).
@@ -289,8 +257,9 @@ def to_geojson(field: SphericalField, path=None, levels=(0.5, 0.9), *, modes: in
     Returns
     -------
     dict
-        The FeatureCollection.  For a batch every feature carries ``field``
-        (and ``condition`` when the batch has labels).
+        The FeatureCollection, built by :func:`shdd_geo.io.vector.feature_records`:
+        every feature carries ``kind`` and ``field`` (index in a batch), and
+        ``query`` (the batch label or ``attrs["text"]``) and ``model`` when known.
 
     Examples
     --------
@@ -300,27 +269,7 @@ def to_geojson(field: SphericalField, path=None, levels=(0.5, 0.9), *, modes: in
     >>> [feat["geometry"]["type"] for feat in gj["features"]]
     ['MultiPolygon', 'Point']
     """
-    from ._field_region import check_level as _check_level
+    from .io.vector import to_geojson as _to_geojson  # the one builder of region/mode features
 
-    levels = [_check_level(lv) for lv in np.atleast_1d(levels).tolist()]
-    if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 1:
-        raise ValueError(f"`step` must be a positive integer, got {step!r}")
-    feats = []
-    members = list(field) if field.is_batch else [field]
-    for i, member in enumerate(members):
-        extra = {}
-        if field.is_batch:
-            extra["field"] = i
-            if field.labels is not None:
-                extra["condition"] = field.labels[i].item() if hasattr(field.labels[i], "item") else field.labels[i]
-        feats += _features_one(member, levels, int(modes), min_separation_km, int(step), int(precision), extra)
-    out = {"type": "FeatureCollection", "features": feats}
-    if path is not None:
-        text = json.dumps(out, allow_nan=False)
-
-        def write(tmp: str) -> None:
-            with open(tmp, "w", encoding="utf-8") as fh:
-                fh.write(text)
-
-        atomic_write(path, write)
-    return out
+    return _to_geojson(field, path, levels, modes=modes, min_separation_km=min_separation_km, step=step,
+                       precision=precision)
