@@ -16,7 +16,7 @@ import numpy as np
 from ._field_grid import _hp
 from ._optional import attempt_import
 
-__all__ = ["mask_to_geometry", "orient_rfc7946"]
+__all__ = ["mask_to_geometry", "orient_rfc7946", "pixel_polygons"]
 
 _POLE_EPS = 1e-12
 
@@ -125,3 +125,30 @@ def mask_to_geometry(mask: np.ndarray, nside: int, nest: bool, *, step: int = 2,
     pixel_deg2 = 41252.96 / (12 * nside * nside)
     merged = _drop_slivers(shapely, merged, 0.01 * pixel_deg2)
     return orient_rfc7946(merged)
+
+
+def pixel_polygons(nside: int, pix: np.ndarray, nest: bool, step: int) -> tuple[np.ndarray, np.ndarray]:
+    """Polygons in (lon, lat) [deg] of pixels, cut at the antimeridian: ``(pieces, pixel of each piece)``."""
+    shapely = attempt_import("shapely", "pixel polygons")
+    attempt_import("shapely.affinity", "pixel polygons")
+    pix = np.asarray(pix, dtype=np.int64).ravel()
+    world = shapely.box(-180.0, -90.0, 180.0, 90.0)
+    rings = _pixel_rings(nside, pix, nest, step)
+    pieces = np.empty(pix.size, dtype=object)
+    inside = np.zeros(pix.size, dtype=bool)
+    for i, ring in enumerate(rings):  # centres in [-180, 180): most pixels then need no cut
+        if ring[:, 0].mean() >= 180.0:
+            ring[:, 0] -= 360.0
+        inside[i] = ring[:, 0].min() >= -180.0 and ring[:, 0].max() <= 180.0
+    for n in {len(r) for r in rings}:  # whole pixels, built in bulk per vertex count
+        idx = np.flatnonzero(inside & (np.array([len(r) for r in rings]) == n))
+        if idx.size:
+            pieces[idx] = shapely.polygons(np.stack([rings[i] for i in idx]))
+    out, owner = list(pieces[inside]), list(pix[inside])
+    for i in np.flatnonzero(~inside):
+        cut = _cut_antimeridian(shapely, rings[i], world)
+        out += cut
+        owner += [pix[i]] * len(cut)
+    arr = np.empty(len(out), dtype=object)
+    arr[:] = out
+    return arr, np.asarray(owner, dtype=np.int64)

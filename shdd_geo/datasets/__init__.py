@@ -1,4 +1,4 @@
-"""Datasets: GeoNames text-to-location tables, embedding cache and splits.
+"""Datasets: GeoNames text-to-location tables, embedding cache, splits and country polygons.
 
 Examples
 --------
@@ -11,6 +11,7 @@ True
 
 from __future__ import annotations
 
+from .naturalearth import countries
 from .embedding_cache import cached_embeddings, default_cache_dir, embedding_key
 from .geonames import (
     GAZETTEER_SIZES,
@@ -27,6 +28,7 @@ __all__ = [
     "GAZETTEER_SIZES",
     "Split",
     "cached_embeddings",
+    "countries",
     "default_cache_dir",
     "embed_table",
     "embedding_key",
