@@ -543,17 +543,18 @@ class SphericalField(FieldConstructors):
 
     # ------------------------------------------------ IO and plotting ----
     def to_xarray(self, grid: str = "healpix", *, resolution_deg: float = 1.0, log: bool = False,
-                  method: str = "conservative"):
+                  method: str = "conservative", descending_lat: bool = False):
         """xarray DataArray of the density; see :func:`shdd_geo.field_io.to_xarray`."""
         from .field_io import to_xarray
 
-        return to_xarray(self, grid=grid, resolution_deg=resolution_deg, log=log, method=method)
+        return to_xarray(self, grid=grid, resolution_deg=resolution_deg, log=log, method=method,
+                         descending_lat=descending_lat)
 
-    def to_netcdf(self, path) -> None:
+    def to_netcdf(self, path, **kwargs) -> None:
         """Write to NetCDF atomically; see :func:`shdd_geo.field_io.to_netcdf`."""
         from .field_io import to_netcdf
 
-        to_netcdf(self, path)
+        to_netcdf(self, path, **kwargs)
 
     def to_geojson(self, path=None, levels=(0.5, 0.9), **kwargs) -> dict:
         """GeoJSON of credible regions and modes; see :func:`shdd_geo.field_io.to_geojson`."""
