@@ -252,10 +252,27 @@ def cmd_embed(args) -> int:
     return 0
 
 
+_EXPORT_FORMATS = ("png", "geojson", "gpkg", "tif", "nc")
+
+
+def _export_formats(value: str) -> list[str]:
+    """``export --format``: a comma list of png,geojson,gpkg,tif,nc (checked by :func:`cmd_export`)."""
+    return [f.strip().lower() for f in value.split(",") if f.strip()]
+
+
 def cmd_export(args) -> int:
     from .field import open_field
 
-    field = open_field(args.field)
+    bad = [f for f in args.format if f not in _EXPORT_FORMATS]
+    if bad or not args.format:
+        print(f"shdd-geo export: error: unknown --format {','.join(bad) or '(empty)'}; "
+              f"choose from {','.join(_EXPORT_FORMATS)}", file=sys.stderr)
+        return 2
+    try:
+        field = open_field(args.field)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"shdd-geo export: error: {exc}", file=sys.stderr)
+        return 1
     fields = [field[i] for i in range(len(field))] if field.is_batch else [field]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -268,8 +285,14 @@ def cmd_export(args) -> int:
         table = f.modes(k=3)
         res = {"text": str(label), "field": f,
                "modes": [dict(lat=a, lon=b, mass=m) for a, b, m in zip(table["lat"], table["lon"], table["mass"])]}
-        for w in _write_outputs(res, out, [x for x in args.format if x != "nc"]):
+        for w in _write_outputs(res, out, [x for x in args.format if x in ("png", "geojson")]):
             print(f"wrote {w}")
+        target = out / _slug(str(label))
+        writers = {"gpkg": lambda p: f.to_file(p, modes=3), "tif": lambda p: f.to_raster(p),
+                   "nc": lambda p: f.to_netcdf(p)}
+        for fmt in (x for x in args.format if x in writers):
+            writers[fmt](f"{target}.{fmt}")
+            print(f"wrote {target}.{fmt}")
     return 0
 
 
@@ -392,10 +415,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device", default="cpu", help="torch device (cpu, cuda, ...)")
     s.set_defaults(func=cmd_embed)
 
-    s = sub.add_parser("export", help="NetCDF field -> GeoJSON regions and PNG maps")
+    s = sub.add_parser("export", help="NetCDF field -> maps, regions (GeoJSON, GeoPackage), GeoTIFF, NetCDF")
     s.add_argument("field", help="NetCDF file written by SphericalField.to_netcdf")
     s.add_argument("--out", default="shdd_geo_out", help="output folder (default: %(default)s)")
-    s.add_argument("--format", type=_formats, default=["png", "geojson"], help="comma list of png,geojson")
+    s.add_argument("--format", type=_export_formats, default=["png", "geojson"],
+                   help="comma list of png,geojson,gpkg (regions and modes), tif (0.25 deg COG GeoTIFF), "
+                        "nc (CF NetCDF) (default: png,geojson)")
     s.set_defaults(func=cmd_export)
 
     s = sub.add_parser("info", help="version and built-in models")
