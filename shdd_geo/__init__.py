@@ -51,6 +51,7 @@ _LAZY = {
     "bluemarble": ("shdd_geo.bluemarble", None),
     "GeoCLIPAdapter": ("shdd_geo.geoclip_adapter", "GeoCLIPAdapter"),
     "RetrievalHybrid": ("shdd_geo.hybrid", "RetrievalHybrid"),
+    "zonal": ("shdd_geo.zonal", None),
 }
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -112,5 +113,6 @@ __all__ = sorted(
         "sh",
         "sh_basis",
         "shdd_kl",
+        "zonal",
     ]
 )

@@ -115,7 +115,8 @@ def open_xdggs(path):
     missing = [k for k in XDGGS_KEYS if k not in attrs]
     if missing:
         raise ValueError(f"`path` {os.fspath(path)!r} has no HEALPix `cell_ids` with {missing}")
-    return xdggs.decode(ds, grid_info={k: attrs[k] for k in XDGGS_KEYS})
+    info = {k: attrs[k].item() if hasattr(attrs[k], "item") else attrs[k] for k in XDGGS_KEYS}
+    return xdggs.decode(ds, grid_info=info)
 
 
 def to_fits(field, path, *, unit: str = "sr-1") -> str:
