@@ -52,6 +52,7 @@ _LAZY = {
     "GeoCLIPAdapter": ("shdd_geo.geoclip_adapter", "GeoCLIPAdapter"),
     "RetrievalHybrid": ("shdd_geo.hybrid", "RetrievalHybrid"),
     "zonal": ("shdd_geo.zonal", None),
+    "scale": ("shdd_geo.scale", None),
 }
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -110,6 +111,7 @@ __all__ = sorted(
         "open_field",
         "predict_from_samples",
         "pretrained",
+        "scale",
         "sh",
         "sh_basis",
         "shdd_kl",
