@@ -81,6 +81,23 @@ def _print_result(result: dict, region) -> None:
         print(f"  {i:>2} {m['lat']:8.3f} {m['lon']:9.3f} {m['mass']:6.3f}  {where}")
 
 
+def _top_countries(field, n: int) -> list[dict]:
+    """The ``n`` countries holding the most probability (bundled Natural Earth polygons, area-exact)."""
+    from .datasets import countries
+
+    world = countries()
+    mass = field.mass_in(world)
+    return [{"country": str(world["name"].iloc[i]), "iso_a3": world["iso_a3"].iloc[i], "mass": float(mass[i])}
+            for i in np.argsort(-mass, kind="stable")[:n]]
+
+
+def _non_negative_int(value: str) -> int:
+    n = int(value)
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {n}")
+    return n
+
+
 def cmd_locate(args) -> int:
     texts = list(args.text) + (_read_lines(args.input) if args.input else [])
     if not texts:
@@ -120,12 +137,15 @@ def _locate_all(items: list[str], args, *, kind: str, unit: str) -> int:
                          namesake_weight=args.namesake_weight, min_mass=args.min_mass)
         region = res["field"].credible_region(0.9)
         written = _write_outputs(res, out, args.format, stem=Path(item).stem if kind == "image" else None)
+        top = _top_countries(res["field"], args.by_country) if args.by_country else None
         if not args.json:
             _print_result(res, region)
+            for c in top or []:
+                print(f"  {c['mass']:6.3f}  {c['country']}")
             for w in written:
                 print(f"  wrote {w}")
         records.append({"text": item, "modes": res["modes"], "area90_km2": float(region.area_km2),
-                        "files": written})
+                        "files": written, **({"countries": top} if top is not None else {})})
     if args.json:
         print(json.dumps(records, indent=2))
     else:
@@ -315,6 +335,9 @@ def _add_locate_options(s: argparse.ArgumentParser, *, what: str, model: str, fu
     s.add_argument("--samples", type=int, default=64, help=f"diffusion samples per {what}")
     s.add_argument("--seed", type=int, default=0, help="random seed")
     s.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    s.add_argument("--by-country", type=_non_negative_int, default=0, metavar="N",
+                   help="also list the N countries with the most probability, from the bundled Natural Earth "
+                        "polygons (default: 0, none)")
     s.add_argument("--min-mass", type=float, default=0.01,
                    help="list modes after the first only with at least this probability mass "
                         "(default: %(default)s; 0 lists all --k)")
