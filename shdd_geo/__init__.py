@@ -53,6 +53,7 @@ _LAZY = {
     "plotting": ("shdd_geo.plotting", None),
     "GeoCLIPAdapter": ("shdd_geo.baselines.geoclip", "GeoCLIPAdapter"),
     "RetrievalHybrid": ("shdd_geo.baselines.hybrid", "RetrievalHybrid"),
+    "scale": ("shdd_geo.scale", None),
 }
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -113,6 +114,7 @@ __all__ = sorted(
         "plotting",
         "predict_from_samples",
         "pretrained",
+        "scale",
         "sh",
         "sh_basis",
         "shdd_kl",

@@ -86,6 +86,23 @@ def _print_result(result: dict, region) -> None:
         print(f"  {i:>2} {m['lat']:8.3f} {m['lon']:9.3f} {m['mass']:6.3f}  {where}")
 
 
+def _top_countries(field, n: int) -> list[dict]:
+    """The ``n`` countries holding the most probability (bundled Natural Earth polygons, area-exact)."""
+    from .datasets import countries
+
+    world = countries()
+    mass = field.mass_in(world)
+    return [{"country": str(world["name"].iloc[i]), "iso_a3": world["iso_a3"].iloc[i], "mass": float(mass[i])}
+            for i in np.argsort(-mass, kind="stable")[:n]]
+
+
+def _non_negative_int(value: str) -> int:
+    n = int(value)
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {n}")
+    return n
+
+
 def cmd_locate(args) -> int:
     texts = list(args.text) + (_read_lines(args.input) if args.input else [])
     if not texts:
@@ -125,12 +142,15 @@ def _locate_all(items: list[str], args, *, kind: str, unit: str) -> int:
                          namesake_weight=args.namesake_weight, min_mass=args.min_mass)
         region = res["field"].credible_region(0.9)
         written = _write_outputs(res, out, args.format, stem=Path(item).stem if kind == "image" else None)
+        top = _top_countries(res["field"], args.by_country) if args.by_country else None
         if not args.json:
             _print_result(res, region)
+            for c in top or []:
+                print(f"  {c['mass']:6.3f}  {c['country']}")
             for w in written:
                 print(f"  wrote {w}")
         records.append({"text": item, "modes": res["modes"], "area90_km2": float(region.area_km2),
-                        "files": written})
+                        "files": written, **({"countries": top} if top is not None else {})})
     if args.json:
         print(json.dumps(records, indent=2))
     else:
@@ -257,10 +277,27 @@ def cmd_embed(args) -> int:
     return 0
 
 
+_EXPORT_FORMATS = ("png", "geojson", "gpkg", "tif", "nc")
+
+
+def _export_formats(value: str) -> list[str]:
+    """``export --format``: a comma list of png,geojson,gpkg,tif,nc (checked by :func:`cmd_export`)."""
+    return [f.strip().lower() for f in value.split(",") if f.strip()]
+
+
 def cmd_export(args) -> int:
     from .fields import open_field
 
-    field = open_field(args.field)
+    bad = [f for f in args.format if f not in _EXPORT_FORMATS]
+    if bad or not args.format:
+        print(f"shdd-geo export: error: unknown --format {','.join(bad) or '(empty)'}; "
+              f"choose from {','.join(_EXPORT_FORMATS)}", file=sys.stderr)
+        return 2
+    try:
+        field = open_field(args.field)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"shdd-geo export: error: {exc}", file=sys.stderr)
+        return 1
     fields = [field[i] for i in range(len(field))] if field.is_batch else [field]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -273,8 +310,14 @@ def cmd_export(args) -> int:
         table = f.modes(k=3)
         res = {"text": str(label), "field": f,
                "modes": [dict(lat=a, lon=b, mass=m) for a, b, m in zip(table["lat"], table["lon"], table["mass"])]}
-        for w in _write_outputs(res, out, [x for x in args.format if x != "nc"]):
+        for w in _write_outputs(res, out, [x for x in args.format if x in ("png", "geojson")]):
             print(f"wrote {w}")
+        target = out / _slug(str(label))
+        writers = {"gpkg": lambda p: f.to_file(p, modes=3), "tif": lambda p: f.to_raster(p),
+                   "nc": lambda p: f.to_netcdf(p)}
+        for fmt in (x for x in args.format if x in writers):
+            writers[fmt](f"{target}.{fmt}")
+            print(f"wrote {target}.{fmt}")
     return 0
 
 
@@ -297,6 +340,9 @@ def _add_locate_options(s: argparse.ArgumentParser, *, what: str, model: str, fu
     s.add_argument("--samples", type=int, default=64, help=f"diffusion samples per {what}")
     s.add_argument("--seed", type=int, default=0, help="random seed")
     s.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    s.add_argument("--by-country", type=_non_negative_int, default=0, metavar="N",
+                   help="also list the N countries with the most probability, from the bundled Natural Earth "
+                        "polygons (default: 0, none)")
     s.add_argument("--min-mass", type=float, default=0.01,
                    help="list modes after the first only with at least this probability mass "
                         "(default: %(default)s; 0 lists all --k)")
@@ -397,10 +443,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device", default="cpu", help="torch device (cpu, cuda, ...)")
     s.set_defaults(func=cmd_embed)
 
-    s = sub.add_parser("export", help="NetCDF field -> GeoJSON regions and PNG maps")
+    s = sub.add_parser("export", help="NetCDF field -> maps, regions (GeoJSON, GeoPackage), GeoTIFF, NetCDF")
     s.add_argument("field", help="NetCDF file written by SphericalField.to_netcdf")
     s.add_argument("--out", default="shdd_geo_out", help="output folder (default: %(default)s)")
-    s.add_argument("--format", type=_formats, default=["png", "geojson"], help="comma list of png,geojson")
+    s.add_argument("--format", type=_export_formats, default=["png", "geojson"],
+                   help="comma list of png,geojson,gpkg (regions and modes), tif (0.25 deg COG GeoTIFF), "
+                        "nc (CF NetCDF) (default: png,geojson)")
     s.set_defaults(func=cmd_export)
 
     s = sub.add_parser("info", help="version and built-in models")

@@ -98,11 +98,11 @@ print(f"90% region: {r90.area_km2:,.0f} km^2; holds {int(r90.contains(springfiel
 # ---------------------
 # :meth:`~shdd_geo.pretrained.Geolocator.predict_field` maps a list of names
 # to a batch of fields labelled with the names; a batch converts to one
-# xarray DataArray with a ``condition`` dimension, ready for
+# xarray DataArray with a ``query`` dimension, ready for
 # ``to_netcdf``.
 fields = geo.predict_field(["Kyoto", "Cambridge"], nside=32, n_samples=32, generator=0)
 da = fields.to_xarray("latlon", resolution_deg=2.0)
-print(da.dims, da.condition.values.tolist())
+print(da.dims, da["query"].values.tolist())
 for name, f in zip(fields.labels, fields):
     m = f.modes(k=2, min_separation_km=1000)
     modes = ", ".join(f"({a:.1f}, {b:.1f}) mass {w:.3f}" for a, b, w in zip(m["lat"], m["lon"], m["mass"]))

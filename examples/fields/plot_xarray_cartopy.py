@@ -33,18 +33,19 @@ print(fields, len(fields))
 # %%
 # The HEALPix shape
 # -----------------
-# Dims ``(condition, cell)``; ``cell_ids`` are the HEALPix pixel indices and
-# the attributes name the grid (``grid_name``, ``nside``, ``level``,
-# ``indexing_scheme``) in the style of the xdggs conventions.
+# Dims ``(query, cell)``; ``cell_ids`` are the HEALPix pixel indices and
+# carry the grid parameters of the xdggs convention (``grid_name``,
+# ``level``, ``indexing_scheme``), so ``xdggs.decode(da)`` indexes them; the
+# data's attributes add ``nside``.
 da = fields.to_xarray()  # density [sr^-1]; log=True for the log-density
 print(da)
 
 # %%
-# Everything xarray offers works on it: select a condition by label, find the
+# Everything xarray offers works on it: select a query by label, find the
 # densest pixel and read its coordinates.
-one = da.sel(condition="Reykjavik")
+one = da.sel(query="Reykjavik")
 top = one.isel(cell=int(one.argmax("cell")))
-print(f"densest pixel of {top.condition.item()!r}: cell {top.cell_ids.item()}, "
+print(f"densest pixel of {top['query'].item()!r}: cell {top.cell_ids.item()}, "
       f"lat {top.lat.item():.2f}, lon {top.lon.item():.2f}")
 
 # %%
@@ -73,7 +74,7 @@ print("total mass per field:", mass.values.round(9))
 # %%
 # Probability of a box, e.g. the Americas west of 30 W, for each field:
 americas = (grid * cell_sr).sel(lon=slice(-170, -30)).sum(("lat", "lon"))
-for label, p in zip(americas.condition.values, americas.values):
+for label, p in zip(americas["query"].values, americas.values):
     print(f"{label}: P(170 W < lon < 30 W) = {p:.3f}")
 
 # %%
@@ -88,7 +89,7 @@ for label, p in zip(americas.condition.values, americas.values):
 # scale on zoomed maps and would try to download it.
 use_offline_natural_earth()
 
-log10 = np.log10(grid.sel(condition="Tokyo or Lima") / sg.EARTH_RADIUS_KM**2)  # [km^-2]
+log10 = np.log10(grid.sel(query="Tokyo or Lima") / sg.EARTH_RADIUS_KM**2)  # [km^-2]
 fig = plt.figure(figsize=(9, 4.2))
 ax = fig.add_subplot(1, 1, 1, projection=ccrs.Robinson(central_longitude=180))
 log10.plot.pcolormesh(ax=ax, transform=ccrs.PlateCarree(), cmap="magma_r",
@@ -128,7 +129,7 @@ ax.set_title(f"Reykjavik, L = {L}: 50% and 90% credible regions")
 # centres; fine for a quick look, while the regridded array makes proper maps.
 fig = plt.figure(figsize=(8, 3.8))
 ax = fig.add_subplot(1, 1, 1, projection=ccrs.Mollweide())
-sel = da.sel(condition="Tokyo or Lima")
+sel = da.sel(query="Tokyo or Lima")
 sc = ax.scatter(sel.lon, sel.lat, c=np.log10(sel / sg.EARTH_RADIUS_KM**2), s=2, cmap="magma_r",
                 vmin=float(np.log10(sel.max() / sg.EARTH_RADIUS_KM**2)) - 6,
                 transform=ccrs.PlateCarree())

@@ -1,10 +1,12 @@
-"""Datasets: GeoNames text-to-location tables, the gazetteer, Blue Marble tiles, embedding cache, splits.
+"""Datasets: GeoNames text-to-location tables, the gazetteer, country polygons, Blue Marble tiles, embedding cache, splits.
 
 * :mod:`~shdd_geo.datasets.geonames` -- GeoNames place-name tables;
 * :mod:`~shdd_geo.datasets.gazetteer` -- :class:`Gazetteer`: places by name
   (namesakes) and by location;
 * :mod:`~shdd_geo.datasets.bluemarble` -- NASA Blue Marble image tiles (loaded
   on first use: ``from shdd_geo.datasets import bluemarble``);
+* :mod:`~shdd_geo.datasets.naturalearth` -- :func:`countries`: Natural Earth
+  admin-0 country polygons (public domain, shipped with the package);
 * :mod:`~shdd_geo.datasets.embedding_cache`, :mod:`~shdd_geo.datasets.splits`.
 
 Examples
@@ -18,6 +20,7 @@ True
 
 from __future__ import annotations
 
+from .naturalearth import countries
 from .embedding_cache import cached_embeddings, default_cache_dir, embedding_key
 from .geonames import (
     GAZETTEER_SIZES,
@@ -36,6 +39,7 @@ __all__ = [
     "Gazetteer",
     "Split",
     "cached_embeddings",
+    "countries",
     "default_cache_dir",
     "embed_table",
     "embedding_key",

@@ -587,17 +587,47 @@ class SphericalField:
 
         return to_xarray(self, grid=grid, **kwargs)
 
-    def to_netcdf(self, path) -> None:
+    def to_netcdf(self, path, **kwargs) -> None:
         """Write to NetCDF atomically; see :func:`shdd_geo.io.netcdf.to_netcdf`."""
         from ..io.netcdf import to_netcdf
 
-        to_netcdf(self, path)
+        to_netcdf(self, path, **kwargs)
 
     def to_geojson(self, path=None, levels=(0.5, 0.9), **kwargs) -> dict:
         """GeoJSON of credible regions and modes; see :func:`shdd_geo.io.geojson.to_geojson`."""
         from ..io.geojson import to_geojson
 
         return to_geojson(self, path, levels=levels, **kwargs)
+
+    def to_geodataframe(self, levels=(0.5, 0.9), modes: int = 5, **kwargs):
+        """GeoDataFrame (EPSG:4326) of regions and modes; see :func:`shdd_geo.io.vector.to_geodataframe`."""
+        from ..io.vector import to_geodataframe
+
+        return to_geodataframe(self, levels, modes, **kwargs)
+
+    def to_file(self, path, driver: str | None = None, **kwargs) -> str:
+        """Regions and modes to an OGR file (GeoPackage...); see :func:`shdd_geo.io.vector.to_file`."""
+        from ..io.vector import to_file
+
+        return to_file(self, path, driver, **kwargs)
+
+    def mass_in(self, polygons, **kwargs):
+        """Probability mass in each polygon (area-exact); see :func:`shdd_geo.fields.zonal.mass_in`."""
+        from .zonal import mass_in
+
+        return mass_in(self, polygons, **kwargs)
+
+    def to_raster(self, path, resolution_deg: float = 0.25, crs: str = "EPSG:4326", **kwargs) -> str:
+        """North-up Cloud-Optimised GeoTIFF; see :func:`shdd_geo.io.raster.to_raster`."""
+        from ..io.raster import to_raster
+
+        return to_raster(self, path, resolution_deg=resolution_deg, crs=crs, **kwargs)
+
+    def to_fits(self, path, **kwargs) -> str:
+        """healpy FITS map of the density; see :func:`shdd_geo.io.healpix_nc.to_fits`."""
+        from ..io.healpix_nc import to_fits
+
+        return to_fits(self, path, **kwargs)
 
     def plot(self, ax=None, **kwargs):
         """Map with cartopy; see :func:`shdd_geo.plotting.plot_field`."""

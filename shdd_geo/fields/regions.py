@@ -95,6 +95,35 @@ class CredibleRegion:
         pix = hp.ang2pix(self.nside, lo, la, nest=self.nest, lonlat=True)
         return self.mask[..., pix]
 
+    @property
+    def geometry(self):
+        """Shapely MultiPolygon in (lon, lat) [deg] (an object array ``(B,)`` for a batch);
+        see :func:`shdd_geo.io.vector.region_geometry`.
+
+        Examples
+        --------
+        >>> import shdd_geo as sg
+        >>> f = sg.SphericalField.from_shdd(sg.encode([0.0], [180.0], L=10)[0], nside=16)
+        >>> g = f.credible_region(0.9).geometry      # cut at the antimeridian
+        >>> g.geom_type, len(g.geoms), g.bounds[0], g.bounds[2]
+        ('MultiPolygon', 2, -180.0, 180.0)
+        """
+        from ..io.vector import region_geometry
+
+        return region_geometry(self)
+
+    @property
+    def __geo_interface__(self) -> dict:
+        """GeoJSON-like mapping of :attr:`geometry` (a FeatureCollection for a batch)."""
+        import shapely
+
+        g = self.geometry
+        if self.mask.ndim == 1:
+            return shapely.geometry.mapping(g)
+        return {"type": "FeatureCollection",
+                "features": [{"type": "Feature", "properties": {"field": i, "level": self.level},
+                              "geometry": shapely.geometry.mapping(x)} for i, x in enumerate(g)]}
+
     def __repr__(self) -> str:
         shape = "" if self.mask.ndim == 1 else f", batch={self.mask.shape[0]}"
         return (

@@ -24,7 +24,7 @@ from .._optional import attempt_import
 from ..fields.grid import import_healpy
 from ..fields.regions import check_level
 
-__all__ = ["mask_to_geometry", "orient_rfc7946", "to_geojson"]
+__all__ = ["mask_to_geometry", "orient_rfc7946", "pixel_polygons", "to_geojson"]
 
 _POLE_EPS = 1e-12
 
@@ -149,33 +149,31 @@ def mask_to_geometry(mask: np.ndarray, nside: int, nest: bool, *, step: int = 2,
     return orient_rfc7946(merged)
 
 
-def _round(geom_json, precision: int):
-    if isinstance(geom_json, (list, tuple)):
-        return [_round(c, precision) for c in geom_json]
-    return round(float(geom_json), precision)
-
-
-def _features_one(field, levels, modes: int, min_separation_km: float,
-                  step: int, precision: int, extra: dict) -> list:
-    import shapely
-
-    feats = []
-    for lv in sorted(levels, reverse=True):
-        r = field.credible_region(lv)
-        geom = mask_to_geometry(r.mask, field.nside, field.nest, step=step, grid_size=10.0**-precision)
-        gj = shapely.geometry.mapping(geom)
-        props = {"kind": "credible_region", "level": r.level, "mass": float(r.mass),
-                 "area_km2": float(r.area_km2), "n_pixels": r.n_pixels, **extra}
-        feats.append({"type": "Feature", "properties": props,
-                      "geometry": {"type": gj["type"], "coordinates": _round(gj["coordinates"], precision)}})
-    if modes:
-        m = field.modes(k=modes, min_separation_km=min_separation_km)
-        for i in range(m["lat"].size):
-            props = {"kind": "mode", "rank": int(m["rank"][i]), "mass": float(m["mass"][i]),
-                     "log_density": float(m["log_density"][i]), **extra}
-            pt = [round(float(m["lon"][i]), precision), round(float(m["lat"][i]), precision)]
-            feats.append({"type": "Feature", "properties": props, "geometry": {"type": "Point", "coordinates": pt}})
-    return feats
+def pixel_polygons(nside: int, pix: np.ndarray, nest: bool, step: int) -> tuple[np.ndarray, np.ndarray]:
+    """Polygons in (lon, lat) [deg] of pixels, cut at the antimeridian: ``(pieces, pixel of each piece)``."""
+    shapely = attempt_import("shapely", "pixel polygons")
+    attempt_import("shapely.affinity", "pixel polygons")
+    pix = np.asarray(pix, dtype=np.int64).ravel()
+    world = shapely.box(-180.0, -90.0, 180.0, 90.0)
+    rings = _pixel_rings(nside, pix, nest, step)
+    pieces = np.empty(pix.size, dtype=object)
+    inside = np.zeros(pix.size, dtype=bool)
+    for i, ring in enumerate(rings):  # centres in [-180, 180): most pixels then need no cut
+        if ring[:, 0].mean() >= 180.0:
+            ring[:, 0] -= 360.0
+        inside[i] = ring[:, 0].min() >= -180.0 and ring[:, 0].max() <= 180.0
+    for n in {len(r) for r in rings}:  # whole pixels, built in bulk per vertex count
+        idx = np.flatnonzero(inside & (np.array([len(r) for r in rings]) == n))
+        if idx.size:
+            pieces[idx] = shapely.polygons(np.stack([rings[i] for i in idx]))
+    out, owner = list(pieces[inside]), list(pix[inside])
+    for i in np.flatnonzero(~inside):
+        cut = _cut_antimeridian(shapely, rings[i], world)
+        out += cut
+        owner += [pix[i]] * len(cut)
+    arr = np.empty(len(out), dtype=object)
+    arr[:] = out
+    return arr, np.asarray(owner, dtype=np.int64)
 
 
 def to_geojson(field, path=None, levels=(0.5, 0.9), *, modes: int = 3,
@@ -201,8 +199,9 @@ def to_geojson(field, path=None, levels=(0.5, 0.9), *, modes: int = 3,
     Returns
     -------
     dict
-        The FeatureCollection.  For a batch every feature carries ``field``
-        (and ``condition`` when the batch has labels).
+        The FeatureCollection, built by :func:`shdd_geo.io.vector.feature_records`:
+        every feature carries ``kind`` and ``field`` (index in a batch), and
+        ``query`` (the batch label or ``attrs["text"]``) and ``model`` when known.
 
     Examples
     --------
@@ -212,25 +211,7 @@ def to_geojson(field, path=None, levels=(0.5, 0.9), *, modes: int = 3,
     >>> [feat["geometry"]["type"] for feat in gj["features"]]
     ['MultiPolygon', 'Point']
     """
-    levels = [check_level(lv) for lv in np.atleast_1d(levels).tolist()]
-    if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 1:
-        raise ValueError(f"`step` must be a positive integer, got {step!r}")
-    feats = []
-    members = list(field) if field.is_batch else [field]
-    for i, member in enumerate(members):
-        extra = {}
-        if field.is_batch:
-            extra["field"] = i
-            if field.labels is not None:
-                extra["condition"] = field.labels[i].item() if hasattr(field.labels[i], "item") else field.labels[i]
-        feats += _features_one(member, levels, int(modes), min_separation_km, int(step), int(precision), extra)
-    out = {"type": "FeatureCollection", "features": feats}
-    if path is not None:
-        text = json.dumps(out, allow_nan=False)
+    from .vector import to_geojson as _to_geojson  # the one builder of region/mode features
 
-        def write(tmp: str) -> None:
-            with open(tmp, "w", encoding="utf-8") as fh:
-                fh.write(text)
-
-        atomic_write(path, write)
-    return out
+    return _to_geojson(field, path, levels, modes=modes, min_separation_km=min_separation_km, step=step,
+                       precision=precision)

@@ -39,7 +39,7 @@ __all__ = ["FieldAccessor", "open_field", "to_netcdf", "to_xarray"]
 _CONVENTIONS = "CF-1.10"
 _SCHEMES = {False: "ring", True: "nested"}
 _VAR_RESERVED = {"units", "long_name", "standard_name", "_FillValue", "coordinates", "cell_methods",
-                 "grid_name", "nside", "level", "indexing_scheme", "shdd_kind"}
+                 "grid_name", "nside", "level", "indexing_scheme", "shdd_kind", "grid_mapping"}
 _LAT_ATTRS = {"standard_name": "latitude", "long_name": "latitude", "units": "degrees_north", "axis": "Y"}
 _LON_ATTRS = {"standard_name": "longitude", "long_name": "longitude", "units": "degrees_east", "axis": "X"}
 
@@ -51,24 +51,30 @@ def _data_attrs(log: bool) -> dict:
     return {"long_name": "probability density per steradian", "units": "sr-1", "shdd_kind": "density"}
 
 
+_BATCH_DIMS = ("query", "condition")  # "condition": files written before the batch dim was renamed
+
+
 def _condition_coord(field: SphericalField) -> dict:
     if not field.is_batch or field.labels is None:
         return {}
-    return {"condition": ("condition", np.asarray(field.labels))}
+    return {"query": ("query", np.asarray(field.labels))}
 
 
 def to_xarray(field: SphericalField, grid: str = "healpix", *, resolution_deg: float = 1.0, log: bool = False,
-              method: str = "conservative"):
+              method: str = "conservative", descending_lat: bool = False):
     """An ``xarray.DataArray`` of a field's density (or log-density).
 
     Parameters
     ----------
     grid : {"healpix", "latlon"}
-        ``"healpix"``: dim ``cell`` (``("condition", "cell")`` for a batch)
-        with ``cell_ids``, ``lat``, ``lon`` coordinates and attrs
-        ``grid_name``, ``nside``, ``level``, ``indexing_scheme`` (xdggs style).
-        ``"latlon"``: dims ``("lat", "lon")`` at ascending cell centres of a
-        global grid of ``resolution_deg``, CF attributes.
+        ``"healpix"``: dim ``cell`` (``("query", "cell")`` for a batch)
+        with ``cell_ids`` (attrs ``grid_name``, ``level``,
+        ``indexing_scheme``: ``xdggs.decode`` reads it), ``lat``, ``lon``
+        coordinates; the data's attrs add ``nside``.
+        ``"latlon"``: dims ``("lat", "lon")`` at the cell centres of a
+        global grid of ``resolution_deg``, CF attributes and a CF
+        ``grid_mapping`` coordinate ``crs`` (EPSG:4326).
+        The field's ``attrs`` (e.g. ``text``, ``model``) are kept on both.
     method : {"conservative", "bilinear"}
         lat/lon only.  ``"conservative"`` (default): each cell holds the
         area-weighted mean of the pixel densities it overlaps (sampled at a
@@ -77,6 +83,8 @@ def to_xarray(field: SphericalField, grid: str = "healpix", *, resolution_deg: f
         cells larger than a pixel); nicer maps, but peaks lose or gain mass.
     log : bool
         Log-density [log sr^-1] instead of density [sr^-1].
+    descending_lat : bool
+        lat/lon only: latitude from north to south (north-up, as GeoTIFFs are).
 
     Examples
     --------
@@ -87,15 +95,15 @@ def to_xarray(field: SphericalField, grid: str = "healpix", *, resolution_deg: f
     """
     from ..fields.regrid import healpix_to_grid
 
-    lead = ("condition",) if field.is_batch else ()
+    lead = ("query",) if field.is_batch else ()
     name = "log_density" if log else "density"
-    attrs = _data_attrs(log)
+    attrs = {**{k: v for k, v in field.attrs.items() if k not in _VAR_RESERVED}, **_data_attrs(log)}
     if grid == "healpix":
         v = field.log_density if log else field.density
         scheme = _SCHEMES[field.nest]
-        grid_attrs = {"grid_name": "healpix", "nside": field.nside, "level": int(math.log2(field.nside)),
-                      "indexing_scheme": scheme}
-        coords = {"cell_ids": ("cell", np.arange(field.npix), grid_attrs),
+        xdggs_attrs = {"grid_name": "healpix", "level": int(math.log2(field.nside)), "indexing_scheme": scheme}
+        grid_attrs = {**xdggs_attrs, "nside": field.nside}
+        coords = {"cell_ids": ("cell", np.arange(field.npix), xdggs_attrs),
                   "lat": ("cell", field.lat.copy(), _LAT_ATTRS), "lon": ("cell", field.lon.copy(), _LON_ATTRS)}
         coords.update(_condition_coord(field))
         return xr.DataArray(v.copy(), dims=lead + ("cell",), coords=coords, name=name, attrs={**attrs, **grid_attrs})
@@ -104,20 +112,28 @@ def to_xarray(field: SphericalField, grid: str = "healpix", *, resolution_deg: f
     rows = field.log_density if field.is_batch else field.log_density[None]
     lat, lon, out = healpix_to_grid(rows, field.nside, field.nest, resolution_deg, method)
     out = out if field.is_batch else out[0]
+    if descending_lat:
+        lat, out = lat[::-1], out[..., ::-1, :]
     coords = {"lat": ("lat", lat, _LAT_ATTRS), "lon": ("lon", lon, _LON_ATTRS), **_condition_coord(field)}
     attrs["cell_methods"] = "area: mean"
-    return xr.DataArray(out if log else np.exp(out), dims=lead + ("lat", "lon"), coords=coords, name=name, attrs=attrs)
+    da = xr.DataArray(out if log else np.exp(out), dims=lead + ("lat", "lon"), coords=coords, name=name, attrs=attrs)
+    from .raster import with_grid_mapping
+
+    return with_grid_mapping(da)
 
 
 def _from_dataarray(da, nside: int | None = None) -> SphericalField:
     kind = da.attrs.get("shdd_kind", "log_density" if da.name == "log_density" else "density")
     labels = None
-    if "condition" in da.dims and "condition" in da.coords:
-        labels = [v.item() if hasattr(v, "item") else v for v in da["condition"].values]
+    for dim in _BATCH_DIMS:
+        if dim in da.dims and dim in da.coords:
+            labels = [v.item() if hasattr(v, "item") else v for v in da[dim].values]
     if da.dims[-1] == "cell":
         nest = da.attrs.get("indexing_scheme", "ring") == "nested"
         return SphericalField(da.values, kind=kind, nest=nest, labels=labels)
     if da.dims[-2:] == ("lat", "lon"):
+        if da.sizes["lat"] > 1 and da["lat"].values[0] > da["lat"].values[-1]:
+            da = da.isel(lat=slice(None, None, -1))  # north-up grid
         f = SphericalField.from_latlon_grid(da.values, da["lat"].values, da["lon"].values,
                                             nside=nside or 64, kind=kind)
         return f if labels is None else SphericalField(f.log_density, labels=labels)
@@ -184,11 +200,14 @@ def _to_dataset(field: SphericalField):
     return ds
 
 
-def to_netcdf(field: SphericalField, path) -> None:
-    """Write a field (or batch along ``condition``) to NetCDF-4, atomically.
+def to_netcdf(field: SphericalField, path, *, dtype: str = "float64", compress: bool = True) -> None:
+    """Write a field (or batch along ``query``) to CF-1.10 NetCDF-4, atomically.
 
-    The log-density is stored in float64, so :func:`open_field` returns the
-    identical field (values, grid, labels and attrs).
+    The log-density is stored in float64 by default, so :func:`open_field`
+    returns the identical field (values, grid, labels and attrs);
+    ``dtype="float32"`` halves the file.  Arrays are compressed (zlib +
+    shuffle) unless ``compress=False``.  See :mod:`shdd_geo.io.healpix_nc`
+    for the CF and xdggs attributes.
 
     Examples
     --------
@@ -197,8 +216,10 @@ def to_netcdf(field: SphericalField, path) -> None:
     >>> to_netcdf(SphericalField.uniform(2), p); os.path.exists(p)
     True
     """
-    ds = _to_dataset(field)
-    enc = {name: {"_FillValue": None} for name in list(ds.data_vars) + ["lat", "lon"]}
+    from .healpix_nc import netcdf_encoding, prepare_cf
+
+    ds = prepare_cf(_to_dataset(field), field)
+    enc = netcdf_encoding(ds, dtype=dtype, compress=compress)
     atomic_write(path, lambda tmp: ds.to_netcdf(tmp, format="NETCDF4", encoding=enc))
 
 

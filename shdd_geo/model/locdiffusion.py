@@ -519,7 +519,8 @@ class LocDiffusion:
         return np.asarray(lat).reshape(B, K), np.asarray(lon).reshape(B, K)
 
     def predict_field(self, X, nside: int = 64, *, n_samples: int = 16, kind: str = "mixture",
-                      temperature: float | None = None, prior_weight: float | None = None, **sample_kwargs):
+                      temperature: float | None = None, prior_weight: float | None = None,
+                      as_xarray: bool = False, **sample_kwargs):
         """Density map per condition: a :class:`~shdd_geo.SphericalField` batch (``len == B``).
 
         ``kind="mixture"``: the equal-weight mixture of the ``n_samples`` sample
@@ -530,8 +531,9 @@ class LocDiffusion:
         (``temperature_``, 1.0 before calibration).  If a location prior is
         set (:meth:`set_prior`), the map is ``(1 - w) q + w p_prior`` with
         ``w = prior_weight`` (default ``prior_weight_``, chosen by
-        :meth:`calibrate`; 0 before).  Use ``field.to_xarray()`` for an
-        xarray DataArray.
+        :meth:`calibrate`; 0 before).  ``as_xarray=True`` returns the
+        density map as an xarray DataArray instead (``field.to_xarray()``:
+        dims ``("query", "cell")``; ``da.shdd.to_field()`` goes back).
 
         Examples
         --------
@@ -544,8 +546,9 @@ class LocDiffusion:
             raise ValueError(f"`kind` must be 'mixture' or 'mean', got {kind!r}")
         t = getattr(self, "temperature_", 1.0) if temperature is None else temperature
         w = getattr(self, "prior_weight_", 0.0) if prior_weight is None else prior_weight
-        return self.field_from_samples(self.sample(X, n_samples, **sample_kwargs), nside=nside, kind=kind,
-                                       temperature=t, prior=getattr(self, "prior_", None), prior_weight=w)
+        field = self.field_from_samples(self.sample(X, n_samples, **sample_kwargs), nside=nside, kind=kind,
+                                        temperature=t, prior=getattr(self, "prior_", None), prior_weight=w)
+        return field.to_xarray() if as_xarray else field
 
     @staticmethod
     def field_from_samples(coeffs, nside: int = 64, *, kind: str = "mixture", temperature: float = 1.0,

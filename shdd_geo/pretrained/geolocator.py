@@ -89,8 +89,9 @@ class Geolocator:
                                   generator=generator, **{**self.card.sample_kwargs, **kwargs})
 
     def predict_field(self, inputs, *, nside: int = 64, n_samples: int = 64, generator=0,
-                      namesake_weight: float | None = None, **kwargs):
-        """Density maps (a :class:`~shdd_geo.SphericalField` batch, one per input).
+                      namesake_weight: float | None = None, as_xarray: bool = False, **kwargs):
+        """Density maps (a :class:`~shdd_geo.SphericalField` batch, one per input; with
+        ``as_xarray=True`` its ``to_xarray()``: a DataArray on ``("query", "cell")``).
 
         For text models each map is mixed with the density of the name's known
         namesakes (``namesake_weight``, default the model card's; see
@@ -106,7 +107,8 @@ class Geolocator:
         if w > 0:
             log = np.stack([mix_namesakes(row, self._namesake_log(text, field), w)
                             for row, text in zip(log, labels)])
-        return self._tagged(log, field, labels=labels)
+        field = self._tagged(log, field, labels=labels)
+        return field.to_xarray() if as_xarray else field
 
     def _namesake_weight(self, weight) -> float:
         """The namesake weight to use: the card's by default; 0 for image models."""

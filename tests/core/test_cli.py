@@ -124,3 +124,34 @@ def test_embed_images_folder(tmp_path):
     assert e.shape == (3, 1280) and np.all(np.isfinite(e))
     with pytest.raises(SystemExit, match="exactly one of"):
         main(["embed", "--out", str(tmp_path / "x.npy")])
+
+
+def test_export_gis_formats(tmp_path, capsys):
+    """Issue 26: `export --format tif|gpkg|nc` writes files that rasterio/pyogrio/xarray open."""
+    rasterio = pytest.importorskip("rasterio")
+    pyogrio = pytest.importorskip("pyogrio")
+    import shdd_geo as sg
+
+    f = sg.SphericalField.from_shdd(sg.encode([35.0], [135.7], L=12)[0], nside=16)
+    f.to_netcdf(tmp_path / "kyoto.nc")
+    out = tmp_path / "out"
+    assert main(["export", str(tmp_path / "kyoto.nc"), "--out", str(out), "--format", "tif,gpkg,nc"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["kyoto.gpkg", "kyoto.nc", "kyoto.tif"]
+    with rasterio.open(out / "kyoto.tif") as src:
+        assert src.crs.to_epsg() == 4326 and src.transform.e < 0
+    assert pyogrio.read_info(out / "kyoto.gpkg")["features"] >= 2
+    np.testing.assert_array_equal(sg.open_field(out / "kyoto.nc").log_density, f.log_density)
+
+
+def test_export_refuses_unknown_formats_and_missing_files(tmp_path, capsys):
+    import shdd_geo as sg
+
+    sg.SphericalField.uniform(2).to_netcdf(tmp_path / "u.nc")
+    capsys.readouterr()
+    assert main(["export", str(tmp_path / "u.nc"), "--out", str(tmp_path / "o"), "--format", "tif,xyz"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "xyz" in err and "tif" in err
+    assert not (tmp_path / "o").exists()
+    assert main(["export", str(tmp_path / "missing.nc"), "--format", "nc"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "does not exist" in err

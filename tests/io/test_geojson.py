@@ -110,7 +110,7 @@ def test_geojson_file_and_batch(tmp_path, batch):
     assert leftovers(tmp_path) == ["regions.geojson"]
     assert json.loads(path.read_text()) == gj
     check_rfc7946(gj)
-    conds = {ft["properties"]["condition"] for ft in gj["features"]}
+    conds = {ft["properties"]["query"] for ft in gj["features"]}
     assert conds == {"paris", "sydney", "pole"}
     assert {ft["properties"]["field"] for ft in gj["features"]} == {0, 1, 2}
 

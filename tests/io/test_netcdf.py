@@ -22,12 +22,12 @@ def leftovers(d):
 # ------------------------------------------------------------------ xarray ----
 def test_to_xarray_healpix(batch):
     da = batch.to_xarray()
-    assert da.dims == ("condition", "cell") and da.name == "density"
+    assert da.dims == ("query", "cell") and da.name == "density"
     assert da.attrs["grid_name"] == "healpix" and da.attrs["nside"] == 16
     assert da.attrs["indexing_scheme"] == "ring" and da.attrs["units"] == "sr-1"
     np.testing.assert_array_equal(da["lat"].values, batch.lat)
     assert da["lat"].attrs["units"] == "degrees_north" and da["lon"].attrs["standard_name"] == "longitude"
-    assert list(da["condition"].values) == ["paris", "sydney", "pole"]
+    assert list(da["query"].values) == ["paris", "sydney", "pole"]
     np.testing.assert_allclose(da.values, np.exp(batch.log_density))
     back = da.shdd.to_field()
     np.testing.assert_allclose(back.log_density, batch.log_density, rtol=1e-13)
@@ -61,7 +61,7 @@ def test_to_xarray_latlon_conserves_mass(batch):
     assert float(fine.sel(lat=45.0, lon=-165.0)) == pytest.approx(twin, rel=0.02)
     field = da.shdd.to_field(nside=16)
     assert field.modes(k=1)["lat"][0] == pytest.approx(-33.9, abs=4)
-    assert batch.to_xarray("latlon", resolution_deg=10.0).dims == ("condition", "lat", "lon")
+    assert batch.to_xarray("latlon", resolution_deg=10.0).dims == ("query", "lat", "lon")
 
 
 def test_to_xarray_errors(batch):
@@ -91,7 +91,7 @@ def test_netcdf_round_trip_is_exact(tmp_path, batch):
     assert dict(g.attrs) == {"L": 15, "model": "x", "w": [1.5, 2.0]}
     with xr.open_dataset(path) as ds:
         assert ds.attrs["Conventions"].startswith("CF-1.")
-        assert ds["log_density"].dims == ("condition", "cell")
+        assert ds["log_density"].dims == ("query", "cell")
     single = batch[2].reorder(True)
     to_netcdf(single, str(tmp_path / "one.nc"))
     h = open_field(str(tmp_path / "one.nc"))
