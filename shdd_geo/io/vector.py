@@ -54,7 +54,7 @@ def _check_int(value, name: str, low: int) -> int:
 
 
 def region_geometry(region, *, step: int = 2, grid_size: float = 1e-6):
-    """Shapely MultiPolygon(s) in (lon, lat) [deg] of a :class:`~shdd_geo.field.CredibleRegion`.
+    """Shapely MultiPolygon(s) in (lon, lat) [deg] of a :class:`~shdd_geo.fields.CredibleRegion`.
 
     One MultiPolygon for a single region, an object array ``(B,)`` of them
     for a batch; an empty MultiPolygon for an empty mask.
