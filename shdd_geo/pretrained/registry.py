@@ -44,6 +44,8 @@ class ModelCard:
     namesake_weight: float = 0.0
     namesake_bandwidth_km: float = 200.0
     namesake_gazetteer: int = 1000
+    #: namesakes weighted by population ** power (None: the training copies; see Gazetteer.from_geonames)
+    namesake_population_power: float | None = 1.0
 
 
 #: The built-in models by name.
