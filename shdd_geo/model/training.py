@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
@@ -43,8 +43,8 @@ from ..coords import as_latlon
 from ..sh import sh_basis
 from .distributed import DistContext, local_slice
 
-__all__ = ["ArrayData", "NpyShards", "ParquetShards", "TrainState",  # Trainer: internal
-           "draw_timesteps", "kl_smoothing_weights", "random_anchor_basis"]
+__all__ = ["ArrayData", "EpochRecord", "NpyShards", "ParquetShards", "StepRecord", "TrainConfig",  # Trainer: internal
+           "TrainState", "draw_timesteps", "kl_smoothing_weights", "nonfinite_tensors", "random_anchor_basis"]
 
 
 # --------------------------------------------------------------------------- data
@@ -403,56 +403,175 @@ class TrainState:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class TrainConfig:
+    """What the training loop needs from the estimator's hyper-parameters (no estimator reference).
+
+    Examples
+    --------
+    >>> TrainConfig(L=3, scale=1.0).n_coeffs
+    16
+    """
+
+    L: int
+    scale: float
+    loss: str = "kl"
+    n_anchors: int = 2048
+    timestep_power: float = 1.0
+    cond_drop: float = 0.1
+    kl_smoothing_km: float = 0.0
+    kl_smoothing_steps: int = 0
+    batch_size: int = 512
+    lr: float = 1e-4
+    betas: tuple[float, float] = (0.9, 0.99)
+    weight_decay: float = 5e-4
+    warmup_steps: int = 0
+    decay_steps: int | None = None
+    grad_clip: float | None = 1.0
+    amp: bool = True
+    verbose: bool = True
+
+    @property
+    def n_coeffs(self) -> int:
+        return (self.L + 1) ** 2
+
+    @classmethod
+    def from_params(cls, params: dict, scale: float) -> "TrainConfig":
+        """The config from an estimator's ``get_params()`` (other keys ignored)."""
+        from dataclasses import fields
+
+        names = {f.name for f in fields(cls)} - {"scale"}
+        kw = {k: v for k, v in params.items() if k in names}
+        kw["betas"] = tuple(kw.get("betas", (0.9, 0.99)))
+        return cls(scale=float(scale), **kw)
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """What a training callback receives after every optimisation step.
+
+    ``loss`` is the global mini-batch mean, ``lr`` the learning rate used for
+    the step and ``grad_norm`` the gradient's 2-norm before clipping.
+
+    Examples
+    --------
+    >>> StepRecord(step=1, epoch=0, loss=2.5, lr=1e-4, grad_norm=0.3).loss
+    2.5
+    """
+
+    step: int
+    epoch: int
+    loss: float
+    lr: float
+    grad_norm: float
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """What a training callback receives at the end of an epoch (``partial``: stopped by ``max_steps``).
+
+    Examples
+    --------
+    >>> EpochRecord(epoch=1, step=10, train_loss=2.0, seconds=1.5).as_dict()
+    {'epoch': 1, 'step': 10, 'train_loss': 2.0, 'seconds': 1.5}
+    """
+
+    epoch: int
+    step: int
+    train_loss: float
+    seconds: float
+    partial: bool = False
+    metrics: dict | None = None
+
+    def as_dict(self) -> dict:
+        """The ``history_`` entry: epoch, step, (partial), train_loss, seconds, val metrics."""
+        out = {"epoch": self.epoch, "step": self.step}
+        if self.partial:
+            out["partial"] = True
+        out.update(train_loss=self.train_loss, seconds=self.seconds)
+        out.update(self.metrics or {})
+        return out
+
+
+def nonfinite_tensors(tensors: dict) -> list[str]:
+    """Names of the floating-point tensors that hold NaN or inf.
+
+    Examples
+    --------
+    >>> nonfinite_tensors({"a": torch.ones(2), "b": torch.tensor([0.0, float("nan")])})
+    ['b']
+    """
+    return [k for k, v in tensors.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+
+
 class Trainer:
     """Optimiser, generators and the step loop for one :class:`LocDiffusion` fit.
 
-    Not public API: :meth:`LocDiffusion.fit` builds and drives it.
+    Not public API: :meth:`LocDiffusion.fit` builds it from public pieces --
+    the network, the DDPM scheduler, a :class:`TrainConfig`, the estimator's
+    ``history_`` list (appended to at every epoch end), an optional
+    ``validate(epoch) -> dict`` of validation metrics and a
+    ``write(path, train_meta, train_tensors)`` that saves a checkpoint --
+    and never calls back into the estimator.  ``callbacks`` receive a
+    :class:`StepRecord` after every step and an :class:`EpochRecord` at every
+    epoch end.  A non-finite loss or gradient raises
+    :class:`~shdd_geo.errors.TrainingDivergedError` before the optimiser
+    step, so the last checkpoint written stays the last good one.
     """
 
-    def __init__(self, est, net: torch.nn.Module, ctx: DistContext, seeds: dict) -> None:
-        self.est, self.net, self.ctx = est, net, ctx
+    def __init__(self, net: torch.nn.Module, scheduler, config: TrainConfig, ctx: DistContext, seeds: dict, *,
+                 history: list | None = None, validate: Callable[[int], dict] | None = None,
+                 write: Callable[[str, dict, dict], object] | None = None, callbacks: Sequence[Callable] = ()) -> None:
         from .distributed import wrap
 
+        self.net, self.scheduler, self.cfg, self.ctx = net, scheduler, config, ctx
+        self.history = [] if history is None else history
+        self.validate, self.write, self.callbacks = validate, write, list(callbacks)
         self.model = wrap(net, ctx)
-        p = est.get_params()
-        self.opt = torch.optim.AdamW(net.parameters(), lr=p["lr"], betas=tuple(p["betas"]),
-                                     weight_decay=p["weight_decay"], foreach=True)
+        c = config
+        self.opt = torch.optim.AdamW(net.parameters(), lr=c.lr, betas=tuple(c.betas),
+                                     weight_decay=c.weight_decay, foreach=True)
         self.lr_sched = torch.optim.lr_scheduler.LambdaLR(
-            self.opt, partial(lr_factor, warmup=int(p["warmup_steps"]), decay=p.get("decay_steps")))
+            self.opt, partial(lr_factor, warmup=int(c.warmup_steps), decay=c.decay_steps))
         self.gen = torch.Generator(device=ctx.device).manual_seed(seeds["noise"])
         self.data_rng = np.random.default_rng(seeds["data"])
         self.state = TrainState()
-        self.use_amp = bool(p["amp"]) and ctx.device.type == "cuda"
+        self.use_amp = bool(c.amp) and ctx.device.type == "cuda"
 
     # -- one step ---------------------------------------------------------------
     def step(self, X: np.ndarray, lat: np.ndarray, lon: np.ndarray, global_n: int) -> float:
         """One optimisation step on this rank's rows of a global batch of ``global_n`` rows."""
-        est, dev, sl = self.est, self.ctx.device, local_slice(global_n, self.ctx)
-        L, T = est.L, est.scheduler_.config.num_train_timesteps
+        c, dev, sl = self.cfg, self.ctx.device, local_slice(global_n, self.ctx)
+        L, T, sched = c.L, self.scheduler.config.num_train_timesteps, self.scheduler
         g = self.gen
         # 1. random draws for the whole global batch (identical on every rank), then this rank's slice
-        t = draw_timesteps(global_n, T, est.timestep_power, g)[sl].to(dev)
+        t = draw_timesteps(global_n, T, c.timestep_power, g)[sl].to(dev)
         noise = torch.randn(global_n, (L + 1) ** 2, generator=g, device=g.device)[sl].to(dev)
-        drop = (torch.rand(global_n, generator=g, device=g.device) < est.cond_drop)[sl].to(dev)
-        basis = random_anchor_basis(est.n_anchors, L, g, dev) if est.loss == "kl" else None
-        if basis is not None and self.state.step < est.kl_smoothing_steps:
-            basis = basis * kl_smoothing_weights(L, est.kl_smoothing_km, self.state.step,
-                                                 est.kl_smoothing_steps).to(basis)
+        drop = (torch.rand(global_n, generator=g, device=g.device) < c.cond_drop)[sl].to(dev)
+        basis = random_anchor_basis(c.n_anchors, L, g, dev) if c.loss == "kl" else None
+        if basis is not None and self.state.step < c.kl_smoothing_steps:
+            basis = basis * kl_smoothing_weights(L, c.kl_smoothing_km, self.state.step,
+                                                 c.kl_smoothing_steps).to(basis)
         # 2. targets and forward noising
         x0 = sh_basis(torch.as_tensor(lat, device=dev), torch.as_tensor(lon, device=dev), L).float()
         cond = torch.as_tensor(X, device=dev)
-        xt = est.scheduler_.add_noise(est.scale_ * x0, noise, t)
+        xt = sched.add_noise(c.scale * x0, noise, t)
         # 3. prediction and loss (float32)
         with torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=self.use_amp):
             pred = self.model(xt, t, cond, drop)
-        pred = est.scheduler_.predict_x0(pred.float(), t, xt)  # x0 from a "sample" or "v" output
-        rows = coeff_loss(pred / est.scale_, x0, est.loss, basis)
+        pred = sched.predict_x0(pred.float(), t, xt)  # x0 from a "sample" or "v" output
+        rows = coeff_loss(pred / c.scale, x0, c.loss, basis)
         loss = rows.sum() * (self.ctx.world_size / global_n)  # DDP averages -> global mean
-        # 4. AdamW step with gradient clipping
+        # 4. AdamW step with gradient clipping, refused when the loss or the gradient is not finite
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
-        if est.grad_clip:
-            torch.nn.utils.clip_grad_norm_(self.net.parameters(), est.grad_clip)
+        params = [p for p in self.net.parameters() if p.grad is not None]
+        if c.grad_clip:
+            grad_norm = torch.nn.utils.clip_grad_norm_(params, c.grad_clip)
+        else:
+            grad_norm = torch.nn.utils.get_total_norm([p.grad for p in params])
+        lr = float(self.opt.param_groups[0]["lr"])
+        self._check_finite(float(loss.detach()), float(grad_norm), lr)
         self.opt.step()
         self.lr_sched.step()
         report = rows.detach().mean()
@@ -461,23 +580,41 @@ class Trainer:
 
             dist.all_reduce(report)
             report = report / self.ctx.world_size
+        self.last_step = StepRecord(step=self.state.step + 1, epoch=self.state.epoch, loss=float(report), lr=lr,
+                                    grad_norm=float(grad_norm))
         return float(report)
 
+    def _check_finite(self, loss: float, grad_norm: float, lr: float) -> None:
+        if math.isfinite(loss) and math.isfinite(grad_norm):
+            return
+        from ..errors import TrainingDivergedError
+
+        raise TrainingDivergedError(
+            f"training diverged at step {self.state.step + 1} (epoch {self.state.epoch + 1}): the loss is {loss} "
+            f"and the gradient norm {grad_norm}; the weights were not updated and no checkpoint was written "
+            f"after the last good step. The likely cause is the learning rate (`lr`={self.cfg.lr:g}, {lr:g} "
+            "at this step): lower `lr`, add `warmup_steps` or keep `grad_clip` > 0, and fit again "
+            "(or `resume` from the last checkpoint with a new run)")
+
+    def _emit(self, record) -> None:
+        for cb in self.callbacks:
+            cb(record)
+
     # -- epochs -----------------------------------------------------------------
-    def run(self, data, epochs: int, *, val=None, checkpoint=None, checkpoint_every=None, max_steps=None) -> list[dict]:
-        """Train until ``epochs`` epochs (or ``max_steps`` global steps) are done."""
+    def run(self, data, epochs: int, *, checkpoint=None, checkpoint_every=None, max_steps=None) -> list[dict]:
+        """Train until ``epochs`` epochs (or ``max_steps`` global steps) are done; returns the history."""
         from .checkpoint import numpy_rng_from_state, numpy_rng_state
 
-        est, st, B = self.est, self.state, self.est.batch_size
+        st, B = self.state, self.cfg.batch_size
         per_epoch = math.ceil(sum(data.shard_sizes) / B)
-        if est.history_ and est.history_[-1].get("partial"):  # resuming: the epoch's record comes at its end
-            est.history_.pop()
+        if self.history and self.history[-1].get("partial"):  # resuming: the epoch's record comes at its end
+            self.history.pop()
         while st.epoch < epochs:
             if st.step_in_epoch == 0:
                 st.epoch_rng, st.loss_sum, st.loss_count = numpy_rng_state(self.data_rng), 0.0, 0
             else:  # resuming inside an epoch: replay its order from the saved start state
                 self.data_rng = numpy_rng_from_state(st.epoch_rng)
-            bar = _progress(per_epoch, st, epochs, est.verbose and self.ctx.is_main)
+            bar = _progress(per_epoch, st, epochs, self.cfg.verbose and self.ctx.is_main)
             t0, stop = time.perf_counter(), False
             self.net.train()
             for k, (shards, rows) in enumerate(iter_batches(data.shard_sizes, B, self.data_rng)):
@@ -492,6 +629,7 @@ class Trainer:
                     loss = self.step(X, lat, lon, n)
                     st.step, st.loss_sum, st.loss_count = st.step + 1, st.loss_sum + loss, st.loss_count + 1
                     bar.set_postfix(loss=f"{st.loss_sum / st.loss_count:.4f}")
+                    self._emit(self.last_step)
                 st.step_in_epoch = k + 1
                 bar.update(1)
                 stop = max_steps is not None and st.step >= max_steps
@@ -501,34 +639,65 @@ class Trainer:
                     break
             bar.close()
             if st.step_in_epoch >= per_epoch:
-                self._end_epoch(val, time.perf_counter() - t0)
+                self._end_epoch(time.perf_counter() - t0)
                 if checkpoint:
                     self.save(checkpoint)
             elif stop:  # max_steps inside an epoch: record what was done (replaced on resume)
-                est.history_.append({"epoch": st.epoch + 1, "step": st.step, "partial": True,
-                                     "train_loss": st.loss_sum / st.loss_count if st.loss_count else math.nan,
-                                     "seconds": time.perf_counter() - t0})
+                self._record(EpochRecord(epoch=st.epoch + 1, step=st.step, partial=True,
+                                         train_loss=st.loss_sum / st.loss_count if st.loss_count else math.nan,
+                                         seconds=time.perf_counter() - t0))
                 if checkpoint:
                     self.save(checkpoint)
             if stop:
                 break
-        return est.history_
+        return self.history
 
-    def _end_epoch(self, val, seconds: float) -> None:
+    def _record(self, record: EpochRecord) -> None:
+        self.history.append(record.as_dict())
+        self._emit(record)
+
+    def _end_epoch(self, seconds: float) -> None:
         """Epoch bookkeeping: counters, mean training loss, validation metrics."""
-        st, est = self.state, self.est
+        st = self.state
         st.epoch, st.step_in_epoch = st.epoch + 1, 0
-        record = {"epoch": st.epoch, "step": st.step,
-                  "train_loss": st.loss_sum / st.loss_count if st.loss_count else math.nan, "seconds": seconds}
-        if val is not None and self.ctx.is_main:
-            record.update(est._validation_metrics(*val, seed=st.epoch))
-        est.history_.append(record)
+        metrics = self.validate(st.epoch) if self.validate is not None and self.ctx.is_main else None
+        self._record(EpochRecord(epoch=st.epoch, step=st.step, seconds=seconds, metrics=metrics,
+                                 train_loss=st.loss_sum / st.loss_count if st.loss_count else math.nan))
 
     # -- checkpoints ------------------------------------------------------------
     def save(self, path) -> None:
-        """Write a resumable checkpoint (rank 0 only)."""
-        if self.ctx.is_main:
-            self.est._write(path, trainer=self)
+        """Write a resumable checkpoint (rank 0 only) through ``write``; refused for non-finite weights."""
+        if not self.ctx.is_main or self.write is None:
+            return
+        bad = nonfinite_tensors(self.net.state_dict())
+        if bad:
+            from ..errors import TrainingDivergedError
+
+            raise TrainingDivergedError(
+                f"training diverged by step {self.state.step}: the weights {bad[:3]} hold NaN/inf, so the "
+                f"checkpoint {str(path)!r} was not overwritten; lower `lr` (now {self.cfg.lr:g})")
+        meta, tensors = self.training_state()
+        self.write(path, meta, tensors)
+
+    def training_state(self) -> tuple[dict, dict[str, torch.Tensor]]:
+        """Optimiser, LR schedule, counters and generator states as (JSON meta, named tensors)."""
+        from .checkpoint import flatten_optimizer, numpy_rng_state
+
+        opt_meta, tensors = flatten_optimizer(self.opt.state_dict())
+        tensors.update(self.rng_tensors())
+        meta = {"optimizer": opt_meta, "lr_scheduler": self.lr_sched.state_dict(),
+                "state": self.state.to_dict(), "data_rng": numpy_rng_state(self.data_rng)}
+        return meta, tensors
+
+    def load_training_state(self, meta: dict, tensors: dict[str, torch.Tensor]) -> None:
+        """Inverse of :meth:`training_state` (resume)."""
+        from .checkpoint import numpy_rng_from_state, unflatten_optimizer
+
+        self.opt.load_state_dict(unflatten_optimizer(meta["optimizer"], tensors))
+        self.lr_sched.load_state_dict(meta["lr_scheduler"])
+        self.state = TrainState(**meta["state"])
+        self.data_rng = numpy_rng_from_state(meta["data_rng"])
+        self.load_rng_tensors(tensors)
 
     def rng_tensors(self) -> dict[str, torch.Tensor]:
         out = {"rng.noise": self.gen.get_state(), "rng.torch_cpu": torch.get_rng_state()}
