@@ -591,10 +591,9 @@ class Trainer:
 
         raise TrainingDivergedError(
             f"training diverged at step {self.state.step + 1} (epoch {self.state.epoch + 1}): the loss is {loss} "
-            f"and the gradient norm {grad_norm}; the weights were not updated and no checkpoint was written "
-            f"after the last good step. The likely cause is the learning rate (`lr`={self.cfg.lr:g}, {lr:g} "
-            "at this step): lower `lr`, add `warmup_steps` or keep `grad_clip` > 0, and fit again "
-            "(or `resume` from the last checkpoint with a new run)")
+            f"and the gradient norm {grad_norm}; this step was not applied, so the weights and the last "
+            f"checkpoint hold the last good state. The likely cause is the learning rate (`lr`={self.cfg.lr:g}, "
+            f"{lr:g} at this step): fit again with a lower `lr`, some `warmup_steps` or `grad_clip` > 0")
 
     def _emit(self, record) -> None:
         for cb in self.callbacks:
