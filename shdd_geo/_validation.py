@@ -265,8 +265,11 @@ def validate_params(params: Mapping[str, Any], constraints: Mapping[str, list], 
 
 
 # ------------------------------------------------------------- scalar helpers
-def check_int(value: Any, name: str, *, low: int | None = None, high: int | None = None) -> int:
+def check_int(value: Any, name: str, *, low: int | None = None, high: int | None = None,
+              what: str | None = None) -> int:
     """``value`` as an ``int`` within ``[low, high]`` (bounds optional); bools refused.
+
+    ``what`` replaces the description of the allowed values in the message.
 
     Examples
     --------
@@ -279,7 +282,7 @@ def check_int(value: Any, name: str, *, low: int | None = None, high: int | None
     if not c.is_satisfied_by(value):
         kind = ValueError if c.type_ok(value) else TypeError
         extra = "" if kind is ValueError else f" ({type(value).__name__})"
-        raise kind(f"`{name}` must be {c}; got {_short(value)}{extra}")
+        raise kind(f"`{name}` must be {what or c}; got {_short(value)}{extra}")
     return int(value)
 
 
@@ -432,17 +435,22 @@ def check_tensor(t: Any, name: str, *, finite: bool = True, low: float | None = 
     """
     if t.is_complex():
         _refuse_complex("c", name, t.dtype)
-    if t.numel() == 0:
+    if t.numel() == 0 or not (finite or low is not None or high is not None):
         return
-    if finite:
-        bad = ~t.isfinite()
-        if bool(bad.any()):
-            first = int(bad.reshape(-1).nonzero()[0, 0])
-            raise ValueError(f"`{name}` must be finite, got {int(bad.sum())} NaN/inf value(s) (first at index {first})")
-    if low is not None or high is not None:
-        lo, hi = float(t.min()), float(t.max())
-        if (low is not None and lo < low) or (high is not None and hi > high):
-            raise ValueError(f"`{name}` must be within [{low}, {high}]{unit}, got min={lo:.6g}, max={hi:.6g}")
+    t = t.detach()
+    ok = t.isfinite().all() if finite else t.new_ones((), dtype=bool)
+    if low is not None:
+        ok = ok & (t >= low).all()
+    if high is not None:
+        ok = ok & (t <= high).all()
+    if bool(ok):  # one device sync on the good path
+        return
+    bad = ~t.isfinite()
+    if finite and bool(bad.any()):
+        first = int(bad.reshape(-1).nonzero()[0, 0])
+        raise ValueError(f"`{name}` must be finite, got {int(bad.sum())} NaN/inf value(s) (first at index {first})")
+    lo, hi = float(t.min()), float(t.max())
+    raise ValueError(f"`{name}` must be within [{low}, {high}]{unit}, got min={lo:.6g}, max={hi:.6g}")
 
 
 # -------------------------------------------------------------- memory checks

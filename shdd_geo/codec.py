@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._validation import as_real_array, check_option, check_real_values
 from .coords import _xp
 from .sh import degree_from_dim, sh_basis
 
@@ -56,7 +57,8 @@ def encode(lat, lon, L: int, *, dtype=None):
 def _as_coeffs(coeffs, name: str = "coeffs"):
     """Validate a coefficient array ``(B, D)`` or ``(D,)``; return (2-D array, L, was_1d)."""
     xp = _xp(coeffs)
-    c = coeffs if xp is not np else np.asarray(coeffs, dtype=np.float64)
+    check_real_values(coeffs, name)
+    c = coeffs if xp is not np else as_real_array(coeffs, name, finite=False)
     if c.ndim not in (1, 2):
         raise ValueError(f"`{name}` must have shape (D,) or (batch, D), got {tuple(c.shape)}")
     was_1d = c.ndim == 1
@@ -179,6 +181,7 @@ def loss(pred, target, kind: str = "kl", basis=None, log_weights=None):
     True
     """
     xp = _xp(pred)
+    check_option(kind, "kind", LOSSES)
     if kind == "kl":
         if basis is None:
             raise ValueError("`basis` (anchor SH basis, shape (N, D)) is required for kind='kl'")

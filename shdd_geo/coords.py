@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from ._validation import as_real_array
+
 __all__ = [
     "EARTH_RADIUS_KM",
     "as_latlon",
@@ -117,18 +119,9 @@ def wrap_lon(lon):
 
 
 def _as_float_array(x, name: str) -> np.ndarray:
-    if _is_torch(x):
-        x = x.detach().cpu().numpy()
     if isinstance(x, (str, bytes)):
         raise TypeError(f"`{name}` must be numeric (degrees), got {type(x).__name__}")
-    try:
-        arr = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"`{name}` must be a number or array of numbers (degrees), "
-            f"got {type(x).__name__}"
-        ) from exc
-    return arr
+    return as_real_array(x, name, finite=False)  # complex and text refused
 
 
 def as_latlon(

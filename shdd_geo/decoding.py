@@ -52,6 +52,7 @@ from functools import lru_cache
 import numpy as np
 
 from ._caps import _BLOCK, _MAX_BASIS, _basis_blocks, _cache, _caps, _value_blocks
+from ._validation import check_bool, check_int, check_option, check_real, check_real_values
 from .anchors import AnchorSet, healpix, nside_for_spacing
 from .coords import EARTH_RADIUS_KM, _xp, km_to_rad, xyz_to_latlon
 from .sh import sh_basis_xyz, zonal_kernel
@@ -326,31 +327,27 @@ def _kl_decode(c, anchors, L, synthesis, rows):
 def _prepare(coeffs, L):
     from .codec import _as_coeffs
 
+    check_real_values(coeffs, "coeffs")
     if _xp(coeffs) is not np:
         coeffs = coeffs.detach().to("cpu").double().numpy()
     c, Lc, was_1d = _as_coeffs(coeffs)
     if L is None:
         return np.ascontiguousarray(c), Lc, was_1d
-    if isinstance(L, bool) or not isinstance(L, (int, np.integer)):
-        raise TypeError(f"`L` must be an integer or None, got {L!r}")
-    if not 0 <= L <= Lc:
-        raise ValueError(f"`L` must be in [0, {Lc}] for coefficients of degree {Lc}, got {L}")
+    L = check_int(L, "L", low=0, high=Lc)  # at most the degree of the coefficients
     return np.ascontiguousarray(c[:, : (L + 1) ** 2]), int(L), was_1d
 
 
-def _check_options(method, batch_size, synthesis, rho_km, L, top_k):
-    if method not in METHODS:
-        raise ValueError(f"`method` must be one of {METHODS}, got {method!r}")
-    if synthesis not in SYNTHESIS:
-        raise ValueError(f"`synthesis` must be one of {SYNTHESIS}, got {synthesis!r}")
+def _check_options(method, batch_size, synthesis, rho_km, L, top_k, steps=20, refine=True, return_score=False):
+    check_option(method, "method", METHODS)
+    check_option(synthesis, "synthesis", SYNTHESIS)
     for name, v in (("batch_size", batch_size), ("top_k", top_k)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"`{name}` must be a positive integer, got {v!r}")
+        check_int(v, name, low=1)
+    check_int(steps, "steps", low=0)  # 0: no Newton step
+    check_bool(refine, "refine")
+    check_bool(return_score, "return_score")
     if rho_km is None:
         return kernel_hwhm(L)
-    if isinstance(rho_km, bool) or not np.isscalar(rho_km) or not np.isfinite(rho_km) or rho_km <= 0:
-        raise ValueError(f"`rho_km` must be a finite number > 0 [km], got {rho_km!r}")
-    return float(km_to_rad(rho_km))
+    return float(km_to_rad(check_real(rho_km, "rho_km", low=0, closed="neither", unit=" [km]")))
 
 
 def _coarse_to_fine(c, anchors, L, rho, synthesis, rows, top_k, steps):
@@ -446,7 +443,7 @@ def decode(
     True
     """
     c, L, was_1d = _prepare(coeffs, L)
-    rho = _check_options(method, batch_size, synthesis, rho_km, L, top_k)
+    rho = _check_options(method, batch_size, synthesis, rho_km, L, top_k, steps, refine, return_score)
     if anchors is not None and not isinstance(anchors, AnchorSet):
         raise TypeError(f"`anchors` must be an AnchorSet (see shdd_geo.anchors), got {type(anchors).__name__}")
     c2f = anchors is None and refine and method == "mode"
@@ -503,8 +500,7 @@ def predict_from_samples(lat, lon, how: str = "centre", *, bandwidth_km: float =
         return geometric_median(lat, lon)
     if how != "mode":
         raise ValueError(f"`how` must be 'centre', 'median' or 'mode', got {how!r}")
-    if not (np.isscalar(bandwidth_km) and np.isfinite(bandwidth_km) and bandwidth_km > 0):
-        raise ValueError(f"`bandwidth_km` must be a finite number > 0, got {bandwidth_km!r}")
+    check_real(bandwidth_km, "bandwidth_km", low=0, closed="neither", unit=" [km]")
     geographic_centre(lat, lon)  # validates shapes and values
     la, lo = np.asarray(lat, dtype=np.float64), np.asarray(lon, dtype=np.float64)
     d = great_circle_km(la[..., :, None], lo[..., :, None], la[..., None, :], lo[..., None, :])
