@@ -14,6 +14,7 @@ import numpy as np
 from scipy.special import logsumexp
 
 from ._field_grid import _hp, pixel_area_sr, pixel_xyz
+from ._validation import check_nbytes
 from .coords import EARTH_RADIUS_KM, latlon_to_xyz, wrap_lon
 
 __all__ = [
@@ -94,6 +95,9 @@ def check_bandwidth(bandwidth_km, nside: int, xyz, w) -> float:
     h = float(bandwidth_km) / EARTH_RADIUS_KM
     if not (math.isfinite(h) and h > 0):
         raise ValueError(f"`bandwidth_km` must be finite and > 0, got {bandwidth_km}")
+    if h < 1e-3 * resol:  # the kernel falls between pixel centres: no normalisable density on this grid
+        raise ValueError(f"`bandwidth_km`={bandwidth_km} is far below the pixel size ({resol * EARTH_RADIUS_KM:.3g} km "
+                         f"at nside={nside}); use at least {1e-3 * resol * EARTH_RADIUS_KM:.3g} km or method='histogram'")
     if h < 0.5 * resol:
         warnings.warn(
             f"`bandwidth_km`={bandwidth_km} is below half the pixel size "
@@ -181,6 +185,7 @@ def grid_axes(resolution_deg) -> tuple[np.ndarray, np.ndarray]:
             f"`resolution_deg` must be > 0 and divide 180 exactly (e.g. 0.25, 0.5, 1, 2), "
             f"got {resolution_deg}"
         )
+    check_nbytes(16.0 * n_lat * n_lat, "resolution_deg", resolution_deg, what=f"a {n_lat} x {2 * n_lat} float64 grid")
     lat = -90.0 + r * (np.arange(n_lat) + 0.5)
     lon = -180.0 + r * (np.arange(2 * n_lat) + 0.5)
     return lat, lon

@@ -16,6 +16,7 @@ import numpy as np
 
 from . import _field_build as _build
 from . import _field_grid as _grid
+from ._validation import check_real_values
 from .coords import as_latlon, latlon_to_xyz
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -30,6 +31,7 @@ def as_log_rows(values, kind: str) -> np.ndarray:
     """Validate values ``(npix,)`` or ``(B, npix)`` and return log-density rows (copy)."""
     if kind not in _KINDS:
         raise ValueError(f"`kind` must be one of {_KINDS}, got {kind!r}")
+    check_real_values(values, "values")  # a complex array would lose its imaginary part silently
     if type(values).__module__.startswith("torch"):
         values = values.detach().cpu().numpy()
     try:
@@ -111,6 +113,7 @@ class FieldConstructors:
         from .sh import degree_from_dim, real_to_alm, sh_basis
 
         nside = _grid.check_nside(nside)
+        check_real_values(coeffs, "coeffs")
         c = _coeff_rows(coeffs)
         L = degree_from_dim(c.shape[1])
         if method == "healpy":

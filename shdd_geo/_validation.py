@@ -371,7 +371,7 @@ def as_real_array(x: Any, name: str, *, dtype: Any = np.float64, finite: bool = 
     if type(x).__module__.startswith("torch"):
         check_tensor(x, name, finite=False)
         x = x.detach().cpu().numpy()
-    if isinstance(x, (str, bytes)):
+    if x is None or isinstance(x, (str, bytes)):
         raise TypeError(f"`{name}` must be numeric, got {type(x).__name__}")
     kind = getattr(getattr(x, "dtype", None), "kind", None)
     if kind is None:
@@ -450,7 +450,8 @@ def check_tensor(t: Any, name: str, *, finite: bool = True, low: float | None = 
         first = int(bad.reshape(-1).nonzero()[0, 0])
         raise ValueError(f"`{name}` must be finite, got {int(bad.sum())} NaN/inf value(s) (first at index {first})")
     lo, hi = float(t.min()), float(t.max())
-    raise ValueError(f"`{name}` must be within [{low}, {high}]{unit}, got min={lo:.6g}, max={hi:.6g}")
+    lo_s, hi_s = ("-inf" if low is None else f"{low:g}"), ("inf" if high is None else f"{high:g}")
+    raise ValueError(f"`{name}` must be within [{lo_s}, {hi_s}]{unit}, got min={lo:.6g}, max={hi:.6g}")
 
 
 # -------------------------------------------------------------- memory checks

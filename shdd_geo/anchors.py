@@ -272,7 +272,7 @@ def gallery(lat, lon, thin_km: float | None = None, weights=None) -> AnchorSet:
     if thin_km is not None:
         import healpy as hp
 
-        nside = nside_for_spacing(thin_km)
+        nside = nside_for_spacing(check_real(thin_km, "thin_km", low=0, closed="neither", unit=" [km]"))
         pix = hp.ang2pix(nside, lon, lat, lonlat=True)
         _, keep = np.unique(pix, return_index=True)
         keep.sort()

@@ -208,6 +208,8 @@ def latlon_to_thetaphi(lat, lon):
     >>> float(theta), float(phi)
     (0.0, 0.0)
     """
+    if _xp(lat) is np:
+        lat, lon = as_latlon(lat, lon, allow_empty=True, ndim=None)
     return math.pi / 2 - deg2rad(lat), deg2rad(lon)
 
 
@@ -232,9 +234,8 @@ def latlon_to_xyz(lat, lon):
     [0.0, 0.0, 1.0]
     """
     xp = _xp(lat)
-    if xp is np:
-        lat = np.asarray(lat, dtype=np.float64)
-        lon = np.asarray(lon, dtype=np.float64)
+    if xp is np:  # validated like every NumPy entry point (finite, lat in range)
+        lat, lon = as_latlon(lat, lon, allow_empty=True, ndim=None)
     la, lo = deg2rad(lat), deg2rad(lon)
     cl = xp.cos(la)
     return xp.stack([cl * xp.cos(lo), cl * xp.sin(lo), xp.sin(la)], -1)

@@ -31,6 +31,7 @@ import numpy as np
 
 from ._atomic import atomic_write
 from ._optional import attempt_import
+from ._validation import check_int
 from .field import SphericalField
 
 xr = attempt_import("xarray", "xarray/NetCDF export of fields")
@@ -218,6 +219,8 @@ def open_field(path) -> SphericalField:
     """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"`path` must be a str or os.PathLike, got {type(path).__name__}")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"`path` {os.fspath(path)!r} is a directory; pass a NetCDF file inside it")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"`path` {os.fspath(path)!r} does not exist")
     try:
@@ -305,6 +308,7 @@ def to_geojson(field: SphericalField, path=None, levels=(0.5, 0.9), *, modes: in
     levels = [_check_level(lv) for lv in np.atleast_1d(levels).tolist()]
     if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 1:
         raise ValueError(f"`step` must be a positive integer, got {step!r}")
+    precision = check_int(precision, "precision", low=0, high=15, what="an int number of decimals in [0, 15]")
     feats = []
     members = list(field) if field.is_batch else [field]
     for i, member in enumerate(members):
