@@ -191,8 +191,11 @@ class TupleOf(_Constraint):
 
 
 class _Named(_Constraint):
-    def __init__(self, name: str, test, text: str) -> None:
-        self.name, self.test, self.text = name, test, text
+    def __init__(self, name: str, test, text: str, type_test=None) -> None:
+        self.name, self.test, self.text, self.type_test = name, test, text, type_test
+
+    def type_ok(self, value: Any) -> bool:
+        return bool((self.type_test or self.test)(value))
 
     def is_satisfied_by(self, value: Any) -> bool:
         return bool(self.test(value))
@@ -206,17 +209,20 @@ def _is_torch_generator(value: Any) -> bool:
     return t.__module__.startswith("torch") and t.__name__ == "Generator"
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, Integral) and not isinstance(value, (bool, np.bool_))
+
+
 _NAMED = {
     "boolean": _Named("boolean", lambda v: isinstance(v, (bool, np.bool_)), "a bool"),
     "array-like": _Named("array-like", lambda v: not isinstance(v, (str, bytes)) and (
         hasattr(v, "__array__") or hasattr(v, "__len__")), "array-like"),
     "callable": _Named("callable", callable, "a callable"),
     "random_state": _Named("random_state", lambda v: isinstance(v, (np.random.Generator, np.random.RandomState))
-                           or (isinstance(v, Integral) and not isinstance(v, (bool, np.bool_)) and v >= 0),
-                           "an int seed >= 0 or a numpy Generator"),
-    "generator": _Named("generator", lambda v: _is_torch_generator(v)
-                        or (isinstance(v, Integral) and not isinstance(v, (bool, np.bool_)) and v >= 0),
-                        "an int seed >= 0 or a torch.Generator"),
+                           or (_is_int(v) and v >= 0), "an int seed >= 0 or a numpy Generator",
+                           lambda v: isinstance(v, (np.random.Generator, np.random.RandomState)) or _is_int(v)),
+    "generator": _Named("generator", lambda v: _is_torch_generator(v) or (_is_int(v) and v >= 0),
+                        "an int seed >= 0 or a torch.Generator", lambda v: _is_torch_generator(v) or _is_int(v)),
 }
 _NONE = _Named("None", lambda v: v is None, "None")
 
@@ -477,11 +483,11 @@ def format_bytes(n: float) -> str:
     >>> format_bytes(3 * 2**30), format_bytes(1.5e18)
     ('3 GiB', '1.3 EiB')
     """
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if n < 1024:
-            return f"{n:.3g} {unit}"
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
+        if n < 1024 or unit == "EiB":
+            return f"{n:.0f} {unit}" if n >= 100 else f"{n:.3g} {unit}"
         n /= 1024
-    return f"{n:.3g} EiB"
+    return ""  # not reached
 
 
 def check_nbytes(nbytes: float, name: str, value: Any, *, what: str, fix: str = "") -> None:
@@ -495,7 +501,7 @@ def check_nbytes(nbytes: float, name: str, value: Any, *, what: str, fix: str = 
     >>> check_nbytes(2.0**70, "L", 10**5, what="the SH basis")
     Traceback (most recent call last):
     ...
-    ValueError: `L`=100000 would need 1.02e+03 EiB for the SH basis, more than this machine's ... of memory
+    ValueError: `L`=100000 would need 1024 EiB for the SH basis, more than this machine's ... of memory
     """
     limit = memory_limit_bytes()
     if nbytes > limit:

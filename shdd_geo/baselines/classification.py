@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .._optional import attempt_import
-from .._validation import Interval, StrOptions
+from .._validation import Interval, StrOptions, check_real
 from ..coords import latlon_to_thetaphi, thetaphi_to_latlon
 from ..metrics import geographic_centre
 from ._base import (
@@ -198,9 +198,7 @@ class CellClassifier(BaseGeolocator):
         """
         from ._fields import cells_field
 
-        u = uniform_weight
-        if isinstance(u, bool) or not isinstance(u, (int, float)) or not 0 <= u < 1:
-            raise ValueError(f"`uniform_weight` must be in [0, 1), got {uniform_weight!r}")
+        u = check_real(uniform_weight, "uniform_weight", low=0, high=1, closed="left")
         out_nside = int(self.nside) if nside is None else nside
         return cells_field(self.cell_probabilities(X), int(self.nside), out_nside, float(u))
 

@@ -176,7 +176,7 @@ class LocDiffusion:
         "time_dim": [Interval(Integral, 1, None, closed="left")],
         "omega_0": [Interval(Real, 0, None, closed="neither")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
-        "num_train_timesteps": [Interval(Integral, 1, None, closed="left")],
+        "num_train_timesteps": [Interval(Integral, 2, None, closed="left")],
         "beta_schedule": [StrOptions({"cosine", "linear"})],
         "prediction": [StrOptions(set(_PREDICTIONS))],
         "timestep_power": [Interval(Real, 0, None, closed="neither")],

@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .._validation import check_int
 from ..codec import loss as coeff_loss
 from ..coords import as_latlon
 from ..sh import sh_basis
@@ -175,8 +176,7 @@ class ParquetShards:
             raise TypeError("`paths` must be a sequence of Parquet files (a list), not a single path")
         if not paths:
             raise ValueError("`paths` is empty; pass at least one Parquet shard")
-        if isinstance(cache, bool) or not isinstance(cache, int) or cache < 1:
-            raise ValueError(f"`cache` must be an integer >= 1, got {cache!r}")
+        check_int(cache, "cache", low=1, what="an integer >= 1")
         self.paths, self.columns, self.cache = [str(p) for p in paths], (embedding, lat, lon), cache
         self._sizes, dims = [], set()
         for p in self.paths:
@@ -240,8 +240,7 @@ class ParquetShards:
         from .._atomic import atomic_write
 
         data = ArrayData(X, lat, lon)
-        if isinstance(rows_per_shard, bool) or not isinstance(rows_per_shard, int) or rows_per_shard < 1:
-            raise ValueError(f"`rows_per_shard` must be a positive integer, got {rows_per_shard!r}")
+        rows_per_shard = check_int(rows_per_shard, "rows_per_shard", low=1, what="a positive integer")
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         paths = []
