@@ -32,8 +32,8 @@ from ..sh import degree_from_dim, sh_basis
 from .checkpoint import read_checkpoint, write_checkpoint
 from .nn import CSUNet
 from .scheduler import SchedulerConfig, make_scheduler
-from .training import (ArrayData, NpyShards, ParquetShards, TrainConfig, Trainer, check_embeddings,
-                       nonfinite_tensors)
+from .data import ArrayData, NpyShards, ParquetShards, check_embeddings
+from .training import TrainConfig, Trainer, nonfinite_tensors
 
 __all__ = ["LocDiffusion"]
 
@@ -610,9 +610,7 @@ class LocDiffusion:
         """
         from ..field import SphericalField
 
-        w = float(prior_weight)
-        if not (math.isfinite(w) and 0.0 <= w < 1.0):
-            raise ValueError(f"`prior_weight` must be in [0, 1), got {prior_weight!r}")
+        w = check_real(prior_weight, "prior_weight", low=0.0, high=1.0, closed="left")
         if w == 0.0:
             return field
         if not isinstance(prior, SphericalField) or prior.is_batch:
@@ -626,10 +624,8 @@ class LocDiffusion:
     def _field_from_samples(coeffs, nside: int, kind: str, temperature: float):
         from ..field import SphericalField
 
-        if kind not in ("mixture", "mean"):
-            raise ValueError(f"`kind` must be 'mixture' or 'mean', got {kind!r}")
-        if not (isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature > 0):
-            raise ValueError(f"`temperature` must be a positive number, got {temperature!r}")
+        check_option(kind, "kind", ("mixture", "mean"))
+        check_real(temperature, "temperature", low=0.0, closed="neither")
         coeffs = np.asarray(coeffs, dtype=np.float64) / float(temperature)
         if coeffs.ndim != 3:
             raise ValueError(f"`coeffs` must have shape (batch, n_samples, D), got {coeffs.shape}")
@@ -662,8 +658,7 @@ class LocDiffusion:
         """
         from ..field import SphericalField
 
-        if not (isinstance(bandwidth_km, (int, float)) and math.isfinite(bandwidth_km) and bandwidth_km > 0):
-            raise ValueError(f"`bandwidth_km` must be a positive distance in km, got {bandwidth_km!r}")
+        check_real(bandwidth_km, "bandwidth_km", low=0.0, closed="neither", unit=" [km]")
         self.prior_ = SphericalField.from_samples(lat, lon, nside=nside, method="kde",
                                                   bandwidth_km=float(bandwidth_km), weights=weights).normalize()
         return self
@@ -696,21 +691,18 @@ class LocDiffusion:
         temperature is chosen and the keys are temperatures.
         """
         self._check_fitted()
-        temps = [float(t) for t in temperatures]
-        if not temps or any(not (math.isfinite(t) and t > 0) for t in temps):
-            raise ValueError(f"`temperatures` must be positive numbers, got {temperatures!r}")
+        temps = _numbers(temperatures, "temperatures", low=0.0, closed="neither")
         for name, v in (("min_coverage", min_coverage), ("max_coverage", max_coverage)):
-            if v is not None and not 0.0 < float(v) <= 1.0:
-                raise ValueError(f"`{name}` must be in (0, 1], got {v!r}")
+            if v is not None:
+                check_real(v, name, low=0.0, high=1.0, closed="right")
         lo = 0.0 if min_coverage is None else float(min_coverage)
         hi = 1.0 if max_coverage is None else float(max_coverage)
         if lo > hi:
             raise ValueError(f"`min_coverage` ({lo}) must not exceed `max_coverage` ({hi})")
         check = min_coverage is not None or max_coverage is not None
         prior = getattr(self, "prior_", None)
-        weights = [float(w) for w in prior_weights] if prior is not None else [0.0]
-        if not weights or any(not 0.0 <= w < 1.0 for w in weights):
-            raise ValueError(f"`prior_weights` must be numbers in [0, 1), got {prior_weights!r}")
+        weights = _numbers(prior_weights, "prior_weights", low=0.0, high=1.0, closed="left") if prior is not None \
+            else [0.0]
         coeffs = self.sample(X, n_samples, generator=generator, **sample_kwargs)
         from ..calibration import coverage
 
@@ -799,6 +791,16 @@ class LocDiffusion:
         est._restore(meta, tensors, dev)
         est.net_.eval()
         return est
+
+
+def _numbers(values, name: str, **bounds) -> list[float]:
+    """A non-empty sequence of finite numbers within ``bounds`` (see ``check_real``) as floats."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise TypeError(f"`{name}` must be a sequence of numbers, got {values!r}")
+    out = [check_real(v, name, **bounds) for v in values]
+    if not out:
+        raise ValueError(f"`{name}` is empty; pass at least one number")
+    return out
 
 
 def _stored_params(meta: dict, path, names: list[str]) -> dict:
