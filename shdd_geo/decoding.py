@@ -342,7 +342,7 @@ def _check_options(method, batch_size, synthesis, rho_km, L, top_k, steps=20, re
     check_option(synthesis, "synthesis", SYNTHESIS)
     for name, v in (("batch_size", batch_size), ("top_k", top_k)):
         check_int(v, name, low=1)
-    check_int(steps, "steps", low=0)  # 0: no Newton step
+    check_int(steps, "steps", low=1, what="an int >= 1 (Newton steps; refine=False skips refinement)")
     check_bool(refine, "refine")
     check_bool(return_score, "return_score")
     if rho_km is None:
@@ -425,7 +425,7 @@ def decode(
         How ``f_e`` is evaluated on complete HEALPix anchor sets: dense
         matmul or ``healpy.alm2map`` (``"auto"``: healpy from nside 64).
     steps : int
-        Maximum Newton steps.
+        Maximum Newton steps (>= 1; ``refine=False`` skips refinement).
 
     Returns
     -------

@@ -180,6 +180,7 @@ CASES: list[Case] = [
     case("shdd_kl-rows", codec.shdd_kl, C3, [0.0], [0.0], anchors.fibonacci(50), match="`coeffs` has 2 rows"),
     # --- decoding
     case("decode-steps-neg", decoding.decode, C3, steps=-1, match="`steps`"),
+    case("decode-steps-0", decoding.decode, C3, steps=0, match="`steps`"),
     case("decode-steps-float", decoding.decode, C3, steps=2.5, exc=TypeError, match="`steps`"),
     case("decode-method", decoding.decode, C3, method="mean", match="`method`"),
     case("decode-synthesis", decoding.decode, C3, synthesis="fft", match="`synthesis`"),
@@ -457,6 +458,27 @@ def test_bad_input_is_refused_naming_the_argument(c: Case):
 def test_the_table_is_large_and_its_ids_unique():
     assert len(CASES) >= 150
     assert len({c.id for c in CASES}) == len(CASES)
+
+
+def test_what_the_fixed_defects_accept():
+    """Issue 28 defects 7 and 8: the valid neighbours of the refused inputs keep working."""
+    # a scalar threshold is one threshold (was: "'int' object is not iterable")
+    assert metrics.accuracy_within([0, 0], [0, 10], [0, 0], [0, 0], thresholds_km=25) == {25: 0.5}
+    assert metrics.summarize([0], [0], [0], [0], thresholds_km=1)["acc_1km"] == 1.0
+    # refinement is skipped only when asked for (was: silently by steps=-1, 90 km off)
+    lat0, _ = decoding.decode(C3, refine=False)
+    lat1, _ = decoding.decode(C3, steps=1)
+    lat20, _ = decoding.decode(C3)
+    assert np.abs(lat20 - [10.0, -20.0]).max() < 1e-3 < np.abs(lat0 - [10.0, -20.0]).max() < 5.0
+    assert np.abs(lat1 - [10.0, -20.0]).max() < 5.0
+    # a small bandwidth that the grid can still carry gives a normalised field (tolerance 1e-9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "below half the pixel size" is a warning, not an error
+        f = SphericalField.from_samples(LAT, LON, nside=16, bandwidth_km=1.0)
+    assert abs(f.integral() - 1.0) < 1e-9
+    # real-valued torch input still takes the torch path
+    y = sh.sh_basis(torch.tensor([90.0, -90.0], dtype=torch.float64), torch.zeros(2, dtype=torch.float64), 2)
+    np.testing.assert_allclose(y.numpy(), sh.sh_basis([90.0, -90.0], [0.0, 0.0], 2), atol=1e-12)
 
 
 # ------------------------------------------------------------- audit against any version
