@@ -26,7 +26,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .._validation import Interval, StrOptions, TupleOf, check_int, check_option, check_real, validate_params
+from .._validation import (Interval, StrOptions, TupleOf, as_real_array, check_int, check_option, check_real,
+                           validate_params)
 from ..errors import NotFittedError
 from ..sh import degree_from_dim, sh_basis
 from .checkpoint import read_checkpoint, write_checkpoint
@@ -844,8 +845,14 @@ def densest_sample(coeffs: np.ndarray, lat: np.ndarray, lon: np.ndarray, n_ancho
 
     from ..anchors import fibonacci
 
+    coeffs = as_real_array(coeffs, "coeffs", dtype=None)
+    if coeffs.ndim != 3:
+        raise ValueError(f"`coeffs` must have shape (batch, n_samples, D), got {coeffs.shape}")
     B, K, D = coeffs.shape
     L = degree_from_dim(D)
+    if np.size(lat) != B * K or np.size(lon) != B * K:
+        raise ValueError(f"`lat` and `lon` must hold batch x n_samples = {B * K} decoded points, "
+                         f"got {np.size(lat)} and {np.size(lon)}")
     anchors = fibonacci(n_anchors or max(4 * D, 2048))
     A = anchors.basis(L)
     lat, lon = np.asarray(lat).reshape(B, K), np.asarray(lon).reshape(B, K)

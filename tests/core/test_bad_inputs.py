@@ -442,6 +442,18 @@ CASES += [
     case("open_field-missing", lambda: shdd_geo.open_field(Path(_tmpdir()) / "x.nc"), exc=FileNotFoundError,
          match="`path`"),
     case("open_field-int", shdd_geo.open_field, 5, exc=TypeError, match="`path`"),
+    case("from_function-func", SphericalField.from_function, "flat", nside=4, exc=TypeError, match="`func`"),
+    case("log_likelihood-lat", lambda: _field().log_likelihood(95.0, 0.0), match="`lat`"),
+    case("expected_distance-lat", lambda: _field().expected_distance_to([np.nan], [0.0]), match="`lat`"),
+    case("product-grid", lambda: _field().product(SphericalField.uniform(8)), match="nside"),
+    case("KNN-predict_field-nside", lambda: _knn().predict_field(X[:1], nside=3), match="`nside`"),
+    case("KNN-predict_field-bw", lambda: _knn().predict_field(X[:1], nside=4, bandwidth_km=-1.0),
+         match="`bandwidth_km`"),
+    case("densest_sample-shape", lambda: shdd_geo.model.densest_sample(np.zeros((2, 16)), [0.0], [0.0]),
+         match="`coeffs`"),
+    case("predict_samples-steps", _tiny_call("predict_samples", X[:1], n_samples=2, steps=0), match="`steps`"),
+    case("mix_prior-weight", lambda: LocDiffusion.mix_prior(_field(), _field(), "half"), exc=TypeError,
+         match="`prior_weight`"),
 ]
 
 
