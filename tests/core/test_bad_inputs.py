@@ -5,8 +5,11 @@ Each row is ``case(id, callable, *args, exc=..., match=..., **kwargs)``: the cal
 exception type expected and a substring of the message that names the offending
 argument.  Objects that need fitting (a tiny LocDiffusion, the baselines) are built
 once, lazily.  The table only uses public API, so it can also be run against older
-code: ``python tests/core/test_bad_inputs.py`` prints how each case fares (clear
-error / wrong or unclear error / silent).
+code: ``(ulimit -v 12000000; PYTHONPATH=<tree> python tests/core/test_bad_inputs.py)``
+prints how each case fares (clear error / wrong or unclear error / silent) for the
+``shdd_geo`` found on ``PYTHONPATH`` (a script's own folder, not the working directory,
+is on ``sys.path``).  Keep the memory limit: older versions try to allocate what
+some of these cases ask for.
 """
 
 from __future__ import annotations
@@ -508,6 +511,7 @@ def classify(c: Case) -> str:
 
 
 if __name__ == "__main__":  # python tests/core/test_bad_inputs.py  (with any shdd_geo on the path)
+    print(f"auditing {shdd_geo.__file__}")
     counts: dict[str, list[str]] = {"clear": [], "unclear": [], "silent": []}
     for c in CASES:
         counts[classify(c)].append(c.id)
