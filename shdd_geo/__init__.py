@@ -23,7 +23,7 @@ from .codec import encode, evaluate, shdd_kl
 from .decoding import decode, predict_from_samples
 from .filters import lowpass
 from .coords import EARTH_RADIUS_KM
-from .errors import NotFittedError, OptionalDependencyError, ShddGeoError
+from .errors import NotFittedError, OptionalDependencyError, ShddGeoError, TrainingDivergedError
 from .metrics import (
     accuracy_within,
     geographic_centre,
@@ -86,6 +86,7 @@ __all__ = sorted(
         "OptionalDependencyError",
         "ShddGeoError",
         "SphericalField",
+        "TrainingDivergedError",
         "__version__",
         "accuracy_within",
         "anchors",

@@ -55,10 +55,12 @@ def as_coeffs(coeffs, name: str = "coeffs"):
     >>> c.shape, L, was_1d
     ((1, 16), 3, True)
     """
+    from ._validation import as_real_array, check_real_values
     from .sh import degree_from_dim
 
     xp = array_namespace(coeffs)
-    c = coeffs if xp is not np else np.asarray(coeffs, dtype=np.float64)
+    check_real_values(coeffs, name)
+    c = coeffs if xp is not np else as_real_array(coeffs, name, finite=False)
     if c.ndim not in (1, 2):
         raise ValueError(f"`{name}` must have shape (D,) or (batch, D), got {tuple(c.shape)}")
     was_1d = c.ndim == 1

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._validation import as_real_array, check_bool, check_int, check_nbytes, check_real
 from .coords import as_latlon, latlon_to_xyz, rad2deg, wrap_lon
 
 __all__ = ["AnchorSet", "as_rng", "fibonacci", "gallery", "grid", "healpix", "nside_for_spacing", "uniform"]
@@ -35,11 +36,9 @@ def as_rng(rng) -> np.random.Generator:
     >>> as_rng(0).integers(10) == np.random.default_rng(0).integers(10)
     np.True_
     """
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or isinstance(rng, (int, np.integer)):
+    if rng is None or isinstance(rng, np.random.Generator):
         return np.random.default_rng(rng)
-    raise TypeError(f"`rng` must be None, an int seed or a numpy Generator, got {type(rng).__name__}")
+    return np.random.default_rng(check_int(rng, "rng", low=0, what="None, an int seed >= 0 or a numpy Generator"))
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,7 +76,7 @@ class AnchorSet:
         if self.weights is None:
             w = np.full(n, _FOUR_PI / n)
         else:
-            w = np.asarray(self.weights, dtype=np.float64)
+            w = as_real_array(self.weights, "weights", finite=False)
             if w.shape != (n,):
                 raise ValueError(f"`weights` must have shape ({n},), got {w.shape}")
             if not np.all(np.isfinite(w)) or np.any(w <= 0):
@@ -137,12 +136,16 @@ class AnchorSet:
         return f"AnchorSet(kind={self.kind!r}, n={self.n}, spacing_km={self.spacing_km:.1f})"
 
 
-def _check_positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"`{name}` must be a positive integer, got {value!r}")
-    if value < 1:
-        raise ValueError(f"`{name}` must be >= 1, got {value}")
-    return int(value)
+#: bytes per anchor while building a set: lat, lon, weights and two temporaries (float64)
+_BYTES_PER_ANCHOR = 40
+
+
+def _check_count(value, name: str, n_points=lambda v: v) -> int:
+    """A positive int whose anchor set (``n_points(value)`` points) fits in memory."""
+    value = check_int(value, name, low=1, what="a positive integer")
+    n = n_points(value)
+    check_nbytes(float(n) * _BYTES_PER_ANCHOR, name, value, what=f"{n:.3g} anchors")
+    return value
 
 
 def healpix(nside: int, nest: bool = False) -> AnchorSet:
@@ -155,7 +158,8 @@ def healpix(nside: int, nest: bool = False) -> AnchorSet:
     """
     import healpy as hp
 
-    nside = _check_positive_int(nside, "nside")
+    nside = _check_count(nside, "nside", lambda v: 12 * v * v)
+    nest = check_bool(nest, "nest")
     if nside & (nside - 1):
         raise ValueError(f"`nside` must be a power of two for HEALPix, got {nside}")
     theta, phi = hp.pix2ang(nside, np.arange(12 * nside * nside), nest=nest)
@@ -173,8 +177,7 @@ def nside_for_spacing(spacing_km: float) -> int:
     """
     from .coords import EARTH_RADIUS_KM
 
-    if not spacing_km > 0:
-        raise ValueError(f"`spacing_km` must be > 0, got {spacing_km}")
+    spacing_km = check_real(spacing_km, "spacing_km", low=0, closed="neither", unit=" [km]")
     nside = 1
     while math.sqrt(math.pi / 3) / nside * EARTH_RADIUS_KM > spacing_km and nside < 2**20:
         nside *= 2
@@ -189,7 +192,7 @@ def fibonacci(n: int) -> AnchorSet:
     >>> fibonacci(1000).n
     1000
     """
-    n = _check_positive_int(n, "n")
+    n = _check_count(n, "n")
     i = np.arange(n, dtype=np.float64)
     z = 1.0 - (2.0 * i + 1.0) / n
     lon = wrap_lon(rad2deg(i * math.pi * (3.0 - math.sqrt(5.0))))
@@ -212,7 +215,7 @@ def uniform(n: int, rng=None) -> AnchorSet:
     >>> uniform(5, rng=0).n
     5
     """
-    n = _check_positive_int(n, "n")
+    n = _check_count(n, "n")
     g = as_rng(rng)
     z = g.uniform(-1.0, 1.0, n)
     lon = g.uniform(-180.0, 180.0, n)
@@ -231,10 +234,9 @@ def grid(res_deg: float) -> AnchorSet:
     >>> grid(30.0).n
     72
     """
-    res = float(res_deg)
-    if not (np.isfinite(res) and 0 < res <= 180):
-        raise ValueError(f"`res_deg` must be in (0, 180], got {res_deg}")
+    res = check_real(res_deg, "res_deg", low=0, high=180, closed="right", unit=" [deg]")
     nlat = round(180.0 / res)
+    check_nbytes(2.0 * nlat * nlat * _BYTES_PER_ANCHOR, "res_deg", res_deg, what=f"{2.0 * nlat * nlat:.3g} grid cells")
     if abs(nlat * res - 180.0) > 1e-9:
         raise ValueError(f"`res_deg` must divide 180 exactly, got {res_deg} (try {180 / max(nlat, 1):.6g})")
     lat_edges = np.linspace(-90.0, 90.0, nlat + 1)
@@ -266,11 +268,11 @@ def gallery(lat, lon, thin_km: float | None = None, weights=None) -> AnchorSet:
     2
     """
     lat, lon = as_latlon(lat, lon)
-    w = None if weights is None else np.asarray(weights, dtype=np.float64)
+    w = None if weights is None else as_real_array(weights, "weights", finite=False)
     if thin_km is not None:
         import healpy as hp
 
-        nside = nside_for_spacing(thin_km)
+        nside = nside_for_spacing(check_real(thin_km, "thin_km", low=0, closed="neither", unit=" [km]"))
         pix = hp.ang2pix(nside, lon, lat, lonlat=True)
         _, keep = np.unique(pix, return_index=True)
         keep.sort()

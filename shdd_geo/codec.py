@@ -17,6 +17,7 @@ import numpy as np
 
 from ._arrays import array_namespace as _xp
 from ._arrays import as_coeffs as _as_coeffs
+from ._validation import as_real_array, check_option, check_real_values
 from .sh import degree_from_dim, sh_basis
 
 __all__ = [
@@ -162,6 +163,7 @@ def loss(pred, target, kind: str = "kl", basis=None, log_weights=None):
     True
     """
     xp = _xp(pred)
+    check_option(kind, "kind", LOSSES)
     if kind == "kl":
         if basis is None:
             raise ValueError("`basis` (anchor SH basis, shape (N, D)) is required for kind='kl'")

@@ -18,6 +18,7 @@ import numpy as np
 
 from ._arrays import array_namespace as _xp
 from ._arrays import is_torch as _is_torch
+from ._validation import as_real_array
 
 __all__ = [
     "EARTH_RADIUS_KM",
@@ -106,18 +107,9 @@ def wrap_lon(lon):
 
 
 def _as_float_array(x, name: str) -> np.ndarray:
-    if _is_torch(x):
-        x = x.detach().cpu().numpy()
     if isinstance(x, (str, bytes)):
         raise TypeError(f"`{name}` must be numeric (degrees), got {type(x).__name__}")
-    try:
-        arr = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"`{name}` must be a number or array of numbers (degrees), "
-            f"got {type(x).__name__}"
-        ) from exc
-    return arr
+    return as_real_array(x, name, finite=False)  # complex and text refused
 
 
 def as_latlon(
@@ -204,6 +196,8 @@ def latlon_to_thetaphi(lat, lon):
     >>> float(theta), float(phi)
     (0.0, 0.0)
     """
+    if _xp(lat) is np:
+        lat, lon = as_latlon(lat, lon, allow_empty=True, ndim=None)
     return math.pi / 2 - deg2rad(lat), deg2rad(lon)
 
 
@@ -228,9 +222,8 @@ def latlon_to_xyz(lat, lon):
     [0.0, 0.0, 1.0]
     """
     xp = _xp(lat)
-    if xp is np:
-        lat = np.asarray(lat, dtype=np.float64)
-        lon = np.asarray(lon, dtype=np.float64)
+    if xp is np:  # validated like every NumPy entry point (finite, lat in range)
+        lat, lon = as_latlon(lat, lon, allow_empty=True, ndim=None)
     la, lo = deg2rad(lat), deg2rad(lon)
     cl = xp.cos(la)
     return xp.stack([cl * xp.cos(lo), cl * xp.sin(lo), xp.sin(la)], -1)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["NotFittedError", "OptionalDependencyError", "ShddGeoError"]
+__all__ = ["NotFittedError", "OptionalDependencyError", "ShddGeoError", "TrainingDivergedError"]
 
 
 class ShddGeoError(Exception):
@@ -41,5 +41,18 @@ class OptionalDependencyError(ShddGeoError, ImportError):
     ...     attempt_import("no_such_package_xyz")
     ... except OptionalDependencyError as exc:
     ...     print("pip install no_such_package_xyz" in str(exc))
+    True
+    """
+
+
+class TrainingDivergedError(ShddGeoError, RuntimeError):
+    """Training produced a NaN/inf loss or gradient (usually: the learning rate is too high).
+
+    Raised by ``fit`` before the optimiser step, so neither the weights nor
+    the last checkpoint written are touched by the diverged step.
+
+    Examples
+    --------
+    >>> issubclass(TrainingDivergedError, RuntimeError)
     True
     """

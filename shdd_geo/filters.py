@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._arrays import array_namespace as _xp
+from ._validation import as_real_array, check_bool, check_int, check_real, check_real_values
 from .sh import degree_from_dim, degree_order
 
 __all__ = ["TAPERS", "lowpass", "taper_weights"]
@@ -41,10 +42,11 @@ def taper_weights(L: int, taper: str = "gaussian", width: float | None = None) -
     >>> taper_weights(2, "hann").round(3).tolist()
     [1.0, 0.75, 0.25]
     """
-    if taper not in TAPERS:
+    L = check_int(L, "L", low=0, what="a non-negative integer")
+    if not isinstance(taper, str) or taper not in TAPERS:
         raise ValueError(f"`taper` must be one of {TAPERS} or an array of {L + 1} weights, got {taper!r}")
-    if width is not None and not (np.isscalar(width) and np.isfinite(width) and width > 0):
-        raise ValueError(f"`width` must be a finite number > 0, got {width!r}")
+    if width is not None:
+        check_real(width, "width", low=0, closed="neither", unit=" [degrees l]")
     l = np.arange(L + 1, dtype=np.float64)
     if taper == "gaussian":
         w = max(L, 1) / 2.0 if width is None else float(width)
@@ -58,8 +60,7 @@ def _degree_mask(L: int, degrees) -> np.ndarray:
     if degrees is None:
         return np.ones(L + 1, bool)
     if np.isscalar(degrees):
-        if isinstance(degrees, bool) or not isinstance(degrees, (int, np.integer)) or degrees < 0:
-            raise ValueError(f"`degrees` must be a non-negative integer or a list of them, got {degrees!r}")
+        degrees = check_int(degrees, "degrees", low=0, what="a non-negative integer or a list of them")
         return np.arange(L + 1) <= degrees
     d = np.asarray(degrees)
     if d.ndim != 1 or d.size == 0 or d.dtype.kind not in "iu" or d.min() < 0 or d.max() > L:
@@ -90,8 +91,7 @@ def _keep_mask(D: int, keep) -> np.ndarray | None:
 def _largest(c, k: int):
     """Zero all but the ``k`` largest-magnitude coefficients of each row."""
     xp = _xp(c)
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= c.shape[-1]:
-        raise ValueError(f"integer `keep` must be in [1, {c.shape[-1]}], got {k!r}")
+    k = check_int(k, "keep", low=1, high=c.shape[-1], what=f"an int in [1, {c.shape[-1]}], a mask or indices")
     if xp is np:
         thr = -np.partition(-np.abs(c), k - 1, axis=-1)[..., k - 1 : k]
         rank = np.argsort(np.argsort(-np.abs(c), axis=-1, kind="stable"), axis=-1)
@@ -137,7 +137,9 @@ def lowpass(coeffs, degrees=None, keep=None, taper=None, *, width: float | None 
     [1.0, 1.0, 1.5, 2.0, 0.0, 0.0, 0.0, 0.0, 0.0]
     """
     xp = _xp(coeffs)
-    c = coeffs if xp is not np else np.asarray(coeffs, dtype=np.float64)
+    check_real_values(coeffs, "coeffs")
+    c = coeffs if xp is not np else as_real_array(coeffs, "coeffs", finite=False)
+    truncate = check_bool(truncate, "truncate")
     if c.ndim < 1:
         raise ValueError(f"`coeffs` must have a last axis of (L+1)**2 entries, got shape {tuple(c.shape)}")
     D = c.shape[-1]
@@ -148,7 +150,7 @@ def lowpass(coeffs, degrees=None, keep=None, taper=None, *, width: float | None 
     if mask is not None:
         weight = weight * mask
     if taper is not None:
-        w = taper_weights(L, taper, width) if isinstance(taper, str) else np.asarray(taper, dtype=np.float64)
+        w = taper_weights(L, taper, width) if isinstance(taper, str) else as_real_array(taper, "taper", finite=False)
         if w.shape != (L + 1,) or not np.all(np.isfinite(w)):
             raise ValueError(f"`taper` weights must be {L + 1} finite numbers (one per degree), got shape {w.shape}")
         weight = weight * w[ls]

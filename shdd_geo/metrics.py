@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._validation import as_real_array, check_int, check_real
 from .coords import EARTH_RADIUS_KM, as_latlon, latlon_to_xyz, xyz_to_latlon
 
 __all__ = [
@@ -97,10 +98,21 @@ def accuracy_within(
     {25: 0.5, 2500: 1.0}
     """
     d = _errors(pred_lat, pred_lon, true_lat, true_lon)
-    thr = tuple(thresholds_km)
-    if not thr or not all(np.isfinite(t) and t > 0 for t in thr):
-        raise ValueError(f"`thresholds_km` must be positive numbers, got {thresholds_km!r}")
-    return {t: float(np.mean(d <= t)) for t in thr}
+    return {t: float(np.mean(d <= t)) for t in _thresholds(thresholds_km)}
+
+
+def _thresholds(thresholds_km) -> tuple:
+    """Distance thresholds [km] as a non-empty tuple of positive numbers (a scalar is one threshold)."""
+    thr = (thresholds_km,) if np.isscalar(thresholds_km) and not isinstance(thresholds_km, str) else thresholds_km
+    try:
+        thr = tuple(thr)
+    except TypeError:
+        raise TypeError(f"`thresholds_km` must be a number or a sequence of numbers [km], got {thresholds_km!r}") from None
+    if not thr:
+        raise ValueError("`thresholds_km` is empty; pass at least one distance [km]")
+    for t in thr:
+        check_real(t, "thresholds_km", low=0, closed="neither", unit=" [km]")
+    return thr
 
 
 def median_error_km(pred_lat, pred_lon, true_lat, true_lon) -> float:
@@ -122,7 +134,7 @@ def geoscore(distance_km) -> np.ndarray:
     >>> float(geoscore(0.0))
     5000.0
     """
-    d = np.asarray(distance_km, dtype=np.float64)
+    d = as_real_array(distance_km, "distance_km", finite=False)
     if np.any(~np.isfinite(d)) or np.any(d < 0):
         raise ValueError("`distance_km` must be finite and >= 0")
     return 5000.0 * np.exp(-d / 1492.7)
@@ -137,7 +149,7 @@ def summarize(pred_lat, pred_lon, true_lat, true_lon, thresholds_km=DEFAULT_THRE
     0.0
     """
     d = _errors(pred_lat, pred_lon, true_lat, true_lon)
-    out = {f"acc_{t:g}km": float(np.mean(d <= t)) for t in thresholds_km}
+    out = {f"acc_{t:g}km": float(np.mean(d <= t)) for t in _thresholds(thresholds_km)}
     out.update(
         median_km=float(np.median(d)),
         mean_km=float(np.mean(d)),
@@ -148,14 +160,21 @@ def summarize(pred_lat, pred_lon, true_lat, true_lon, thresholds_km=DEFAULT_THRE
 
 
 def _points(lat, lon, weights):
-    lat = np.asarray(lat, dtype=np.float64)
-    lon = np.asarray(lon, dtype=np.float64)
+    lat = as_real_array(lat, "lat", finite=False)
+    lon = as_real_array(lon, "lon", finite=False)
     if lat.shape != lon.shape or lat.ndim not in (1, 2) or lat.shape[-1] == 0:
         raise ValueError(
             f"`lat` and `lon` must be non-empty arrays of shape (k,) or (batch, k), got {lat.shape} and {lon.shape}"
         )
     as_latlon(lat.ravel(), lon.ravel())  # validation only
-    w = np.ones_like(lat) if weights is None else np.broadcast_to(np.asarray(weights, dtype=np.float64), lat.shape)
+    if weights is None:
+        w = np.ones_like(lat)
+    else:
+        w = as_real_array(weights, "weights", finite=False)
+        try:
+            w = np.broadcast_to(w, lat.shape)
+        except ValueError:
+            raise ValueError(f"`weights` must have the shape of `lat` {lat.shape}, got {w.shape}") from None
     if np.any(~np.isfinite(w)) or np.any(w < 0) or np.any(w.sum(-1) <= 0):
         raise ValueError("`weights` must be finite, >= 0 and not all zero")
     return latlon_to_xyz(lat, lon), w
@@ -196,9 +215,10 @@ def geometric_median(lat, lon, weights=None, *, max_iter: int = 100, tol_km: flo
     >>> round(float(lat), 3), round(float(lon), 3)
     (0.0, 1.0)
     """
+    max_iter = check_int(max_iter, "max_iter", low=1)
+    tol = check_real(tol_km, "tol_km", low=0, closed="neither", unit=" [km]") / EARTH_RADIUS_KM
     xyz, w = _points(lat, lon, weights)
     x = latlon_to_xyz(*geographic_centre(lat, lon, weights))
-    tol = tol_km / EARTH_RADIUS_KM
     for _ in range(max_iter):
         c = np.clip(np.sum(xyz * x[..., None, :], -1), -1.0, 1.0)  # (..., k)
         d = central_angle(xyz, x[..., None, :])

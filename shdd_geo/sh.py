@@ -38,6 +38,7 @@ import numpy as np
 
 from ._arrays import array_namespace as _xp
 from .coords import deg2rad
+from ._validation import as_real_array, check_int, check_nbytes, check_tensor
 
 __all__ = [
     "alm_to_real",
@@ -66,11 +67,14 @@ def n_coeffs(L: int) -> int:
 
 
 def _check_L(L) -> int:
-    if isinstance(L, bool) or not isinstance(L, (int, np.integer)):
-        raise TypeError(f"`L` must be a non-negative integer, got {L!r}")
-    if L < 0:
-        raise ValueError(f"`L` must be >= 0, got {L}")
-    return int(L)
+    return check_int(L, "L", low=0, what="a non-negative integer")
+
+
+def _check_size(n: int, L: int, itemsize: int) -> None:
+    """Refuse a basis that would not fit in memory, before allocating it."""
+    D = (L + 1) ** 2
+    check_nbytes(float(n) * D * itemsize, "L", L, what=f"the SH basis of {n} point(s) x {D} coefficients",
+                 fix="use a smaller `L` or fewer points per call")
 
 
 def degree_from_dim(D: int) -> int:
@@ -326,10 +330,14 @@ def sh_basis(lat, lon, L: int, *, dtype=None):
         dt = np.dtype(np.float64 if dtype is None else dtype)
         if dt.kind != "f":
             raise TypeError(f"`dtype` must be a floating dtype, got {dt}")
+        _check_size(lat.size, L, dt.itemsize)
         la, lo = deg2rad(lat), deg2rad(lon)
         return _basis_from_trig(np.sin(la).astype(dt), np.cos(la).astype(dt), lo.astype(dt), L)
     if lat.ndim != 1 or lat.shape != lon.shape:
         raise ValueError(f"`lat` and `lon` must be 1-D of equal shape, got {tuple(lat.shape)} and {tuple(lon.shape)}")
+    check_tensor(lat, "lat", low=-90.0, high=90.0, unit=" degrees")  # the NumPy path's checks
+    check_tensor(lon, "lon")
+    _check_size(lat.shape[0], L, lat.element_size())
     la, lo = deg2rad(lat), deg2rad(lon)
     return _basis_from_trig(xp.sin(la), xp.cos(la), lo, L)
 
@@ -348,7 +356,7 @@ def sh_basis_xyz(xyz, L: int):
     L = _check_L(L)
     xp = _xp(xyz)
     if xp is np:
-        xyz = np.asarray(xyz, dtype=np.float64)
+        xyz = as_real_array(xyz, "xyz", finite=False)
         if xyz.ndim != 2 or xyz.shape[1] != 3:
             raise ValueError(f"`xyz` must have shape (n, 3), got {xyz.shape}")
         norm = np.linalg.norm(xyz, axis=1)
@@ -358,6 +366,7 @@ def sh_basis_xyz(xyz, L: int):
         s = np.hypot(xyz[:, 0], xyz[:, 1])
         phi = np.arctan2(xyz[:, 1], xyz[:, 0])
     else:
+        check_tensor(xyz, "xyz")
         xyz = xyz / xp.linalg.vector_norm(xyz, dim=1, keepdim=True)
         s = xp.sqrt(xyz[:, 0] ** 2 + xyz[:, 1] ** 2)
         phi = xp.atan2(xyz[:, 1], xyz[:, 0])

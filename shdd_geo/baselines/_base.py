@@ -8,6 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from numbers import Integral, Real
+
+from .._validation import Interval, TupleOf, check_int, check_option, check_real_values, validate_params
 from ..coords import as_latlon
 from ..errors import NotFittedError
 
@@ -30,6 +33,7 @@ def check_embeddings(X: Any, *, name: str = "X", n_features: int | None = None) 
         raise TypeError(f"`{name}` must be a 2-D numeric array, got {type(X).__name__} ({exc})") from None
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise TypeError(f"`{name}` must be a 2-D numeric array, got dtype {arr.dtype}")
+    check_real_values(arr, name)
     if arr.ndim != 2:
         hint = " (reshape a single row with X[None, :])" if arr.ndim == 1 else ""
         raise ValueError(f"`{name}` must be 2-D (n_samples, n_features), got shape {arr.shape}{hint}")
@@ -46,18 +50,24 @@ def check_embeddings(X: Any, *, name: str = "X", n_features: int | None = None) 
     return arr
 
 
-def check_int(value: Any, name: str, low: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"`{name}` must be an int, got {type(value).__name__}")
-    if value < low:
-        raise ValueError(f"`{name}` must be >= {low}, got {value}")
-    return int(value)
-
-
 def check_choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise ValueError(f"`{name}` must be one of {choices}, got {value!r}")
-    return value
+    """``value`` if it is one of ``choices``, else a ValueError naming ``name``."""
+    return check_option(value, name, choices)
+
+
+_POSITIVE_INT = Interval(Integral, 1, None, closed="left")
+
+#: Constraints shared by the torch baselines (see shdd_geo._validation).
+TRAINING_CONSTRAINTS: dict[str, list] = {
+    "hidden": [_POSITIVE_INT, TupleOf(_POSITIVE_INT)],
+    "epochs": [_POSITIVE_INT],
+    "batch_size": [_POSITIVE_INT],
+    "lr": [Interval(Real, 0, None, closed="left")],
+    "weight_decay": [Interval(Real, 0, None, closed="left")],
+    "dropout": [Interval(Real, 0, 1, closed="left")],
+    "random_state": [Interval(Integral, 0, None, closed="left"), None],
+    "verbose": ["boolean"],
+}
 
 
 class BaseGeolocator:
@@ -69,6 +79,8 @@ class BaseGeolocator:
     """
 
     _fitted_attr = "n_features_in_"
+    #: Allowed values of each constructor argument, checked by ``fit``.
+    _parameter_constraints: dict[str, list] = {}
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
@@ -108,8 +120,9 @@ class BaseGeolocator:
         self._check_fitted()
         return check_embeddings(X, n_features=self.n_features_in_)
 
-    def _validate_params(self) -> None:  # pragma: no cover - overridden
-        pass
+    def _validate_params(self) -> None:
+        """Check the constructor arguments against ``_parameter_constraints`` (subclasses add cross-checks)."""
+        validate_params(self.get_params(), self._parameter_constraints, caller=type(self).__name__)
 
     def _fit(self, X: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> None:  # pragma: no cover
         raise NotImplementedError
@@ -164,20 +177,6 @@ def check_hidden(hidden: Any) -> tuple[int, ...]:
     except TypeError:
         raise TypeError(f"`hidden` must be a tuple of ints, got {hidden!r}") from None
     return out
-
-
-def check_training(est: Any) -> None:
-    """Validate the common training hyper-parameters of the torch baselines."""
-    check_int(est.epochs, "epochs")
-    check_int(est.batch_size, "batch_size")
-    for name in ("lr", "weight_decay", "dropout"):
-        v = getattr(est, name)
-        if isinstance(v, bool) or not isinstance(v, (int, float, np.floating)) or not np.isfinite(v) or v < 0:
-            raise ValueError(f"`{name}` must be a finite number >= 0, got {v!r}")
-    if not 0 <= est.dropout < 1:
-        raise ValueError(f"`dropout` must be in [0, 1), got {est.dropout!r}")
-    if est.random_state is not None:
-        check_int(est.random_state, "random_state", low=0)
 
 
 def seed_of(random_state: int | None) -> int:

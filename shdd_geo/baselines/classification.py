@@ -9,19 +9,19 @@ the mean training location inside it.
 from __future__ import annotations
 
 import itertools
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 
 from .._optional import attempt_import
+from .._validation import Interval, StrOptions, check_real
 from ..coords import latlon_to_thetaphi, thetaphi_to_latlon
 from ..metrics import geographic_centre
 from ._base import (
     BaseGeolocator,
-    check_choice,
-    check_int,
+    TRAINING_CONSTRAINTS,
     check_hidden,
-    check_training,
     mlp,
     seed_of,
     torch_seeded,
@@ -103,16 +103,17 @@ class CellClassifier(BaseGeolocator):
         self.device = device
         self.verbose = verbose
 
+    _parameter_constraints = {
+        **TRAINING_CONSTRAINTS,
+        "nside": [Interval(Integral, 1, 2**20, closed="both")],
+        "predict_location": [StrOptions(set(_LOCATIONS))],
+        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
+    }
+
     def _validate_params(self) -> None:
-        check_training(self)
-        check_hidden(self.hidden)
-        n = check_int(self.nside, "nside")
-        if n & (n - 1):
-            raise ValueError(f"`nside` must be a power of 2, got {n}")
-        check_choice(self.predict_location, "predict_location", _LOCATIONS)
-        ls = self.label_smoothing
-        if isinstance(ls, bool) or not isinstance(ls, (int, float)) or not 0 <= ls < 1:
-            raise ValueError(f"`label_smoothing` must be in [0, 1), got {ls!r}")
+        super()._validate_params()
+        if self.nside & (self.nside - 1):
+            raise ValueError(f"`nside` must be a power of 2, got {self.nside}")
 
     def cells_of(self, lat: Any, lon: Any) -> np.ndarray:
         """HEALPix pixels (RING, at ``nside``) of locations [deg]."""
@@ -197,9 +198,7 @@ class CellClassifier(BaseGeolocator):
         """
         from ._fields import cells_field
 
-        u = uniform_weight
-        if isinstance(u, bool) or not isinstance(u, (int, float)) or not 0 <= u < 1:
-            raise ValueError(f"`uniform_weight` must be in [0, 1), got {uniform_weight!r}")
+        u = check_real(uniform_weight, "uniform_weight", low=0, high=1, closed="left")
         out_nside = int(self.nside) if nside is None else nside
         return cells_field(self.cell_probabilities(X), int(self.nside), out_nside, float(u))
 

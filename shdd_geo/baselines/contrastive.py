@@ -17,16 +17,18 @@ training locations).
 from __future__ import annotations
 
 import math
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 
+from .._validation import Interval, as_real_array
 from ..coords import as_latlon, km_to_rad, rad2deg
 from ._base import (
     BaseGeolocator,
+    TRAINING_CONSTRAINTS,
     check_int,
     check_hidden,
-    check_training,
     minibatches,
     mlp,
     predict_in_batches,
@@ -176,19 +178,22 @@ class GeoCLIPRetrieval(BaseGeolocator):
         self.device = device
         self.verbose = verbose
 
+    _parameter_constraints = {
+        **TRAINING_CONSTRAINTS,
+        "sigmas": ["array-like"],
+        "n_fourier": [Interval(Integral, 1, None, closed="left")],
+        "dim": [Interval(Integral, 1, None, closed="left")],
+        "queue_size": [Interval(Integral, 0, None, closed="left")],
+        "temperature": [Interval(Real, 0, None, closed="neither")],
+        "gps_noise_km": [Interval(Real, 0, None, closed="left")],
+        "gallery": [tuple, list, None],
+    }
+
     def _validate_params(self) -> None:
-        check_training(self)
-        check_hidden(self.hidden)
-        check_int(self.n_fourier, "n_fourier")
-        check_int(self.dim, "dim")
-        check_int(self.queue_size, "queue_size", low=0)
-        s = np.asarray(self.sigmas, dtype=np.float64)
+        super()._validate_params()
+        s = as_real_array(self.sigmas, "sigmas", finite=False)
         if s.ndim != 1 or s.size == 0 or not np.all(np.isfinite(s)) or np.any(s <= 0):
             raise ValueError(f"`sigmas` must be a non-empty tuple of positive numbers, got {self.sigmas!r}")
-        if not (isinstance(self.temperature, (int, float)) and self.temperature > 0):
-            raise ValueError(f"`temperature` must be a number > 0, got {self.temperature!r}")
-        if not (isinstance(self.gps_noise_km, (int, float)) and self.gps_noise_km >= 0):
-            raise ValueError(f"`gps_noise_km` must be a number >= 0, got {self.gps_noise_km!r}")
 
     # -- training ------------------------------------------------------------------
     def _fit(self, X: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> None:

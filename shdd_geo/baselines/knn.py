@@ -7,13 +7,15 @@ similarity).  It can only ever answer with gallery locations.
 
 from __future__ import annotations
 
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 
 from ..coords import km_to_rad, latlon_to_xyz
 from ..metrics import geographic_centre
-from ._base import BaseGeolocator, check_choice, check_int
+from .._validation import Interval, StrOptions
+from ._base import BaseGeolocator, check_int
 
 __all__ = ["KNNRetrieval"]
 
@@ -92,14 +94,13 @@ class KNNRetrieval(BaseGeolocator):
         self.mode_radius_km = mode_radius_km
         self.batch_size = batch_size
 
-    def _validate_params(self) -> None:
-        check_int(self.k, "k")
-        check_int(self.batch_size, "batch_size")
-        check_choice(self.aggregate, "aggregate", _AGGREGATES)
-        for name in ("temperature", "mode_radius_km"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float, np.floating)) or not v > 0:
-                raise ValueError(f"`{name}` must be a number > 0, got {v!r}")
+    _parameter_constraints = {
+        "k": [Interval(Integral, 1, None, closed="left")],
+        "aggregate": [StrOptions(set(_AGGREGATES))],
+        "temperature": [Interval(Real, 0, None, closed="neither")],
+        "mode_radius_km": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+    }
 
     def _fit(self, X: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> None:
         self.gallery_ = _normalise(X)

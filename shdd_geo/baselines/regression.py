@@ -13,12 +13,12 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import StrOptions
 from ..coords import latlon_to_xyz, xyz_to_latlon
 from ._base import (
     BaseGeolocator,
-    check_choice,
+    TRAINING_CONSTRAINTS,
     check_hidden,
-    check_training,
     mlp,
     seed_of,
     torch_seeded,
@@ -107,10 +107,7 @@ class UnitVectorRegression(BaseGeolocator):
         self.device = device
         self.verbose = verbose
 
-    def _validate_params(self) -> None:
-        check_training(self)
-        check_hidden(self.hidden)
-        check_choice(self.loss, "loss", _LOSSES)
+    _parameter_constraints = {**TRAINING_CONSTRAINTS, "loss": [StrOptions(set(_LOSSES))]}
 
     def _fit(self, X: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> None:
         import torch

@@ -57,6 +57,7 @@ from .._arrays import as_coeffs
 from ..coords import EARTH_RADIUS_KM, km_to_rad, xyz_to_latlon
 from ..sh import sh_basis_xyz, zonal_kernel
 from ._caps import BLOCK, MAX_BASIS, anchor_cache, basis_blocks, best_caps, value_blocks
+from .._validation import check_bool, check_int, check_option, check_real, check_real_values
 
 __all__ = [
     "METHODS",
@@ -330,26 +331,21 @@ def _prepare(coeffs, L):
     c, Lc, was_1d = as_coeffs(coeffs)
     if L is None:
         return np.ascontiguousarray(c), Lc, was_1d
-    if isinstance(L, bool) or not isinstance(L, (int, np.integer)):
-        raise TypeError(f"`L` must be an integer or None, got {L!r}")
-    if not 0 <= L <= Lc:
-        raise ValueError(f"`L` must be in [0, {Lc}] for coefficients of degree {Lc}, got {L}")
+    L = check_int(L, "L", low=0, high=Lc)  # at most the degree of the coefficients
     return np.ascontiguousarray(c[:, : (L + 1) ** 2]), int(L), was_1d
 
 
-def _check_options(method, batch_size, synthesis, rho_km, L, top_k):
-    if method not in METHODS:
-        raise ValueError(f"`method` must be one of {METHODS}, got {method!r}")
-    if synthesis not in SYNTHESIS:
-        raise ValueError(f"`synthesis` must be one of {SYNTHESIS}, got {synthesis!r}")
+def _check_options(method, batch_size, synthesis, rho_km, L, top_k, steps=20, refine=True, return_score=False):
+    check_option(method, "method", METHODS)
+    check_option(synthesis, "synthesis", SYNTHESIS)
     for name, v in (("batch_size", batch_size), ("top_k", top_k)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"`{name}` must be a positive integer, got {v!r}")
+        check_int(v, name, low=1)
+    check_int(steps, "steps", low=1, what="an int >= 1 (Newton steps; refine=False skips refinement)")
+    check_bool(refine, "refine")
+    check_bool(return_score, "return_score")
     if rho_km is None:
         return kernel_hwhm(L)
-    if isinstance(rho_km, bool) or not np.isscalar(rho_km) or not np.isfinite(rho_km) or rho_km <= 0:
-        raise ValueError(f"`rho_km` must be a finite number > 0 [km], got {rho_km!r}")
-    return float(km_to_rad(rho_km))
+    return float(km_to_rad(check_real(rho_km, "rho_km", low=0, closed="neither", unit=" [km]")))
 
 
 def _coarse_to_fine(c, anchors, L, rho, synthesis, rows, top_k, steps):
@@ -427,7 +423,7 @@ def decode(
         How ``f_e`` is evaluated on complete HEALPix anchor sets: dense
         matmul or ``healpy.alm2map`` (``"auto"``: healpy from nside 64).
     steps : int
-        Maximum Newton steps.
+        Maximum Newton steps (>= 1; ``refine=False`` skips refinement).
 
     Returns
     -------
@@ -445,7 +441,7 @@ def decode(
     True
     """
     c, L, was_1d = _prepare(coeffs, L)
-    rho = _check_options(method, batch_size, synthesis, rho_km, L, top_k)
+    rho = _check_options(method, batch_size, synthesis, rho_km, L, top_k, steps, refine, return_score)
     if anchors is not None and not isinstance(anchors, AnchorSet):
         raise TypeError(f"`anchors` must be an AnchorSet (see shdd_geo.anchors), got {type(anchors).__name__}")
     c2f = anchors is None and refine and method == "mode"

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .._validation import check_real_values
 from ..coords import as_latlon, latlon_to_xyz
 from . import grid as _grid
 from . import kde as _kde
@@ -39,6 +40,7 @@ def as_log_rows(values, kind: str) -> np.ndarray:
     """
     if kind not in _KINDS:
         raise ValueError(f"`kind` must be one of {_KINDS}, got {kind!r}")
+    check_real_values(values, "values")  # a complex array would lose its imaginary part silently
     if type(values).__module__.startswith("torch"):
         values = values.detach().cpu().numpy()
     try:
@@ -130,6 +132,7 @@ def from_shdd(coeffs, nside: int = 64, *, nest: bool = False, normalize: bool = 
 
     cls = _cls(cls)
     nside = _grid.check_nside(nside)
+    check_real_values(coeffs, "coeffs")
     c = _coeff_rows(coeffs)
     L = degree_from_dim(c.shape[1])
     if method == "healpy":

@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from .._validation import check_nbytes
 from ..coords import EARTH_RADIUS_KM, wrap_lon
 
 __all__ = [
@@ -58,6 +59,7 @@ def check_nside(nside, name: str = "nside") -> int:
         raise ValueError(
             f"`{name}` must be a power of two between 1 and 2**29 (e.g. 32, 64, 128), got {nside}"
         )
+    check_nbytes(96.0 * nside * nside, name, nside, what=f"one map of {12 * nside * nside} float64 pixels")
     return nside
 
 

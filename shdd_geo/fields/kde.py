@@ -113,6 +113,9 @@ def check_bandwidth(bandwidth_km, nside: int, xyz, w) -> float:
     h = float(bandwidth_km) / EARTH_RADIUS_KM
     if not (math.isfinite(h) and h > 0):
         raise ValueError(f"`bandwidth_km` must be finite and > 0, got {bandwidth_km}")
+    if h < 1e-3 * resol:  # the kernel falls between pixel centres: no normalisable density on this grid
+        raise ValueError(f"`bandwidth_km`={bandwidth_km} is far below the pixel size ({resol * EARTH_RADIUS_KM:.3g} km "
+                         f"at nside={nside}); use at least {1e-3 * resol * EARTH_RADIUS_KM:.3g} km or method='histogram'")
     if h < 0.5 * resol:
         warnings.warn(
             f"`bandwidth_km`={bandwidth_km} is below half the pixel size "

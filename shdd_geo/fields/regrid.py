@@ -13,6 +13,7 @@ import math
 import numpy as np
 from scipy.special import logsumexp
 
+from .._validation import check_nbytes
 from ..coords import wrap_lon
 from .grid import import_healpy, pixel_area_sr
 
@@ -114,6 +115,7 @@ def grid_axes(resolution_deg) -> tuple[np.ndarray, np.ndarray]:
             f"`resolution_deg` must be > 0 and divide 180 exactly (e.g. 0.25, 0.5, 1, 2), "
             f"got {resolution_deg}"
         )
+    check_nbytes(16.0 * n_lat * n_lat, "resolution_deg", resolution_deg, what=f"a {n_lat} x {2 * n_lat} float64 grid")
     lat = -90.0 + r * (np.arange(n_lat) + 0.5)
     lon = -180.0 + r * (np.arange(2 * n_lat) + 0.5)
     return lat, lon

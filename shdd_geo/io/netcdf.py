@@ -238,6 +238,8 @@ def open_field(path) -> SphericalField:
     """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"`path` must be a str or os.PathLike, got {type(path).__name__}")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"`path` {os.fspath(path)!r} is a directory; pass a NetCDF file inside it")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"`path` {os.fspath(path)!r} does not exist")
     try:

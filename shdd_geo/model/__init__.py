@@ -14,7 +14,8 @@ from .distributed import DistContext
 from .locdiffusion import LocDiffusion, densest_sample
 from .nn import CSiren, CSUNet, sinusoidal_embedding
 from .scheduler import DDIMScheduler, DDPMScheduler, SchedulerConfig, SchedulerOutput, make_scheduler
-from .training import ArrayData, NpyShards, ParquetShards
+from .data import ArrayData, NpyShards, ParquetShards
+from .training import EpochRecord, StepRecord
 
 __all__ = [
     "ArrayData",
@@ -23,11 +24,13 @@ __all__ = [
     "DDIMScheduler",
     "DDPMScheduler",
     "DistContext",
+    "EpochRecord",
     "LocDiffusion",
     "NpyShards",
     "ParquetShards",
     "SchedulerConfig",
     "SchedulerOutput",
+    "StepRecord",
     "densest_sample",
     "make_scheduler",
     "read_checkpoint",

@@ -7,6 +7,8 @@ untrusted file cannot run code):
 * tensors ``optim.<param index>.<key>`` -- AdamW moments and step counts;
 * tensors ``rng.<name>`` -- torch generator states (CPU/CUDA, the global ones
   used by dropout and the explicit ones used for noise, timesteps and anchors);
+* the header metadata ``shdd_geo.checksum`` -- a SHA-256 of the tensors,
+  verified on reading (files written before it existed load without one);
 * the header metadata ``shdd_geo`` -- JSON with the format version, the
   estimator's hyper-parameters, its fitted attributes, the optimizer's
   param-groups, the LR-scheduler state, the step/epoch counters and the
@@ -41,6 +43,7 @@ __all__ = [
     "FORMAT",
     "flatten_optimizer",
     "read_checkpoint",
+    "tensor_checksum",
     "unflatten_optimizer",
     "write_checkpoint",
 ]
@@ -48,6 +51,7 @@ __all__ = [
 #: Format tag written into every checkpoint header.
 FORMAT = "shdd_geo.locdiffusion/1"
 _META_KEY = "shdd_geo"
+_SUM_KEY = "shdd_geo.checksum"
 
 
 def write_checkpoint(path: str | os.PathLike, meta: dict, tensors: dict[str, torch.Tensor]) -> Path:
@@ -70,8 +74,8 @@ def write_checkpoint(path: str | os.PathLike, meta: dict, tensors: dict[str, tor
         raise ValueError(f"`path` must be a file path, got the directory {str(path)!r}")
     path.parent.mkdir(parents=True, exist_ok=True)
     meta = {"format": FORMAT, **meta}
-    blob = save({k: v.detach().cpu().contiguous() for k, v in tensors.items()},
-                metadata={_META_KEY: json.dumps(meta)})
+    tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+    blob = save(tensors, metadata={_META_KEY: json.dumps(meta), _SUM_KEY: tensor_checksum(tensors)})
     atomic_write(path, lambda tmp: Path(tmp).write_bytes(blob))
     return path
 
@@ -95,6 +99,8 @@ def read_checkpoint(path: str | os.PathLike) -> tuple[dict, dict[str, torch.Tens
     from safetensors.torch import load
 
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"`path`={str(path)!r} is a directory; pass the checkpoint file inside it")
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at `path`={str(path)!r}")
     data = path.read_bytes()
@@ -105,9 +111,37 @@ def read_checkpoint(path: str | os.PathLike) -> tuple[dict, dict[str, torch.Tens
         meta = json.loads(header["__metadata__"][_META_KEY])
     except (SafetensorError, KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
         raise ValueError(f"{str(path)!r} is not a readable shdd_geo checkpoint ({exc})") from None
-    if meta.get("format") != FORMAT:
-        raise ValueError(f"{str(path)!r} has format {meta.get('format')!r}; expected {FORMAT!r}")
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        got = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
+        raise ValueError(f"{str(path)!r} has format {got!r}; expected {FORMAT!r}")
+    stored = header["__metadata__"].get(_SUM_KEY)
+    if stored is not None and stored != tensor_checksum(tensors):  # files from before 0.x carry none
+        raise ValueError(f"{str(path)!r} is corrupt: its tensors do not match the checksum in its header "
+                         "(damaged on disk or edited); restore it or write it again")
     return meta, tensors
+
+
+def tensor_checksum(tensors: dict[str, torch.Tensor]) -> str:
+    """SHA-256 over the names, dtypes, shapes and bytes of ``tensors`` (sorted by name).
+
+    Stored in the header of every file :func:`write_checkpoint` writes and
+    checked by :func:`read_checkpoint`, so damaged tensor bytes are found.
+
+    Examples
+    --------
+    >>> import torch
+    >>> a = tensor_checksum({"w": torch.zeros(2)})
+    >>> a == tensor_checksum({"w": torch.zeros(2)}), a == tensor_checksum({"w": torch.ones(2)})
+    (True, False)
+    """
+    import hashlib
+
+    h = hashlib.sha256()
+    for name in sorted(tensors):
+        t = tensors[name].detach().cpu().contiguous()
+        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(memoryview(t.reshape(-1).view(torch.uint8).numpy()))
+    return "sha256:" + h.hexdigest()
 
 
 def flatten_optimizer(state: dict) -> tuple[dict, dict[str, torch.Tensor]]:

@@ -17,19 +17,24 @@ measured effect; ``coeff_scale=1.0`` restores the paper's unscaled variant.
 
 from __future__ import annotations
 
+import inspect
 import math
 from dataclasses import replace
+from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from .._validation import (Interval, StrOptions, TupleOf, as_real_array, check_int, check_option, check_real,
+                           validate_params)
 from ..errors import NotFittedError
 from ..sh import degree_from_dim, sh_basis
-from .checkpoint import flatten_optimizer, read_checkpoint, unflatten_optimizer, write_checkpoint
+from .checkpoint import read_checkpoint, write_checkpoint
 from .nn import CSUNet
 from .scheduler import SchedulerConfig, make_scheduler
-from .training import ArrayData, NpyShards, ParquetShards, Trainer, TrainState, check_embeddings
+from .data import ArrayData, NpyShards, ParquetShards, check_embeddings
+from .training import TrainConfig, Trainer, nonfinite_tensors
 
 __all__ = ["LocDiffusion"]
 
@@ -163,21 +168,67 @@ class LocDiffusion:
         self.random_state, self.verbose = random_state, verbose
 
     # ------------------------------------------------------------------ params
-    _PARAMS = ("L", "width", "bottleneck", "depth", "time_dim", "omega_0", "dropout", "num_train_timesteps",
-               "beta_schedule", "prediction", "timestep_power", "coeff_scale", "loss", "n_anchors", "kl_smoothing_km", "kl_smoothing_steps",
-               "batch_size", "lr", "betas",
-               "weight_decay", "warmup_steps", "decay_steps", "grad_clip", "cond_drop", "amp", "device",
-               "random_state", "verbose")
+    #: Allowed values of every hyper-parameter, checked by ``fit`` (see shdd_geo._validation).
+    _parameter_constraints: dict = {
+        "L": [Interval(Integral, 1, 200, closed="both")],
+        "width": [Interval(Integral, 1, None, closed="left"), None],
+        "bottleneck": [Interval(Integral, 1, None, closed="left")],
+        "depth": [Interval(Integral, 1, None, closed="left")],
+        "time_dim": [Interval(Integral, 1, None, closed="left")],
+        "omega_0": [Interval(Real, 0, None, closed="neither")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "num_train_timesteps": [Interval(Integral, 2, None, closed="left")],
+        "beta_schedule": [StrOptions({"cosine", "linear"})],
+        "prediction": [StrOptions(set(_PREDICTIONS))],
+        "timestep_power": [Interval(Real, 0, None, closed="neither")],
+        "coeff_scale": [StrOptions({"unit"}), Interval(Real, 0, None, closed="neither")],
+        "loss": [StrOptions(set(_LOSSES))],
+        "n_anchors": [Interval(Integral, 1, None, closed="left")],
+        "kl_smoothing_km": [Interval(Real, 0, None, closed="left")],
+        "kl_smoothing_steps": [Interval(Integral, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "betas": [TupleOf(Interval(Real, 0, 1, closed="left"), length=2)],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "warmup_steps": [Interval(Integral, 0, None, closed="left")],
+        "decay_steps": [Interval(Integral, 1, None, closed="left"), None],
+        "grad_clip": [Interval(Real, 0, None, closed="left"), None],
+        "cond_drop": [Interval(Real, 0, 1, closed="left")],
+        "amp": ["boolean"],
+        "device": [str, None, torch.device],
+        "random_state": [Interval(Integral, 0, None, closed="left"), None],
+        "verbose": ["boolean"],
+    }
+
+    @classmethod
+    def _get_param_names(cls) -> list[str]:
+        """The keyword arguments of ``__init__``, read from its signature."""
+        sig = inspect.signature(cls.__init__)
+        return [p.name for p in sig.parameters.values() if p.name != "self" and p.kind is p.KEYWORD_ONLY]
 
     def get_params(self, deep: bool = True) -> dict:
-        """Hyper-parameters as passed to ``__init__``."""
-        return {k: getattr(self, k) for k in self._PARAMS}
+        """Hyper-parameters as passed to ``__init__`` (read from its signature, so ``clone`` works).
+
+        Examples
+        --------
+        >>> p = LocDiffusion(L=5).get_params()
+        >>> p["L"], LocDiffusion(**p).get_params() == p
+        (5, True)
+        """
+        return {k: getattr(self, k) for k in self._get_param_names()}
 
     def set_params(self, **params) -> "LocDiffusion":
-        """Set hyper-parameters (takes effect at the next ``fit``)."""
+        """Set hyper-parameters (checked, and in effect, at the next ``fit``); returns ``self``.
+
+        Examples
+        --------
+        >>> LocDiffusion().set_params(L=7).L
+        7
+        """
+        names = self._get_param_names()
         for k, v in params.items():
-            if k not in self._PARAMS:
-                raise ValueError(f"unknown parameter `{k}`; valid ones: {', '.join(self._PARAMS)}")
+            if k not in names:
+                raise ValueError(f"unknown parameter `{k}`; valid ones: {', '.join(names)}")
             setattr(self, k, v)
         return self
 
@@ -187,41 +238,13 @@ class LocDiffusion:
         return f"LocDiffusion({diff})"
 
     def _check_params(self) -> None:
-        if isinstance(self.L, bool) or not isinstance(self.L, (int, np.integer)) or not 1 <= self.L <= 200:
-            raise ValueError(f"`L` must be an integer in [1, 200], got {self.L!r}")
-        if self.loss not in _LOSSES:
-            raise ValueError(f"`loss` must be one of {_LOSSES}, got {self.loss!r}")
-        if self.prediction not in _PREDICTIONS:
-            raise ValueError(f"`prediction` must be one of {_PREDICTIONS}, got {self.prediction!r}")
-        tp = self.timestep_power
-        if isinstance(tp, bool) or not isinstance(tp, (int, float, np.integer, np.floating)) or not (
-                math.isfinite(tp) and tp > 0):
-            raise ValueError(f"`timestep_power` must be a finite number > 0 (1: uniform timesteps), got {tp!r}")
-        if not (self.coeff_scale == "unit" or (isinstance(self.coeff_scale, (int, float)) and self.coeff_scale > 0)):
-            raise ValueError(f"`coeff_scale` must be 'unit' or a positive number, got {self.coeff_scale!r}")
-        for name in ("batch_size", "n_anchors", "depth", "time_dim", "bottleneck"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"`{name}` must be a positive integer, got {v!r}")
-        for name in ("dropout", "cond_drop"):
-            if not 0.0 <= getattr(self, name) < 1.0:
-                raise ValueError(f"`{name}` must be in [0, 1), got {getattr(self, name)!r}")
-        if not self.lr > 0:
-            raise ValueError(f"`lr` must be > 0, got {self.lr!r}")
+        validate_params(self.get_params(), self._parameter_constraints, caller="LocDiffusion")
         km, ks = self.kl_smoothing_km, self.kl_smoothing_steps
-        if isinstance(km, bool) or not isinstance(km, (int, float, np.integer, np.floating)) or not (
-                math.isfinite(km) and km >= 0):
-            raise ValueError(f"`kl_smoothing_km` must be a finite number >= 0, got {km!r}")
-        if isinstance(ks, bool) or not isinstance(ks, (int, np.integer)) or ks < 0:
-            raise ValueError(f"`kl_smoothing_steps` must be a non-negative integer, got {ks!r}")
         if (km > 0) != (ks > 0):
             raise ValueError("set both `kl_smoothing_km` and `kl_smoothing_steps` (> 0) to smooth the KL loss "
                              f"early in training, or neither; got {km!r} km over {ks!r} steps")
         if ks and self.loss != "kl":
             raise ValueError(f"`kl_smoothing_steps` only applies to loss='kl', got loss={self.loss!r}")
-        d = self.decay_steps
-        if d is not None and (isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1):
-            raise ValueError(f"`decay_steps` must be None or a positive integer, got {d!r}")
 
     @property
     def _scale(self) -> float:
@@ -253,7 +276,7 @@ class LocDiffusion:
     def fit(self, X, lat=None, lon=None, *, X_val=None, lat_val=None, lon_val=None, epochs: int = 10,
             checkpoint: str | Path | None = None, checkpoint_every: int | None = None,
             resume: str | Path | None = None, max_steps: int | None = None,
-            init_from: "LocDiffusion | str | Path | None" = None) -> "LocDiffusion":
+            init_from: "LocDiffusion | str | Path | None" = None, callbacks=None) -> "LocDiffusion":
         """Train on embeddings ``X`` (n, d) and locations ``lat``, ``lon`` [deg].
 
         Parameters
@@ -286,6 +309,17 @@ class LocDiffusion:
             (``F`` the old network's x0): the old prediction at ``t = T``, the
             input at ``t = 0``.  The built-in ``geonames-minilm`` was made
             this way (docs/benchmarks.md).  Not with ``resume``.
+        callbacks : list of callable, optional
+            Each is called with a :class:`~shdd_geo.model.training.StepRecord`
+            (``step``, ``epoch``, ``loss``, ``lr``, ``grad_norm``) after every
+            optimisation step and with an
+            :class:`~shdd_geo.model.training.EpochRecord` at every epoch end.
+
+        Raises
+        ------
+        TrainingDivergedError
+            When the loss or the gradient becomes NaN/inf (usually a learning
+            rate that is too high); the checkpoint file keeps the last good state.
 
         Returns
         -------
@@ -308,8 +342,13 @@ class LocDiffusion:
             if val_data.n_features != data.n_features:
                 raise ValueError(f"`X_val` has {val_data.n_features} features, `X` has {data.n_features}")
             val = (val_data.X, val_data.lat, val_data.lon)
-        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-            raise ValueError(f"`epochs` must be a positive integer, got {epochs!r}")
+        epochs = check_int(epochs, "epochs", low=1)
+        for name, v in (("checkpoint_every", checkpoint_every), ("max_steps", max_steps)):
+            if v is not None:
+                check_int(v, name, low=1)
+        callbacks = list(callbacks or [])
+        if not all(callable(cb) for cb in callbacks):
+            raise TypeError(f"`callbacks` must be a list of callables, got {callbacks!r}")
         if init_from is not None:
             if resume is not None:
                 raise ValueError("pass `init_from` (warm start) or `resume` (continue a run), not both")
@@ -324,8 +363,8 @@ class LocDiffusion:
         trainer = None
         try:
             with torch.random.fork_rng(devices=devices):
-                trainer = self._start(data.n_features, ctx, resume, init_from)
-                trainer.run(data, int(epochs), val=val, checkpoint=checkpoint,
+                trainer = self._start(data.n_features, ctx, resume, init_from, val, callbacks)
+                trainer.run(data, int(epochs), checkpoint=checkpoint,
                             checkpoint_every=checkpoint_every, max_steps=max_steps)
         finally:
             # Drop the DistributedDataParallel wrapper before its process group: a DDP
@@ -339,7 +378,7 @@ class LocDiffusion:
         self.net_.eval()
         return self
 
-    def _start(self, n_features: int, ctx, resume, init_from=None) -> Trainer:
+    def _start(self, n_features: int, ctx, resume, init_from=None, val=None, callbacks=()) -> Trainer:
         """Fresh or resumed trainer (inside ``fork_rng``: the global RNG drives dropout)."""
         if resume is None:
             self.seeds_ = self._seeds()
@@ -348,7 +387,7 @@ class LocDiffusion:
             if init_from is not None:
                 self._init_weights(init_from)
             torch.manual_seed(self.seeds_["dropout"])
-            return Trainer(self, self.net_, ctx, self.seeds_)
+            return self._trainer(ctx, val, callbacks)
         meta, tensors = read_checkpoint(resume)
         stored = {**_ADDED_LATER, **meta["params"]}
         diff = {k: (stored.get(k), v) for k, v in _jsonable(self.get_params()).items()
@@ -361,16 +400,18 @@ class LocDiffusion:
         self._restore(meta, tensors, ctx.device)
         if self.n_features_in_ != n_features:
             raise ValueError(f"data have {n_features} features, the checkpoint {self.n_features_in_}")
-        trainer = Trainer(self, self.net_, ctx, self.seeds_)
-        tr = meta["train"]
-        trainer.opt.load_state_dict(unflatten_optimizer(tr["optimizer"], tensors))
-        trainer.lr_sched.load_state_dict(tr["lr_scheduler"])
-        trainer.state = TrainState(**tr["state"])
-        from .checkpoint import numpy_rng_from_state
-
-        trainer.data_rng = numpy_rng_from_state(tr["data_rng"])
-        trainer.load_rng_tensors(tensors)
+        trainer = self._trainer(ctx, val, callbacks)
+        trainer.load_training_state(meta["train"], tensors)
         return trainer
+
+    def _trainer(self, ctx, val, callbacks) -> Trainer:
+        """The training loop, given only public pieces of this estimator (see :class:`Trainer`)."""
+        validate = None
+        if val is not None:
+            validate = lambda epoch: self._validation_metrics(*val, seed=epoch)  # noqa: E731
+        return Trainer(self.net_, self.scheduler_, TrainConfig.from_params(self.get_params(), self.scale_), ctx,
+                       self.seeds_, history=self.history_, validate=validate, callbacks=callbacks,
+                       write=lambda path, meta, tensors: self._write(path, train=(meta, tensors)))
 
     def _init_weights(self, other: "LocDiffusion") -> None:
         """Copy ``other``'s network into the freshly built one (``fit(init_from=...)``)."""
@@ -459,13 +500,15 @@ class LocDiffusion:
         See the class example.
         """
         cond = self._cond_tensor(X)
-        if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
-            raise ValueError(f"`n_samples` must be a positive integer, got {n_samples!r}")
-        if sampler not in ("ddim", "ddpm"):
-            raise ValueError(f"`sampler` must be 'ddim' or 'ddpm', got {sampler!r}")
+        n_samples = check_int(n_samples, "n_samples", low=1)
+        check_option(sampler, "sampler", ("ddim", "ddpm"))
+        guidance_scale = check_real(guidance_scale, "guidance_scale")
+        eta = check_real(eta, "eta", low=0.0)
+        max_batch = check_int(max_batch, "max_batch", low=1)
         if guidance_scale != 1.0 and not self.cond_drop > 0:
             raise ValueError("`guidance_scale` != 1 needs a model trained with `cond_drop` > 0")
-        steps = (100 if sampler == "ddpm" else 20) if steps is None else steps
+        T = self.scheduler_.config.num_train_timesteps
+        steps = (100 if sampler == "ddpm" else 20) if steps is None else check_int(steps, "steps", low=1, high=T)
         g = self._generator(generator)
         was_training = self.net_.training
         self.net_.eval()
@@ -494,6 +537,8 @@ class LocDiffusion:
         from ..metrics import geographic_centre, geometric_median
 
         point = check_point(point, _POINTS)  # "mode": deprecated alias of "densest"
+        if decode_kwargs is not None and not isinstance(decode_kwargs, dict):
+            raise TypeError(f"`decode_kwargs` must be a dict of keyword arguments of decode(), got {decode_kwargs!r}")
         coeffs = self.sample(X, n_samples, **sample_kwargs)
         lat, lon = self._decode(coeffs, decode_kwargs)
         if point == "centre":
@@ -570,9 +615,7 @@ class LocDiffusion:
         """
         from ..fields import SphericalField
 
-        w = float(prior_weight)
-        if not (math.isfinite(w) and 0.0 <= w < 1.0):
-            raise ValueError(f"`prior_weight` must be in [0, 1), got {prior_weight!r}")
+        w = check_real(prior_weight, "prior_weight", low=0.0, high=1.0, closed="left")
         if w == 0.0:
             return field
         if not isinstance(prior, SphericalField) or prior.is_batch:
@@ -586,10 +629,8 @@ class LocDiffusion:
     def _field_from_samples(coeffs, nside: int, kind: str, temperature: float):
         from ..fields import SphericalField
 
-        if kind not in ("mixture", "mean"):
-            raise ValueError(f"`kind` must be 'mixture' or 'mean', got {kind!r}")
-        if not (isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature > 0):
-            raise ValueError(f"`temperature` must be a positive number, got {temperature!r}")
+        check_option(kind, "kind", ("mixture", "mean"))
+        check_real(temperature, "temperature", low=0.0, closed="neither")
         coeffs = np.asarray(coeffs, dtype=np.float64) / float(temperature)
         if coeffs.ndim != 3:
             raise ValueError(f"`coeffs` must have shape (batch, n_samples, D), got {coeffs.shape}")
@@ -622,8 +663,7 @@ class LocDiffusion:
         """
         from ..fields import SphericalField
 
-        if not (isinstance(bandwidth_km, (int, float)) and math.isfinite(bandwidth_km) and bandwidth_km > 0):
-            raise ValueError(f"`bandwidth_km` must be a positive distance in km, got {bandwidth_km!r}")
+        check_real(bandwidth_km, "bandwidth_km", low=0.0, closed="neither", unit=" [km]")
         self.prior_ = SphericalField.from_samples(lat, lon, nside=nside, method="kde",
                                                   bandwidth_km=float(bandwidth_km), weights=weights).normalize()
         return self
@@ -656,21 +696,18 @@ class LocDiffusion:
         temperature is chosen and the keys are temperatures.
         """
         self._check_fitted()
-        temps = [float(t) for t in temperatures]
-        if not temps or any(not (math.isfinite(t) and t > 0) for t in temps):
-            raise ValueError(f"`temperatures` must be positive numbers, got {temperatures!r}")
+        temps = _numbers(temperatures, "temperatures", low=0.0, closed="neither")
         for name, v in (("min_coverage", min_coverage), ("max_coverage", max_coverage)):
-            if v is not None and not 0.0 < float(v) <= 1.0:
-                raise ValueError(f"`{name}` must be in (0, 1], got {v!r}")
+            if v is not None:
+                check_real(v, name, low=0.0, high=1.0, closed="right")
         lo = 0.0 if min_coverage is None else float(min_coverage)
         hi = 1.0 if max_coverage is None else float(max_coverage)
         if lo > hi:
             raise ValueError(f"`min_coverage` ({lo}) must not exceed `max_coverage` ({hi})")
         check = min_coverage is not None or max_coverage is not None
         prior = getattr(self, "prior_", None)
-        weights = [float(w) for w in prior_weights] if prior is not None else [0.0]
-        if not weights or any(not 0.0 <= w < 1.0 for w in weights):
-            raise ValueError(f"`prior_weights` must be numbers in [0, 1), got {prior_weights!r}")
+        weights = _numbers(prior_weights, "prior_weights", low=0.0, high=1.0, closed="left") if prior is not None \
+            else [0.0]
         coeffs = self.sample(X, n_samples, generator=generator, **sample_kwargs)
         from ..calibration import coverage
 
@@ -708,11 +745,13 @@ class LocDiffusion:
         package data.
         """
         self._check_fitted()
+        bad = nonfinite_tensors(self.net_.state_dict())
+        if bad:
+            raise ValueError(f"refusing to save a model whose weights hold NaN/inf ({', '.join(bad[:3])}); "
+                             "its training diverged: fit again with a lower `lr`")
         return self._write(path, half=half)
 
-    def _write(self, path, trainer: Trainer | None = None, *, half: bool = False) -> Path:
-        from .checkpoint import numpy_rng_state
-
+    def _write(self, path, *, train: tuple[dict, dict] | None = None, half: bool = False) -> Path:
         tensors = {_NET_TENSOR + k: (v.half() if half and v.is_floating_point() else v)
                    for k, v in self.net_.state_dict().items()}
         meta = {"params": _jsonable(self.get_params()), "n_features_in": self.n_features_in_,
@@ -722,12 +761,9 @@ class LocDiffusion:
         prior = getattr(self, "prior_", None)
         if prior is not None:  # float32 log-density, RING order, always full precision
             tensors[_PRIOR_TENSOR] = torch.from_numpy(prior.reorder(False).log_density.astype(np.float32))
-        if trainer is not None:
-            opt_meta, opt_tensors = flatten_optimizer(trainer.opt.state_dict())
-            tensors.update(opt_tensors)
-            tensors.update(trainer.rng_tensors())
-            meta["train"] = {"optimizer": opt_meta, "lr_scheduler": trainer.lr_sched.state_dict(),
-                             "state": trainer.state.to_dict(), "data_rng": numpy_rng_state(trainer.data_rng)}
+        if train is not None:  # the trainer's optimiser, schedule, counters and generator states
+            meta["train"], train_tensors = train
+            tensors.update(train_tensors)
         return write_checkpoint(path, meta, tensors)
 
     def _restore(self, meta: dict, tensors: dict, device) -> None:
@@ -747,15 +783,44 @@ class LocDiffusion:
     def load(cls, path: str | Path, device: str | None = None) -> "LocDiffusion":
         """Load a model written by :meth:`save` (or a training checkpoint)."""
         meta, tensors = read_checkpoint(path)
-        params = dict(meta["params"])
-        params["betas"] = tuple(params["betas"])
+        params = _stored_params(meta, path, cls._get_param_names())
         if device is not None:
             params["device"] = device
         est = cls(**params)
+        validate_params(params, cls._parameter_constraints, caller=f"the model file {str(path)!r}")
+        bad = nonfinite_tensors({k: v for k, v in tensors.items() if k.startswith(_NET_TENSOR)})
+        if bad:
+            raise ValueError(f"the model file {str(path)!r} holds NaN/inf weights ({', '.join(bad[:3])}); "
+                             "it is corrupt or was saved from a diverged training run")
         dev = device or params.get("device") or ("cuda" if torch.cuda.is_available() else "cpu")
         est._restore(meta, tensors, dev)
         est.net_.eval()
         return est
+
+
+def _numbers(values, name: str, **bounds) -> list[float]:
+    """A non-empty sequence of finite numbers within ``bounds`` (see ``check_real``) as floats."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise TypeError(f"`{name}` must be a sequence of numbers, got {values!r}")
+    out = [check_real(v, name, **bounds) for v in values]
+    if not out:
+        raise ValueError(f"`{name}` is empty; pass at least one number")
+    return out
+
+
+def _stored_params(meta: dict, path, names: list[str]) -> dict:
+    """Hyper-parameters from a model file's header, with a clear error for a damaged header."""
+    params = meta.get("params")
+    if not isinstance(params, dict):
+        raise ValueError(f"the model file {str(path)!r} has no hyper-parameters in its header (`params`)")
+    unknown = sorted(set(params) - set(names))
+    if unknown:
+        raise ValueError(f"the model file {str(path)!r} names unknown hyper-parameters {unknown}; "
+                         "it was written by another version of shdd_geo or edited")
+    params = dict(params)
+    if isinstance(params.get("betas"), list):
+        params["betas"] = tuple(params["betas"])
+    return params
 
 
 def _jsonable(params: dict) -> dict:
@@ -784,8 +849,14 @@ def densest_sample(coeffs: np.ndarray, lat: np.ndarray, lon: np.ndarray, n_ancho
 
     from ..anchors import fibonacci
 
+    coeffs = as_real_array(coeffs, "coeffs", dtype=None)
+    if coeffs.ndim != 3:
+        raise ValueError(f"`coeffs` must have shape (batch, n_samples, D), got {coeffs.shape}")
     B, K, D = coeffs.shape
     L = degree_from_dim(D)
+    if np.size(lat) != B * K or np.size(lon) != B * K:
+        raise ValueError(f"`lat` and `lon` must hold batch x n_samples = {B * K} decoded points, "
+                         f"got {np.size(lat)} and {np.size(lon)}")
     anchors = fibonacci(n_anchors or max(4 * D, 2048))
     A = anchors.basis(L)
     lat, lon = np.asarray(lat).reshape(B, K), np.asarray(lon).reshape(B, K)

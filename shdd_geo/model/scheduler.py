@@ -41,6 +41,8 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 import torch
 
+from .._validation import check_int
+
 __all__ = [
     "DDIMScheduler",
     "DDPMScheduler",
@@ -93,9 +95,7 @@ class SchedulerConfig:
     eta: float = 0.0
 
     def __post_init__(self) -> None:
-        if isinstance(self.num_train_timesteps, bool) or not isinstance(self.num_train_timesteps, int) \
-                or self.num_train_timesteps < 2:
-            raise ValueError(f"`num_train_timesteps` must be an integer >= 2, got {self.num_train_timesteps!r}")
+        check_int(self.num_train_timesteps, "num_train_timesteps", low=2, what="an integer >= 2")
         if self.beta_schedule not in _BETA_SCHEDULES:
             raise ValueError(f"`beta_schedule` must be one of {_BETA_SCHEDULES}, got {self.beta_schedule!r}")
         if self.prediction_type not in _PREDICTION_TYPES:
@@ -180,8 +180,7 @@ class _Scheduler:
         """Choose ``num_inference_steps`` steps, evenly spaced and ending at ``T-1`` ("trailing")."""
         T = self.config.num_train_timesteps
         n = num_inference_steps
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= T:
-            raise ValueError(f"`num_inference_steps` must be an integer in [1, {T}], got {n!r}")
+        n = check_int(n, "num_inference_steps", low=1, high=T, what=f"an integer in [1, {T}]")
         ts = np.round(np.arange(T, 0, -T / n)).astype(np.int64) - 1
         self.timesteps = torch.from_numpy(ts)
         self.num_inference_steps = int(n)

@@ -96,7 +96,7 @@ def test_subset_and_custom_weights():
     "call, exc, match",
     [
         (lambda: anchors.healpix(3), ValueError, "power of two"),
-        (lambda: anchors.healpix(0), ValueError, "`nside` must be >= 1"),
+        (lambda: anchors.healpix(0), ValueError, "`nside` must be a positive integer"),
         (lambda: anchors.fibonacci(2.5), TypeError, "`n` must be a positive integer"),
         (lambda: anchors.uniform(10, rng="x"), TypeError, "`rng`"),
         (lambda: anchors.grid(-1), ValueError, "`res_deg`"),

@@ -174,7 +174,7 @@ def test_index_helpers():
         (dict(lat=[0.0], lon=[np.inf], L=3), ValueError, "`lon` must be finite"),
         (dict(lat=[91.0], lon=[0.0], L=3), ValueError, r"`lat` must be within \[-90, 90\]"),
         (dict(lat=[0.0, 1.0, 2.0], lon=[0.0, 1.0], L=3), ValueError, "same shape"),
-        (dict(lat=[0.0], lon=[0.0], L=-1), ValueError, "`L` must be >= 0"),
+        (dict(lat=[0.0], lon=[0.0], L=-1), ValueError, "`L` must be a non-negative integer"),
         (dict(lat=[0.0], lon=[0.0], L=2.5), TypeError, "`L` must be a non-negative integer"),
         (dict(lat=[], lon=[], L=3), ValueError, "empty"),
         (dict(lat="abc", lon=[0.0], L=3), TypeError, "`lat` must be numeric"),

@@ -83,12 +83,13 @@ def test_resume_inside_the_curriculum_is_bit_for_bit(tmp_path, data):
 @pytest.mark.parametrize("kw, match", [
     ({"kl_smoothing_km": -1.0, "kl_smoothing_steps": 5}, "kl_smoothing_km"),
     ({"kl_smoothing_km": float("nan"), "kl_smoothing_steps": 5}, "kl_smoothing_km"),
-    ({"kl_smoothing_km": 500.0, "kl_smoothing_steps": 2.5}, "kl_smoothing_steps"),
+    ({"kl_smoothing_km": 500.0, "kl_smoothing_steps": 2.5}, "kl_smoothing_steps"),  # TypeError (a float)
     ({"kl_smoothing_km": 500.0, "kl_smoothing_steps": 0}, "set both"),
     ({"kl_smoothing_km": 0.0, "kl_smoothing_steps": 10}, "set both"),
     ({"kl_smoothing_km": 500.0, "kl_smoothing_steps": 10, "loss": "l2"}, "only applies"),
 ])
 def test_bad_curriculum_settings_name_the_argument(data, kw, match):
     X, lat, lon = data
-    with pytest.raises(ValueError, match=match):
+    kind = TypeError if isinstance(kw["kl_smoothing_steps"], float) else ValueError
+    with pytest.raises(kind, match=match):
         LocDiffusion(**{**TINY, **kw}).fit(X, lat, lon, epochs=1)
