@@ -10,7 +10,8 @@ import numpy as np
 
 from numbers import Integral, Real
 
-from .._validation import Interval, TupleOf, check_int, check_option, check_real_values, validate_params
+from .. import _validation
+from .._validation import Interval, TupleOf, check_option, check_real_values, validate_params
 from ..coords import as_latlon
 from ..errors import NotFittedError
 
@@ -48,6 +49,11 @@ def check_embeddings(X: Any, *, name: str = "X", n_features: int | None = None) 
         bad = np.flatnonzero(~np.isfinite(arr).all(axis=1))[:5].tolist()
         raise ValueError(f"`{name}` contains NaN or inf (rows {bad}...)")
     return arr
+
+
+def check_int(value: Any, name: str, low: int = 1) -> int:
+    """``value`` as an int ``>= low`` (default 1), else a TypeError/ValueError naming ``name``."""
+    return _validation.check_int(value, name, low=low)
 
 
 def check_choice(value: Any, name: str, choices: tuple[str, ...]) -> str:

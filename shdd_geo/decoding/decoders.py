@@ -326,6 +326,7 @@ def _kl_decode(c, anchors, L, synthesis, rows):
 
 # ----------------------------------------------------------------------------- public API
 def _prepare(coeffs, L):
+    check_real_values(coeffs, "coeffs")  # before any conversion drops an imaginary part
     if _xp(coeffs) is not np:
         coeffs = coeffs.detach().to("cpu").double().numpy()
     c, Lc, was_1d = as_coeffs(coeffs)

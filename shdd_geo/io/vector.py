@@ -35,6 +35,7 @@ import tempfile
 import numpy as np
 
 from .._atomic import atomic_write
+from .._validation import check_int
 from .geojson import mask_to_geometry
 from ..fields.regions import check_level
 from .._optional import attempt_import
@@ -48,9 +49,7 @@ _MULTI_FILE = {"ESRI Shapefile", "MapInfo File", "GML"}
 
 
 def _check_int(value, name: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"`{name}` must be an integer >= {low}, got {value!r}")
-    return int(value)
+    return check_int(value, name, low=low)
 
 
 def region_geometry(region, *, step: int = 2, grid_size: float = 1e-6):
