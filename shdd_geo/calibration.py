@@ -99,13 +99,17 @@ def hpd_levels(fields, lat, lon, *, rng=None) -> np.ndarray:
     return np.clip(denser + as_rng(rng).random(denser.size) * tied, 0.0, 1.0)
 
 
-def coverage(fields, lat, lon, levels=DEFAULT_LEVELS) -> dict:
+def coverage(fields, lat, lon, levels=DEFAULT_LEVELS, *, calibrated: bool = True) -> dict:
     """Fraction of truths inside the HPD credible region at each level.
 
     A truth is inside the level-``alpha`` region exactly when the mass of the
     pixels denser than its own is below ``alpha`` (pixels exactly as dense as
     the region's boundary count as inside, whereas
     :meth:`SphericalField.credible_region` keeps only as many as it needs).
+    Fields that carry a conformal level map (:class:`ConformalLevels`) are
+    measured at their calibrated nominal levels, as their
+    ``credible_region`` draws them; ``calibrated=False`` measures the raw
+    levels.
 
     Returns
     -------
@@ -118,8 +122,11 @@ def coverage(fields, lat, lon, levels=DEFAULT_LEVELS) -> dict:
     >>> coverage(f, [0.0, 50.0], [0.0, 60.0], levels=(0.5, 0.999))[0.999]
     1.0
     """
-    denser, _ = _mass_denser(_check_fields(fields), lat, lon)
-    return {lv: float(np.mean(denser < lv)) for lv in _levels(levels)}
+    f = _check_fields(fields)
+    denser, _ = _mass_denser(f, lat, lon)
+    table = f.attrs.get(LEVEL_MAP_ATTR) if calibrated else None
+    nominal = (lambda lv: lv) if table is None else (lambda lv: map_level(lv, table))
+    return {lv: float(np.mean(denser < nominal(lv))) for lv in _levels(levels)}
 
 
 def mean_area_km2(fields, levels=DEFAULT_LEVELS) -> dict:

@@ -26,8 +26,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .._validation import (Interval, StrOptions, TupleOf, as_real_array, check_int, check_option, check_real,
-                           validate_params)
+from .._validation import (Interval, StrOptions, TupleOf, as_real_array, check_bool, check_int, check_option,
+                           check_real, validate_params)
+from ..coords import as_latlon
 from ..errors import NotFittedError
 from ..sh import degree_from_dim, sh_basis
 from .checkpoint import read_checkpoint, write_checkpoint
@@ -576,7 +577,10 @@ class LocDiffusion:
         (``temperature_``, 1.0 before calibration).  If a location prior is
         set (:meth:`set_prior`), the map is ``(1 - w) q + w p_prior`` with
         ``w = prior_weight`` (default ``prior_weight_``, chosen by
-        :meth:`calibrate`; 0 before).  ``as_xarray=True`` returns the
+        :meth:`calibrate`; 0 before).  After :meth:`calibrate` the maps
+        carry its conformal levels (``conformal_``; not when ``temperature``
+        or ``prior_weight`` override the calibrated ones), so their
+        ``credible_region(level)`` is calibrated.  ``as_xarray=True`` returns the
         density map as an xarray DataArray instead (``field.to_xarray()``:
         dims ``("query", "cell")``; ``da.shdd.to_field()`` goes back).
 
@@ -593,6 +597,9 @@ class LocDiffusion:
         w = getattr(self, "prior_weight_", 0.0) if prior_weight is None else prior_weight
         field = self.field_from_samples(self.sample(X, n_samples, **sample_kwargs), nside=nside, kind=kind,
                                         temperature=t, prior=getattr(self, "prior_", None), prior_weight=w)
+        levels = getattr(self, "conformal_", None)
+        if levels is not None and temperature is None and prior_weight is None and kind == "mixture":
+            field = levels.apply(field)  # the maps it was calibrated on: credible regions mean what they say
         return field.to_xarray() if as_xarray else field
 
     @staticmethod
@@ -671,8 +678,20 @@ class LocDiffusion:
     def calibrate(self, X, lat, lon, *, temperatures=(0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0),
                   prior_weights=(0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7),
                   n_samples: int = 16, nside: int = 32, generator=0, min_coverage: float | None = None,
-                  max_coverage: float | None = None, level: float = 0.9, **sample_kwargs) -> "LocDiffusion":
-        """Choose the density temperature (and prior weight) that maximise held-out log-likelihood.
+                  max_coverage: float | None = None, level: float = 0.9, conformal: bool = True,
+                  conformal_fraction: float = 0.5, **sample_kwargs) -> "LocDiffusion":
+        """Calibrate the maps: temperature (and prior weight) by log-likelihood, credible regions by conformal levels.
+
+        By default (``conformal=True``) the held-out rows are split at random
+        (seeded by ``generator``): ``1 - conformal_fraction`` of them choose
+        the temperature as below, the other ``conformal_fraction`` fit a
+        :class:`~shdd_geo.calibration.ConformalLevels` (``conformal_``) on
+        the maps at that temperature.  :meth:`predict_field` attaches it to
+        every map, so that ``field.credible_region(0.9)`` contains the truth
+        for at least 90 % of exchangeable new queries (split conformal
+        prediction), whatever the temperature achieved.  ``conformal=False``
+        keeps the behaviour before 0.1: all rows choose the temperature and
+        regions are cut at their raw nominal level.
 
         Samples once for ``X`` (``sample_kwargs``, e.g. ``guidance_scale``,
         go to :meth:`sample`: calibrate with the sampler you will predict
@@ -708,24 +727,33 @@ class LocDiffusion:
         prior = getattr(self, "prior_", None)
         weights = _numbers(prior_weights, "prior_weights", low=0.0, high=1.0, closed="left") if prior is not None \
             else [0.0]
+        check_bool(conformal, "conformal")
+        lat, lon = as_latlon(lat, lon)
+        choose, fit_levels = _calibration_split(lat.size, conformal, conformal_fraction, generator)
         coeffs = self.sample(X, n_samples, generator=generator, **sample_kwargs)
-        from ..calibration import coverage
+        from ..calibration import ConformalLevels, coverage
 
         scores, covered = {}, {}
+        la, lo_ = lat[choose], lon[choose]
         for t in temps:
-            base = self._field_from_samples(coeffs, nside, "mixture", t)
+            base = self._field_from_samples(coeffs[choose], nside, "mixture", t)
             for w in weights:
                 key = (t, w) if prior is not None else t
                 f = self.mix_prior(base, prior, w)
-                scores[key] = float(np.mean(np.atleast_1d(f.log_likelihood(lat, lon))))
+                scores[key] = float(np.mean(np.atleast_1d(f.log_likelihood(la, lo_))))
                 if check:
-                    covered[key] = float(coverage(f, lat, lon, levels=(float(level),))[float(level)])
+                    covered[key] = float(coverage(f, la, lo_, levels=(float(level),))[float(level)])
         ok = [k for k in scores if not check or lo <= covered[k] <= hi]
         off = lambda k: max(lo - covered[k], covered[k] - hi)  # noqa: E731  distance to the range
         best = max(ok, key=scores.get) if ok else min(covered, key=lambda k: (off(k), -scores[k]))
         self.temperature_, self.prior_weight_ = best if prior is not None else (best, 0.0)
         self.calibration_ = scores
         self.calibration_coverage_ = covered
+        self.conformal_ = None
+        if fit_levels is not None:
+            f = self.mix_prior(self._field_from_samples(coeffs[fit_levels], nside, "mixture", self.temperature_),
+                               prior, self.prior_weight_)
+            self.conformal_ = ConformalLevels.fit(f, lat[fit_levels], lon[fit_levels])
         return self
 
     def _validation_metrics(self, X, lat, lon, seed: int) -> dict:
@@ -758,6 +786,8 @@ class LocDiffusion:
                 "temperature": float(getattr(self, "temperature_", 1.0)),
                 "prior_weight": float(getattr(self, "prior_weight_", 0.0)),
                 "seeds": self.seeds_, "history": self.history_}
+        if getattr(self, "conformal_", None) is not None:
+            meta["conformal"] = self.conformal_.to_dict()
         prior = getattr(self, "prior_", None)
         if prior is not None:  # float32 log-density, RING order, always full precision
             tensors[_PRIOR_TENSOR] = torch.from_numpy(prior.reorder(False).log_density.astype(np.float32))
@@ -774,6 +804,10 @@ class LocDiffusion:
         self.history_ = list(meta.get("history", []))
         self.temperature_ = float(meta.get("temperature", 1.0))
         self.prior_weight_ = float(meta.get("prior_weight", 0.0))
+        if meta.get("conformal") is not None:
+            from ..calibration import ConformalLevels
+
+            self.conformal_ = ConformalLevels.from_dict(meta["conformal"])
         if _PRIOR_TENSOR in tensors:
             from ..fields import SphericalField
 
@@ -821,6 +855,21 @@ def _stored_params(meta: dict, path, names: list[str]) -> dict:
     if isinstance(params.get("betas"), list):
         params["betas"] = tuple(params["betas"])
     return params
+
+
+def _calibration_split(n: int, conformal: bool, fraction, generator) -> tuple[np.ndarray, np.ndarray | None]:
+    """Rows that choose the temperature, and rows that fit the conformal levels (None without)."""
+    rows = np.arange(n)
+    if not conformal:
+        return rows, None
+    fraction = check_real(fraction, "conformal_fraction", low=0.0, high=1.0, closed="neither")
+    n_fit = int(round(fraction * n))
+    if n_fit < 1 or n - n_fit < 1:
+        raise ValueError(f"{n} calibration rows cannot be split by `conformal_fraction`={fraction}: pass more "
+                         "rows (hundreds for useful regions) or conformal=False")
+    seed = generator if isinstance(generator, (int, np.integer)) and not isinstance(generator, bool) else 0
+    perm = np.random.default_rng(int(seed)).permutation(n)
+    return np.sort(perm[n_fit:]), np.sort(perm[:n_fit])
 
 
 def _jsonable(params: dict) -> dict:

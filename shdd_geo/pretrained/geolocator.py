@@ -129,11 +129,36 @@ class Geolocator:
         return None if k is None else np.asarray(k.log_density)
 
     def _tagged(self, log_density, like, labels=None, **attrs):
-        """A field on ``like``'s grid with these rows, labels and the model name in its attrs."""
+        """A field on ``like``'s grid with these rows, labels, the model name and, when the model
+        has them, the conformal levels of this pipeline's maps (:meth:`calibrate`) in its attrs."""
         from ..fields import SphericalField
+        from ..fields.regions import LEVEL_MAP_ATTR
 
+        levels = getattr(self.model, "conformal_", None)
+        extra = {} if levels is None else {LEVEL_MAP_ATTR: levels.level_map()}
         return SphericalField(log_density, kind="log_density", nest=like.nest, labels=labels,
-                              attrs={**dict(like.attrs), "model": self.card.name, **attrs})
+                              attrs={**dict(like.attrs), "model": self.card.name, **extra, **attrs})
+
+    def calibrate(self, inputs, lat, lon, *, nside: int = 64, n_samples: int = 64, generator=0):
+        """Fit split-conformal credible levels on this pipeline's maps for held-out inputs.
+
+        The maps of :meth:`predict_field` and :meth:`locate` (samples, prior
+        and namesakes mixed) are scored at the true locations ``(lat, lon)``
+        [deg]; the resulting :class:`~shdd_geo.calibration.ConformalLevels`
+        becomes ``model.conformal_`` (saved with ``model.save``) and is
+        attached to every later map, so that ``credible_region(0.9)`` holds
+        the truth for 90 % of exchangeable queries.  Use inputs never
+        trained on, with the ``nside``/``n_samples`` you predict with.
+
+        Returns
+        -------
+        ConformalLevels
+        """
+        from ..calibration import ConformalLevels
+
+        field = self.predict_field(inputs, nside=nside, n_samples=n_samples, generator=generator)
+        self.model.conformal_ = ConformalLevels.fit(field, lat, lon)
+        return self.model.conformal_
 
     @cached_property
     def places(self):
