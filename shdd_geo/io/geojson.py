@@ -150,7 +150,14 @@ def mask_to_geometry(mask: np.ndarray, nside: int, nest: bool, *, step: int = 2,
 
 
 def pixel_polygons(nside: int, pix: np.ndarray, nest: bool, step: int) -> tuple[np.ndarray, np.ndarray]:
-    """Polygons in (lon, lat) [deg] of pixels, cut at the antimeridian: ``(pieces, pixel of each piece)``."""
+    """Polygons in (lon, lat) [deg] of pixels, cut at the antimeridian: ``(pieces, pixel of each piece)``.
+
+    Examples
+    --------
+    >>> pieces, owner = pixel_polygons(1, np.arange(12), False, 2)
+    >>> len(pieces) >= 12, sorted(set(owner.tolist())) == list(range(12))
+    (True, True)
+    """
     shapely = attempt_import("shapely", "pixel polygons")
     attempt_import("shapely.affinity", "pixel polygons")
     pix = np.asarray(pix, dtype=np.int64).ravel()

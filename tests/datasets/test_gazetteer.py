@@ -56,7 +56,15 @@ def test_from_geonames_weights_and_exclusion():
     ns = Gazetteer.from_geonames(15000)
     t = load_geonames(15000)
     assert len(ns) == len(t)
-    np.testing.assert_array_equal(ns.weights, population_copies(t["population"].to_numpy()))
+    pop = t["population"].to_numpy()
+    np.testing.assert_allclose(ns.weights, np.maximum(pop, 1.0))  # default: population ** 1
+    half = Gazetteer.from_geonames(15000, population_power=0.5)
+    np.testing.assert_allclose(half.weights, np.maximum(pop, 1.0) ** 0.5)
+    copies = Gazetteer.from_geonames(15000, population_power=None)
+    np.testing.assert_array_equal(copies.weights, population_copies(pop))
+    for bad in (-1.0, float("nan"), "1", True):
+        with pytest.raises(ValueError, match="`population_power`"):
+            Gazetteer.from_geonames(15000, population_power=bad)
     ids = t["geonameid"].to_numpy()[ns.lookup("Springfield")]
     fewer = Gazetteer.from_geonames(15000, exclude_ids=ids[:3])
     assert len(fewer) == len(ns) - 3 and fewer.lookup("Springfield").size == ns.lookup("Springfield").size - 3
