@@ -1,15 +1,15 @@
 """Re-calibrate a saved Blue Marble LocDiffusion's temperature and write it as float16.
 
-Loads a model written by ``bench_bluemarble.py --save-model`` (or
+Loads a model written by ``python -m benchmarks.recipes.train_bluemarble`` (or
 ``LocDiffusion.save``), chooses its density temperature on the validation tiles
 of the random split (optionally only among temperatures whose 90 % credible
 regions cover ``--min-coverage`` of them) and prints its metrics on the same
-1,000 test tiles as ``bench_bluemarble.py``.  This is the last step of making
+1,000 test tiles as ``python -m benchmarks.accuracy --task bluemarble``.  This is the last step of making
 the built-in ``bluemarble-effnet`` model.
 
 Run::
 
-    python benchmarks/calibrate_bluemarble.py --model trained.safetensors --min-coverage 0.9 \\
+    python -m benchmarks.recipes.calibrate_bluemarble --model trained.safetensors --min-coverage 0.9 \\
         --out shdd_geo/data/models/bluemarble-effnet.safetensors
 """
 
@@ -18,7 +18,8 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from bench_bluemarble import calibrate_and_save, load_tiles
+
+from benchmarks.common import calibrate_and_save, load_tiles, test_rows
 
 
 def main() -> None:
@@ -37,13 +38,12 @@ def main() -> None:
     import torch
 
     from shdd_geo.datasets import random_split
-    from shdd_geo.model import LocDiffusion
+    from shdd_geo import LocDiffusion
 
     torch.set_num_threads(a.threads)
     X, lat, lon = load_tiles(a.n_tiles, a.cache_dir)
     s = random_split(len(X), seed=0)
-    rng = np.random.default_rng(0)  # the same test rows as bench_bluemarble.py's random split
-    te = np.sort(rng.choice(np.asarray(s.test), size=min(a.n_test, len(s.test)), replace=False))
+    te = test_rows(s, a.n_test)  # the same test rows as the accuracy runner's bluemarble task
     model = LocDiffusion.load(a.model, device="cpu")
     calibrate_and_save(model, X, lat, lon, np.asarray(s.val), te, a.out, nside=a.nside, min_coverage=a.min_coverage,
                        temperatures=tuple(float(t) for t in a.temperatures.split(",")))

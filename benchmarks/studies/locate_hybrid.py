@@ -19,10 +19,10 @@ not depend on the similarity threshold, so one
 
 Run::
 
-    python benchmarks/bench_locate_hybrid.py --n 400 --samples 16 --nside 32 --places heldout
-    python benchmarks/bench_locate_hybrid.py --n 400 --samples 16 --nside 32 --places known
-    python benchmarks/bench_locate_hybrid.py --n 100 --samples 16 --nside 32 --places famous
-    python benchmarks/bench_locate_hybrid.py --places famous --n 100 --model M.safetensors --sampler ddim:20
+    python -m benchmarks.studies.locate_hybrid --n 400 --samples 16 --nside 32 --places heldout
+    python -m benchmarks.studies.locate_hybrid --n 400 --samples 16 --nside 32 --places known
+    python -m benchmarks.studies.locate_hybrid --n 100 --samples 16 --nside 32 --places famous
+    python -m benchmarks.studies.locate_hybrid --places famous --n 100 --model M.safetensors --sampler ddim:20
 """
 
 from __future__ import annotations

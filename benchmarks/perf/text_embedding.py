@@ -9,18 +9,19 @@ Cases (one JSON line each):
 * ``warm``: the same call again, served from the memory-mapped cache (ratio:
   cold seconds / warm seconds).
 
-Run: ``python benchmarks/bench_text_embedding.py --size 15000 --threads 2``
+Run: ``python -m benchmarks.perf.text_embedding --size 15000 --threads 2``
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import tempfile
 import time
 
 import numpy as np
+
+from benchmarks.common import ResultLog, add_result_args
 
 
 def main() -> None:
@@ -29,7 +30,13 @@ def main() -> None:
     p.add_argument("--subset", type=int, default=3000, help="strings for the batch-size cases")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     p.add_argument("--skip-full", action="store_true", help="only the batch-size cases")
+    add_result_args(p)
     a = p.parse_args()
+    with ResultLog(a.results, tier=a.tier, seed=0) as log:
+        run(a, log)
+
+
+def run(a, log) -> None:
 
     import torch
 
@@ -49,25 +56,26 @@ def main() -> None:
         enc.embed(names[: a.subset], batch_size=bs, progress=False)
         dt = time.perf_counter() - t0
         rates[bs] = a.subset / dt
-        print(json.dumps({"case": "batch_size", "batch_size": bs, "n": a.subset, "seconds": round(dt, 2),
+        log.emit("text_embedding", method=f"batch_{bs}", **{"batch_size": bs, "n": a.subset, "seconds": round(dt, 2),
                           "strings_per_s": round(rates[bs], 1), "ratio_vs_256": round(rates[bs] / rates[256], 3),
-                          **common}), flush=True)
+                          **common})
     if a.skip_full:
         return
     with tempfile.TemporaryDirectory() as d:
         t0 = time.perf_counter()
         e = embed_table(table, encoder=enc, cache_dir=d, progress=True)
         cold = time.perf_counter() - t0
-        print(json.dumps({"case": "cold", "size": a.size, "rows": len(table), "distinct": len(names),
+        log.emit("text_embedding", method="cold", **{"size": a.size, "rows": len(table), "distinct": len(names),
                           "seconds": round(cold, 2), "strings_per_s": round(len(names) / cold, 1),
-                          **common}), flush=True)
+                          **common})
         t0 = time.perf_counter()
         e2 = embed_table(table, encoder=enc, cache_dir=d, progress=False)
         _ = float(np.asarray(e2).sum())  # touch every page
         warm = time.perf_counter() - t0
-        assert np.array_equal(np.asarray(e), np.asarray(e2))
-        print(json.dumps({"case": "warm", "size": a.size, "rows": len(table), "seconds": round(warm, 3),
-                          "ratio_cold_over_warm": round(cold / warm, 1), **common}), flush=True)
+        if not np.array_equal(np.asarray(e), np.asarray(e2)):
+            raise RuntimeError("the cached embeddings differ from the computed ones")
+        log.emit("text_embedding", method="warm", **{"size": a.size, "rows": len(table), "seconds": round(warm, 3),
+                          "ratio_cold_over_warm": round(cold / warm, 1), **common})
 
 
 if __name__ == "__main__":

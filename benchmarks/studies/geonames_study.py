@@ -2,7 +2,7 @@
 
 One LocDiffusion is trained (or loaded with ``--model``) on the random split of
 the Table 1 benchmark (same data, embeddings and test rows as
-``bench_geonames_table1.py``) and evaluated under several inference settings.
+``python -m benchmarks.accuracy --task names``) and evaluated under several inference settings.
 Each case prints one JSON line; cases are chosen with ``--cases``:
 
 ``base``      DDIM-20, 16 samples, guidance 1: point metrics (centre and mode).
@@ -31,16 +31,16 @@ Losses (paper Table 7) and degrees (Figure 4a) are separate trainings:
 (``LocDiffusion(kl_smoothing_km=..., kl_smoothing_steps=...)``).
 
 ``--data bluemarble`` runs the same studies on the Blue Marble tiles of
-``bench_bluemarble.py`` (EfficientNet-lite0 embeddings, same splits and test
+``python -m benchmarks.accuracy --task bluemarble`` (EfficientNet-lite0 embeddings, same splits and test
 rows; ``--n-tiles``, ``--cache-dir``); ``multimodal`` needs place names and is
 GeoNames only.
 
 Run::
 
-    python benchmarks/bench_geonames_study.py --steps 10000 --lr 3e-4 --model m.safetensors \\
+    python -m benchmarks.studies.geonames_study --steps 10000 --lr 3e-4 --model m.safetensors \\
         --cases base,sampler,guidance,samples,anchors
-    python benchmarks/bench_geonames_study.py --steps 2000 --lr 3e-4 --loss l2 --cases base
-    python benchmarks/bench_geonames_study.py --data bluemarble --cache-dir DIR --steps 3000 --L 31 --cases base
+    python -m benchmarks.studies.geonames_study --steps 2000 --lr 3e-4 --loss l2 --cases base
+    python -m benchmarks.studies.geonames_study --data bluemarble --cache-dir DIR --steps 3000 --L 31 --cases base
 """
 
 from __future__ import annotations
@@ -51,36 +51,20 @@ import time
 from pathlib import Path
 
 import numpy as np
-from bench_geonames_table1 import method_factories
-from train_geonames_default import add_denoiser_options
 
-
-def _metrics(lat_hat, lon_hat, lat, lon) -> dict:
-    from shdd_geo.metrics import summarize
-
-    return {k: round(float(v), 4) for k, v in summarize(lat_hat, lon_hat, lat, lon).items()}
-
-
-def _answers(coeffs, slat, slon) -> dict:
-    """Point answers from decoded samples ``(B, K)``: the densest sample and the samples' centre."""
-    from shdd_geo.metrics import geographic_centre
-    from shdd_geo.model.locdiffusion import densest_sample
-
-    best, idx = densest_sample(coeffs, slat, slon), np.arange(len(slat))
-    return {"mode": (slat[idx, best], slon[idx, best]), "centre": geographic_centre(slat, slon)}
-
-
-def _score(answers: dict, lat, lon) -> dict:
-    return {k: _metrics(*v, lat, lon) for k, v in answers.items()}
+from benchmarks.common import BASELINE_ARGS as _BASELINE_ARGS
+from benchmarks.common import add_denoiser_options, decode_samples, load_task_data, method_factories, point_answers
+from benchmarks.common import point_metrics as _metrics
+from benchmarks.common import score_answers as _score
+from benchmarks.common import test_rows
 
 
 def _points(est, coeffs, lat, lon, decode_kwargs=None) -> dict:
-    slat, slon = est._decode(coeffs, decode_kwargs)
-    return _score(_answers(coeffs, slat, slon), lat, lon)
+    slat, slon = decode_samples(coeffs, **(decode_kwargs or {}))
+    return _score(point_answers(coeffs, slat, slon), lat, lon)
 
 
 _SAMPLES: dict = {}
-_BASELINE_ARGS = argparse.Namespace(epochs=10)  # the torch baselines' epochs, as in bench_geonames_table1
 
 
 _DDIM20 = {"sampler": "ddim", "sampler_steps": 20}  # what _samples draws unless told otherwise
@@ -135,8 +119,8 @@ def main() -> None:
     p.add_argument("--sample-counts", default="4,16,64",
                    help="--cases samples: samples per condition, comma-separated (default: %(default)s)")
     p.add_argument("--data", default="geonames", choices=("geonames", "bluemarble"))
-    p.add_argument("--n-tiles", type=int, default=12000, help="--data bluemarble: tiles (as bench_bluemarble.py)")
-    p.add_argument("--cache-dir", default=None, help="--data bluemarble: the tile cache of bench_bluemarble.py")
+    p.add_argument("--n-tiles", type=int, default=12000, help="--data bluemarble: tiles (as the accuracy runner's bluemarble task)")
+    p.add_argument("--cache-dir", default=None, help="--data bluemarble: the tile cache of the accuracy runner's bluemarble task")
     a = p.parse_args()
     raw = a.sample_counts
     try:
@@ -150,12 +134,13 @@ def main() -> None:
 
     import torch
 
-    from shdd_geo.model import LocDiffusion
+    from shdd_geo import LocDiffusion
 
     torch.set_num_threads(a.threads)
-    table, X, lat, lon, s = _load_data(a)
+    table, X, lat, lon, s = load_task_data(a.data, size=a.size, split=a.split, n_tiles=a.n_tiles,
+                                           cache_dir=a.cache_dir)
     tr = np.asarray(s.train)
-    te = np.sort(np.random.default_rng(0).choice(np.asarray(s.test), size=min(a.n_test, len(s.test)), replace=False))
+    te = test_rows(s, a.n_test)
     Xte, late, lone = X[te], lat[te], lon[te]
     setting = {"data": a.data, "split": a.split, "L": a.L, "loss": a.loss, "lr": a.lr, "steps": a.steps, "dropout": a.dropout,
                "batch_size": a.batch_size, "init_from": a.init_from,
@@ -252,33 +237,6 @@ def main() -> None:
                   calibration_coverage={str(k): v for k, v in est.calibration_coverage_.items()})
     if "anchors" in cases:
         _anchor_study(a, est, X, lat, lon, tr, Xte, late, lone, setting)
-
-
-def _load_data(a):
-    """(table or None, embeddings, lat, lon, split) of ``--data``."""
-    from shdd_geo.datasets import random_split, spatial_split
-
-    if a.data == "geonames":
-        from shdd_geo.datasets import embed_table, load_geonames
-
-        table = load_geonames(a.size)
-        X = np.asarray(embed_table(table, progress=False), dtype=np.float32)
-        lat, lon = table.lat.to_numpy(), table.lon.to_numpy()
-        s = (random_split(table, seed=0, groups="geonameid") if a.split == "random"
-             else spatial_split(lat, lon, nside=4, seed=0))
-        return table, X, lat, lon, s
-    from bench_bluemarble import FOV_DEG, TILE_SIZE
-
-    from shdd_geo.bluemarble import embed_tiles
-    from shdd_geo.encoders.image import EfficientNetLite0Encoder
-
-    enc = EfficientNetLite0Encoder(device="cpu", image_size=TILE_SIZE, crop_fraction=1.0)
-    ds = embed_tiles(a.n_tiles, rng=0, size=TILE_SIZE, fov_deg=FOV_DEG, encoder=enc, cache_dir=a.cache_dir,
-                     progress=False, batch_size=64)
-    X = np.asarray(ds.embeddings, dtype=np.float32)
-    lat, lon = np.asarray(ds.lat), np.asarray(ds.lon)
-    s = random_split(len(X), seed=0) if a.split == "random" else spatial_split(lat, lon, nside=4, seed=0)
-    return None, X, lat, lon, s
 
 
 def _anchor_study(a, est, X, lat, lon, tr, Xte, late, lone, setting) -> None:

@@ -1,19 +1,19 @@
 """Early stopping on GeoNames Table 1: one training run, snapshots scored on validation and test rows.
 
-Trains one LocDiffusion with the settings of ``bench_geonames_study.py`` (same
+Trains one LocDiffusion with the settings of ``geonames_study.py`` (same
 data, embeddings, split and learning-rate schedule over ``--steps``), saves a
 model at every ``--snapshots`` step (the run is resumed from its checkpoint
 between snapshots, so it is the same run as an uninterrupted one) and scores
 each snapshot (densest of 16 DDIM-20 samples) on ``--n-eval`` rows of the
-split's validation part and on the test rows of ``bench_geonames_study.py
---n-test N``.  The seed-0 cell classifier of ``bench_geonames_table1.py`` is
+split's validation part and on the test rows of ``geonames_study.py
+--n-test N``.  The seed-0 cell classifier of ``python -m benchmarks.accuracy --task names`` is
 scored on the same rows.  On the spatial split the validation rows come from
 held-out cells of their own, so picking the snapshot by validation accuracy
 is early stopping for unseen regions.
 
 One JSON line per (model, rows).  Run::
 
-    python benchmarks/bench_geonames_snapshots.py --split spatial --dropout 0 --steps 10000 \\
+    python -m benchmarks.studies.geonames_snapshots --split spatial --dropout 0 --steps 10000 \\
         --snapshots 500,1000,2000,3000,4500,6000,8000,10000 --out-dir snaps/
 """
 
@@ -25,8 +25,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from bench_geonames_study import _BASELINE_ARGS, _answers, _load_data, _metrics
-from bench_geonames_table1 import method_factories
+from benchmarks.common import BASELINE_ARGS, decode_samples, load_task_data, method_factories, point_answers
+from benchmarks.common import point_metrics, test_rows
 
 
 def main() -> None:
@@ -41,7 +41,7 @@ def main() -> None:
     p.add_argument("--L", type=int, default=23)
     p.add_argument("--seed", type=int, default=0, help="LocDiffusion random_state")
     p.add_argument("--n-eval", type=int, default=1000, help="validation rows")
-    p.add_argument("--n-test", type=int, default=1000, help="test rows (bench_geonames_study.py's)")
+    p.add_argument("--n-test", type=int, default=1000, help="test rows (geonames_study.py's)")
     p.add_argument("--out-dir", required=True, help="folder for the checkpoint and the snapshot models")
     p.add_argument("--threads", type=int, default=1)
     a = p.parse_args()
@@ -57,25 +57,23 @@ def main() -> None:
 
     import torch
 
-    from shdd_geo.model import LocDiffusion
+    from shdd_geo import LocDiffusion
 
     torch.set_num_threads(a.threads)
-    a.data, a.size = "geonames", 15000
-    _, X, lat, lon, s = _load_data(a)
+    _, X, lat, lon, s = load_task_data("geonames", size=15000, split=a.split)
     tr = np.asarray(s.train)
     rows = {"val": np.sort(np.random.default_rng(0).choice(np.asarray(s.val), min(a.n_eval, len(s.val)),
                                                            replace=False)),
-            "test": np.sort(np.random.default_rng(0).choice(np.asarray(s.test), min(a.n_test, len(s.test)),
-                                                            replace=False))}
+            "test": test_rows(s, a.n_test)}
     setting = {"split": a.split, "lr": a.lr, "dropout": a.dropout, "batch_size": a.batch_size, "L": a.L,
                "steps": a.steps, "seed": a.seed}
 
     def out(**kw) -> None:
         print(json.dumps({**setting, **kw}), flush=True)
 
-    cells = method_factories(_BASELINE_ARGS, {})["cells_nside16"]().fit(X[tr], lat[tr], lon[tr])
+    cells = method_factories(BASELINE_ARGS, {})["cells_nside16"]().fit(X[tr], lat[tr], lon[tr])
     for name, idx in rows.items():
-        out(model="cells_nside16", rows=name, n=len(idx), point=_metrics(*cells.predict(X[idx]), lat[idx], lon[idx]))
+        out(model="cells_nside16", rows=name, n=len(idx), point=point_metrics(*cells.predict(X[idx]), lat[idx], lon[idx]))
 
     out_dir = Path(a.out_dir)
     ck = out_dir / "run.ckpt.safetensors"
@@ -93,9 +91,9 @@ def main() -> None:
         est.save(path)
         for name, idx in rows.items():
             c = est.sample(X[idx], 16, sampler="ddim", steps=20, generator=0)
-            mode = _answers(c, *est._decode(c, None))["mode"]
+            mode = point_answers(c, *decode_samples(c))["mode"]
             out(model=str(path), step=step, rows=name, n=len(idx), train_loss=round(est.history_[-1]["train_loss"], 4),
-                fit_s=fit_s, point=_metrics(*mode, lat[idx], lon[idx]))
+                fit_s=fit_s, point=point_metrics(*mode, lat[idx], lon[idx]))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ result against reference embeddings from the local cache (sent along).
 
 Usage::
 
-    python benchmarks/gpu/pack_geonames.py --cache-dir DIR --out .gpu
+    python -m benchmarks.recipes.gpu.pack_geonames --cache-dir DIR --out .gpu
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ def main() -> None:
         ref_rows=ref,
         ref_emb=X[ref],
     )
-    # the Table 1 data (bench_geonames_table1.py): cities15000 with its random and spatial splits
+    # the Table 1 data (the accuracy runner (``python -m benchmarks.accuracy --task names``)): cities15000 with its random and spatial splits
     t15 = load_geonames(15000)
     enc15 = tok.encode_batch(list(t15["text"]))
     ids15 = np.concatenate([np.asarray(e.ids, np.int64) for e in enc15])

@@ -26,9 +26,9 @@ nearest of the places.
 
 Run::
 
-    python benchmarks/bench_denoiser.py                       # the built-in geonames-minilm
-    python benchmarks/bench_denoiser.py --model m.safetensors  # a model trained on the MiniLM names
-    python benchmarks/bench_denoiser.py --model m.safetensors --steps 0 --namesakes 300
+    python -m benchmarks.studies.denoiser                       # the built-in geonames-minilm
+    python -m benchmarks.studies.denoiser --model m.safetensors  # a model trained on the MiniLM names
+    python -m benchmarks.studies.denoiser --model m.safetensors --steps 0 --namesakes 300
 """
 
 from __future__ import annotations
@@ -60,9 +60,9 @@ def probe(model, X, lat, lon, steps, seed: int = 0):
             xa, xb = sched.add_noise(x0, eps, tt), sched.add_noise(x0[perm], eps, tt)
             pa = sched.predict_x0(model.net_(xa, tt, cond), tt, xa)
             pb = sched.predict_x0(model.net_(xb, tt, cond), tt, xb)
-        plat, plon = model._decode((pa / model.scale_).numpy()[:, None, :], None)
+        plat, plon = decode_samples((pa / model.scale_).numpy()[:, None, :])
         d = great_circle_km(plat[:, 0], plon[:, 0], lat, lon)
-        yield {"t": int(t), "abar": round(float(sched._abar(int(t))), 5),
+        yield {"t": int(t), "abar": round(float(sched.alphas_cumprod[int(t)]), 5),
                "cos_truth": round(float(cos(pa, x0).mean()), 4), "median_km": round(float(np.median(d)), 1),
                "acc_25km": round(float((d < 25).mean()), 4), "cos_other_xt": round(float(cos(pa, pb).mean()), 4)}
 
@@ -114,7 +114,7 @@ def main() -> None:
     geo = pretrained.load("geonames-minilm")
     model = geo.model
     if a.model:
-        from shdd_geo.model import LocDiffusion
+        from shdd_geo import LocDiffusion
 
         model = LocDiffusion.load(a.model, device="cpu")
     table = load_geonames(1000).sample(a.n, random_state=0)

@@ -17,7 +17,7 @@ with the ``model_only`` peer measured in the same run:
 
 Inputs are ``--n`` real tiles at seeded equal-area centres (seed 0).
 
-Run: ``python benchmarks/bench_encoders.py --threads 2 --batch 32 --n 256``
+Run: ``python -m benchmarks.studies.image_embedding --threads 2 --batch 32 --n 256``
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ the evaluation half.
 
 Usage::
 
-    python benchmarks/bench_namesake_prior.py --cache-dir DIR [--model M] [--threads 2]
+    python -m benchmarks.studies.namesake_prior --cache-dir DIR [--model M] [--threads 2]
 """
 
 from __future__ import annotations

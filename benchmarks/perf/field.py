@@ -4,48 +4,37 @@ Prints one JSON line per case.  Comparisons are ratios measured in the same
 run: healpy ``alm2map`` (batched call and per-field loop) against the direct
 matmul ``coeffs @ sh_basis(pixels).T`` (the brute-force twin).
 
-    /work/venv/bin/python benchmarks/bench_field.py            # nside 32, 64, 128
-    /work/venv/bin/python benchmarks/bench_field.py --quick    # nside 32 only, B = 64
+    python -m benchmarks.perf.field            # nside 32, 64, 128
+    python -m benchmarks.perf.field --quick    # nside 32 only, B = 64
 
 healpy's transforms use OpenMP; on a loaded machine set ``OMP_NUM_THREADS``
-(see docs/benchmarks.md for why it matters).
+(see docs/notes/field.md for why it matters).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import time
 import tracemalloc
 
 import numpy as np
 
-from shdd_geo import codec
+from benchmarks.common import ResultLog, add_result_args, random_points
+from benchmarks.common import best_time as timed
+from shdd_geo import SphericalField, encode
 from shdd_geo.coords import latlon_to_xyz
-from shdd_geo.field import SphericalField
 from shdd_geo.sh import real_to_alm, sh_basis
 
-
-def timed(fn, repeat: int = 1) -> tuple[float, object]:
-    """Best wall time over ``repeat`` runs [s], and the last result."""
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
+LOG: ResultLog | None = None  # set by main()
 
 
-def emit(**kw) -> None:
-    kw["omp_num_threads"] = os.environ.get("OMP_NUM_THREADS", "default")
-    print(json.dumps(kw), flush=True)
+def emit(case: str, **kw) -> None:
+    LOG.emit("field", method=case, **kw)
 
 
 def coefficients(B: int, L: int, rng) -> np.ndarray:
-    lat = np.degrees(np.arcsin(rng.uniform(-1, 1, B)))
-    lon = rng.uniform(-180, 180, B)
-    return codec.encode(lat, lon, L) + 0.05 * rng.normal(size=(B, (L + 1) ** 2))
+    lat, lon = random_points(B, rng)
+    return encode(lat, lon, L) + 0.05 * rng.normal(size=(B, (L + 1) ** 2))
 
 
 def bench_synthesis(c: np.ndarray, nside: int, L: int, with_direct: bool) -> None:
@@ -113,7 +102,14 @@ def main() -> None:
     ap.add_argument("--no-direct-128", action="store_true", help="skip the slow direct matmul at nside 128")
     ap.add_argument("--only", nargs="+", choices=["synthesis", "memory", "regions", "geojson"],
                     default=["synthesis", "memory", "regions", "geojson"], help="cases to run")
+    add_result_args(ap)
     args = ap.parse_args()
+    global LOG
+    with ResultLog(args.results, tier=args.tier, seed=0) as LOG:
+        run(args)
+
+
+def run(args) -> None:
     rng = np.random.default_rng(0)
     L = 47
     B = 64 if args.quick else 512

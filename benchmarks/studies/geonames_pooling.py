@@ -1,10 +1,10 @@
 """Seeds and pooling on GeoNames Table 1: several LocDiffusion models vs several cell classifiers.
 
 A LocDiffusion trained at the learning rate that makes its x0 network collapse
-(docs/benchmarks.md, "The collapse is a learning-rate effect") gives 16 samples
+(docs/notes/, "The collapse is a learning-rate effect") gives 16 samples
 per name that decode to nearly one place, so its answer moves with the training
 seed.  This script measures that spread and what pooling buys, on the whole test
-split of ``bench_geonames_study.py`` (same data, embeddings and test rows), and
+split of ``geonames_study.py`` (same data, embeddings and test rows), and
 gives the cell classifier (the strongest baseline) the same treatment:
 
 * ``locdiffusion``: each ``--models`` file alone (densest of 16 DDIM-20 samples,
@@ -12,17 +12,17 @@ gives the cell classifier (the strongest baseline) the same treatment:
   i.e. the mode of the mixture of their densities);
 * ``hybrid``: k-NN top-1 within 200 km of each model's samples (paper A.4), then of
   the pooled samples;
-* ``cells``: the nside-16 cell classifier of ``bench_geonames_table1.py`` with
+* ``cells``: the nside-16 cell classifier of ``python -m benchmarks.accuracy --task names`` with
   seeds ``0..--cell-seeds-1`` alone and with their cell probabilities averaged;
 * ``by_country`` (``--by-country N``): the N countries of the test places where the
   first model and the seed-0 cell classifier differ most at 750 km (``--by-country-km``),
   each with both accuracies, the rows each gets right and the other wrong, and how
   often and how spread out each method answers in the right region: where the
-  spatial hold-out's 750 km gap comes from (docs/benchmarks.md, session 14).
+  spatial hold-out's 750 km gap comes from (docs/notes/, session 14).
 
 One JSON line per row.  Run::
 
-    python benchmarks/bench_geonames_pooling.py --split random --models A.safetensors,B.safetensors
+    python -m benchmarks.studies.geonames_pooling --split random --models A.safetensors,B.safetensors
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from bench_geonames_study import _BASELINE_ARGS, _answers, _load_data, _metrics, _score
-from bench_geonames_table1 import method_factories
+from benchmarks.common import BASELINE_ARGS, decode_samples, load_task_data, method_factories, point_answers
+from benchmarks.common import point_metrics, score_answers, test_rows
 
 
 def main() -> None:
@@ -65,14 +65,12 @@ def main() -> None:
     import torch
 
     from shdd_geo.baselines import CellClassifier, KNNRetrieval
-    from shdd_geo.model import LocDiffusion
+    from shdd_geo import LocDiffusion
 
     torch.set_num_threads(a.threads)
-    a.data, a.size = "geonames", 15000
-    table, X, lat, lon, s = _load_data(a)
+    table, X, lat, lon, s = load_task_data("geonames", size=15000, split=a.split)
     tr = np.asarray(s.train)
-    n_te = min(a.n_test, len(s.test))
-    te = np.sort(np.random.default_rng(0).choice(np.asarray(s.test), size=n_te, replace=False))
+    te = test_rows(s, a.n_test)
     Xte, late, lone = X[te], lat[te], lon[te]
     row = {"split": a.split, "n_test": len(te)}
 
@@ -85,36 +83,36 @@ def main() -> None:
         t0 = time.perf_counter()
         est = LocDiffusion.load(m, device="cpu")
         c = est.sample(Xte, 16, sampler="ddim", steps=20, generator=0)
-        slat, slon = est._decode(c, None)
+        slat, slon = decode_samples(c)
         if coeffs and c.shape[-1] != coeffs[0].shape[-1]:
             raise SystemExit(f"--models: {m} has L = {est.L}, unlike the first model; "
                              "pool models of one L")
         coeffs.append(c)
         slats.append(slat)
         slons.append(slon)
-        answers = _answers(c, slat, slon)
-        out(method="locdiffusion", model=m, **_score(answers, late, lone),
+        answers = point_answers(c, slat, slon)
+        out(method="locdiffusion", model=m, **score_answers(answers, late, lone),
             seconds=round(time.perf_counter() - t0, 1))
         if len(coeffs) == 1:  # the first model's answers, for --by-country
             first = answers["mode"]
         hl, ho = knn.predict_near(Xte, slat, slon, radius_km=200.0)
-        out(method="hybrid", model=m, point=_metrics(hl, ho, late, lone))
+        out(method="hybrid", model=m, point=point_metrics(hl, ho, late, lone))
     if len(models) > 1:
         out(method="locdiffusion", pooled=models,
-            **_score(_answers(np.concatenate(coeffs, 1), np.concatenate(slats, 1),
+            **score_answers(point_answers(np.concatenate(coeffs, 1), np.concatenate(slats, 1),
                               np.concatenate(slons, 1)), late, lone))
         hl, ho = knn.predict_near(Xte, np.concatenate(slats, 1), np.concatenate(slons, 1),
                                   radius_km=200.0)
-        out(method="hybrid", pooled=models, point=_metrics(hl, ho, late, lone))
+        out(method="hybrid", pooled=models, point=point_metrics(hl, ho, late, lone))
 
-    # the Table 1 settings (bench_geonames_table1.method_factories), other seeds
-    base = method_factories(_BASELINE_ARGS, {})["cells_nside16"]()
+    # the Table 1 settings (benchmarks.common.method_factories), other seeds
+    base = method_factories(BASELINE_ARGS, {})["cells_nside16"]()
     P = 0.0
     for seed in range(a.cell_seeds):
         cells = CellClassifier(**{**base.get_params(), "random_state": seed})
         cells.fit(X[tr], lat[tr], lon[tr])
         pl, po = cells.predict(Xte)
-        out(method="cells_nside16", seed=seed, point=_metrics(pl, po, late, lone))
+        out(method="cells_nside16", seed=seed, point=point_metrics(pl, po, late, lone))
         if seed == 0 and a.by_country:
             for r in country_breakdown(table.country.to_numpy()[te], late, lone,
                                        {"locdiffusion": first, "cells": (pl, po)}, a.by_country,
@@ -124,7 +122,7 @@ def main() -> None:
         if seed:
             k = np.argmax(P, axis=1)
             out(method="cells_nside16", pooled_seeds=seed + 1,
-                point=_metrics(cells.cell_lat_[k], cells.cell_lon_[k], late, lone))
+                point=point_metrics(cells.cell_lat_[k], cells.cell_lon_[k], late, lone))
 
 
 def country_breakdown(country, lat, lon, answers: dict, n: int, radius_km: float = 750.0,

@@ -11,16 +11,16 @@ density temperature (``LocDiffusion.calibrate``), the other half is evaluated
 
 Usage::
 
-    python benchmarks/train_geonames_default.py --steps 3000 --checkpoint /tmp/geo.ckpt
-    python benchmarks/train_geonames_default.py --steps 3000 --checkpoint /tmp/geo.ckpt --resume
-    python benchmarks/train_geonames_default.py --checkpoint /tmp/geo.ckpt --finalize-only   # stop early
+    python -m benchmarks.recipes.train_geonames_default --steps 3000 --checkpoint /tmp/geo.ckpt
+    python -m benchmarks.recipes.train_geonames_default --steps 3000 --checkpoint /tmp/geo.ckpt --resume
+    python -m benchmarks.recipes.train_geonames_default --checkpoint /tmp/geo.ckpt --finalize-only   # stop early
 
 The shipped model (2026-11-26) was made in three stages.  Stage 1, an x0
-network on a GPU (``benchmarks/gpu/train_geonames_gpu.py``, docs/benchmarks.md),
+network on a GPU (``benchmarks/recipes/gpu/train_geonames_gpu.py``, docs/notes/),
 is the file ``shdd_geo/data/models/geonames-minilm.safetensors`` at commit
 84eee48.  Stage 2, on the CPU (14 minutes on 2 cores; the file at 6d945de)::
 
-    python benchmarks/train_geonames_default.py --cache-dir DIR --init-from X0.safetensors \
+    python -m benchmarks.recipes.train_geonames_default --cache-dir DIR --init-from X0.safetensors \
         --prediction v --timestep-power 3 --dropout 0.1 --lr 2e-4 --batch-size 512 --steps 8000 \
         --seed 1 --checkpoint geo.ckpt --n-test 800 --min-coverage 0.87 --max-coverage 0.93 \
         --sampler ddim --sampler-steps 20
@@ -28,12 +28,12 @@ is the file ``shdd_geo/data/models/geonames-minilm.safetensors`` at commit
 Stage 3, on one H100 (~6 minutes beside four other runs; the step count
 follows from a timing probe, so the run is not bit-reproducible): the stage-2
 file as ``.gpu/stage2.safetensors``, then
-``python benchmarks/gpu/pack_geonames.py --cache-dir DIR --out .gpu`` here and
-``python benchmarks/gpu/train_geonames_gpu.py --data .gpu --out $OUT --budget-s 440
+``python -m benchmarks.recipes.gpu.pack_geonames --cache-dir DIR --out .gpu`` here and
+``python -m benchmarks.recipes.gpu.train_geonames_gpu --data .gpu --out $OUT --budget-s 440
 --variants default_warm_v_tp3,...`` there (9,272 steps of 2,048, lr 3e-4); then
 calibrated and measured here::
 
-    python benchmarks/train_geonames_default.py --cache-dir DIR --finalize-only \
+    python -m benchmarks.recipes.train_geonames_default --cache-dir DIR --finalize-only \
         --checkpoint default_warm_v_tp3.safetensors --n-test 800 --min-coverage 0.87 \
         --max-coverage 0.93 --sampler ddim --sampler-steps 20
 
@@ -51,14 +51,7 @@ from pathlib import Path
 
 import numpy as np
 
-
-def add_denoiser_options(ap: argparse.ArgumentParser) -> None:
-    """``--prediction``, ``--omega-0``, ``--timestep-power``: the LocDiffusion options beyond the paper."""
-    ap.add_argument("--prediction", default="sample", choices=("sample", "v"),
-                    help="what the CS-UNet outputs: x0 (paper) or the velocity v (see docs/method.rst)")
-    ap.add_argument("--omega-0", type=float, default=30.0, help="SIREN frequency factor of the CS-UNet")
-    ap.add_argument("--timestep-power", type=float, default=1.0,
-                    help="training timesteps with density ~ t**(p-1) (LocDiffusion.timestep_power)")
+from benchmarks.common import add_denoiser_options
 
 
 def main() -> None:
@@ -80,7 +73,7 @@ def main() -> None:
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--init-from", default=None,
                     help="warm start from this model file's network (LocDiffusion.fit(init_from=...))")
-    ap.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "shdd_geo/data/models/geonames-minilm.safetensors"))
+    ap.add_argument("--out", default=str(Path(__file__).resolve().parents[2] / "shdd_geo/data/models/geonames-minilm.safetensors"))
     ap.add_argument("--n-test", type=int, default=800)
     ap.add_argument("--finalize-only", action="store_true", help="skip training: load --checkpoint as it is")
     ap.add_argument("--min-coverage", type=float, default=None,
@@ -100,7 +93,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     from shdd_geo.datasets import embed_table, load_geonames, population_copies, random_split
     from shdd_geo.metrics import summarize
-    from shdd_geo.model import LocDiffusion
+    from shdd_geo import LocDiffusion
 
     table = load_geonames(args.size)
     X = np.asarray(embed_table(table, cache_dir=args.cache_dir, progress=True), dtype=np.float32)

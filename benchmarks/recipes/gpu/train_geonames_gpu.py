@@ -10,11 +10,11 @@ decay is set to that length), trains with checkpoints, and writes its model in
 float16 to ``--out``.  A worker still running at the deadline is stopped and
 its last checkpoint is written instead.  Evaluation happens elsewhere (CPU):
 ``train_geonames_default.py --finalize-only --checkpoint M`` for the
-``default_*`` variants, ``bench_geonames_study.py --model M`` for ``table1_*``.
+``default_*`` variants, ``geonames_study.py --model M`` for ``table1_*``.
 
 Usage (on the GPU machine)::
 
-    python benchmarks/gpu/train_geonames_gpu.py --data .gpu --out $OUT --budget-s 460
+    python -m benchmarks.recipes.gpu.train_geonames_gpu --data .gpu --out $OUT --budget-s 460
 
 Measured on one H200 (2026-11-26): re-embedding the 170k names takes ~5 s
 (minimum cosine to the CPU embeddings 0.9999992); L = 23 steps are launch
@@ -49,8 +49,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repository root (shdd_geo)
 from shdd_geo.datasets import population_copies  # noqa: E402
 
 # name -> (data, rows, LocDiffusion settings)
@@ -68,7 +67,7 @@ VARIANTS = {
     "table1_spatial_v1": ("table1", "train_spatial", dict(batch_size=2048, lr=6e-4, dropout=0.3, prediction="v",
                                                           omega_0=1.0)),
     # v-prediction with the paper's omega_0 = 30: uses x_t as well and keeps more point accuracy
-    # on CPU budgets than omega_0 = 1 (docs/benchmarks.md, 2026-11-26)
+    # on CPU budgets than omega_0 = 1 (docs/notes/, 2026-11-26)
     "default_v": ("default", "cube", dict(batch_size=2048, lr=6e-4, dropout=0.1, prediction="v")),
     "table1_random_v": ("table1", "train_random", dict(batch_size=2048, lr=6e-4, dropout=0.3, prediction="v")),
     "table1_spatial_v": ("table1", "train_spatial", dict(batch_size=2048, lr=6e-4, dropout=0.3, prediction="v")),
@@ -129,7 +128,7 @@ VARIANTS = {
     "table1_spatial_do0_L31": ("table1", "train_spatial", dict(batch_size=2048, lr=6e-4, dropout=0.0, L=31)),
 }
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 # training copies per place (shdd_geo.datasets.population_copies): "cube" is the built-in
@@ -141,6 +140,8 @@ def embed(data: Path, device: str) -> dict:
     """Embed both packed tables; returns {name: (n, 384) float32} and checks the reference rows."""
     import torch
 
+    # a private module on purpose: this machine has no tokenizers/sentence-transformers,
+    # and shdd_geo has no public name for the bare MiniLM network yet
     from shdd_geo.encoders._minilm import MiniLMLite
 
     enc = MiniLMLite(data / "minilm", device=device)

@@ -13,8 +13,8 @@ names modes with, >= 15,000 inhabitants).
 
 Run::
 
-    python benchmarks/bench_namesakes.py
-    python benchmarks/bench_namesakes.py --model other.safetensors --samplers ddim:20,ddpm:100
+    python -m benchmarks.studies.namesakes
+    python -m benchmarks.studies.namesakes --model other.safetensors --samplers ddim:20,ddpm:100
 """
 
 from __future__ import annotations
@@ -26,13 +26,15 @@ import time
 
 import numpy as np
 
+from benchmarks.common import decode_samples
+
 
 def reached(model, X, names, table, n_samples: int, kw: dict, radius_km: float = 200.0):
     """Per name: Counter of the countries of the namesakes the samples fall near (+ 'elsewhere')."""
     from shdd_geo.metrics import great_circle_km
 
     coeffs = model.sample(X, n_samples, generator=0, **kw)
-    lat, lon = model._decode(coeffs, None)
+    lat, lon = decode_samples(coeffs)
     out = []
     for i, name in enumerate(names):
         rows = table[table["text"] == name]
@@ -63,7 +65,7 @@ def main() -> None:
 
     geo = pretrained.load("geonames-minilm")
     if a.model:
-        from shdd_geo.model import LocDiffusion
+        from shdd_geo import LocDiffusion
 
         geo.model = LocDiffusion.load(a.model, device="cpu")
         geo.model.verbose = False
@@ -93,7 +95,7 @@ def main() -> None:
         Xs = geo.embed(show)
         for sampler, steps in samplers:
             coeffs = geo.model.sample(Xs, a.show_samples, generator=0, sampler=sampler, steps=steps)
-            lat, lon = geo.model._decode(coeffs, None)
+            lat, lon = decode_samples(coeffs)
             for i, name in enumerate(show):
                 c = collections.Counter(str(x) for x in geo.places.nearest(lat[i], lon[i])[1])
                 print(json.dumps({"bench": "namesakes", "name": name, "sampler": sampler, "steps": steps,

@@ -6,19 +6,21 @@ the SHDD-KL loss on 2,048 random anchors, AdamW.  The peer in the same run
 is L = 15: ``ratio_vs_L15`` is this case's samples/s over L = 15's.  One JSON
 line per case.
 
-    python benchmarks/bench_train.py [--steps 4] [--threads 2] [--device cpu|cuda]
+    python -m benchmarks.perf.train [--steps 4] [--threads 2] [--device cpu|cuda] [--L 15 23 31 47]
 """
 import argparse
 import json
 import subprocess
 import sys
 
+from benchmarks.common import ResultLog, add_result_args
+
 CHILD = r"""
 import json, resource, sys, time
 import numpy as np, torch
 L, steps, threads, device, loss = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
 torch.set_num_threads(threads)
-from shdd_geo.model import LocDiffusion
+from shdd_geo import LocDiffusion
 rng = np.random.default_rng(0)
 n = 512 * (steps + 1)
 X = rng.normal(size=(n, 768)).astype(np.float32)
@@ -48,7 +50,13 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--L", type=int, nargs="+", default=[15, 23, 31, 47])
+    add_result_args(ap)
     args = ap.parse_args()
+    with ResultLog(args.results, tier=args.tier, seed=0) as log:
+        run(args, log)
+
+
+def run(args, log) -> None:
     base = None
     cases = [(L, "kl") for L in args.L] + [(args.L[-1], "l2")]
     for L, loss in cases:
@@ -58,7 +66,7 @@ def main() -> None:
         if base is None:
             base = rec["samples_per_s"]
         rec["ratio_vs_L15"] = rec["samples_per_s"] / base
-        print(json.dumps(rec), flush=True)
+        log.emit("train", method=f"L{rec.pop('L')}_{rec.pop('loss')}", L=L, **rec)
 
 
 if __name__ == "__main__":
