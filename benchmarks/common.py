@@ -149,7 +149,9 @@ def round_floats(v, digits: int = 4):
         return int(v)
     if isinstance(v, (float, np.floating)):
         v = float(v)
-        return v if not np.isfinite(v) or v == 0 else float(f"{v:.{digits}g}") if abs(v) < 1 else round(v, digits)
+        if not np.isfinite(v):  # strict JSON has no inf/nan
+            return str(v)
+        return v if v == 0 else float(f"{v:.{digits}g}") if abs(v) < 1 else round(v, digits)
     return v
 
 
