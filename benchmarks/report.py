@@ -20,7 +20,7 @@ PAGE = ROOT / "docs" / "benchmarks.md"
 _JOB = {j.name: j for j in JOBS}
 _POINT = [("200 km", "acc_200km", "pct"), ("750 km", "acc_750km", "pct"), ("2500 km", "acc_2500km", "pct"),
           ("25 km", "acc_25km", "pct"), ("median km", "median_km", "int"), ("GeoScore", "geoscore", "int")]
-_DENSITY = [("loglik", "loglik", "f2"), ("cov. 90 %", "coverage_0.9", "pct"), ("fit s", "fit_s", "f1")]
+_DENSITY = [("loglik", "loglik", "f2"), ("cov. 90 %", "coverage_0.9", "pct")]
 
 
 def _fmt(v, how: str) -> str:
