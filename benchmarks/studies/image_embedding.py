@@ -17,6 +17,10 @@ with the ``model_only`` peer measured in the same run:
 
 Inputs are ``--n`` real tiles at seeded equal-area centres (seed 0).
 
+Not part of the suite: it times the encoder's private pieces
+(``shdd_geo.encoders._imageprep.preprocess_batch`` and ``_forward``), for
+which shdd_geo has no public name.
+
 Run: ``python -m benchmarks.studies.image_embedding --threads 2 --batch 32 --n 256``
 """
 
