@@ -151,6 +151,7 @@ def _sample(rows):
     return _table([r for r in rows if r["method"] != "train"],
                   [("sampler", "method", ""), ("L", "L", ""), ("conditions", "n_cond", ""),
                    ("cond./s", "cond_per_s_sampling", "f2"), ("speed ÷ DDPM-100", "speedup_vs_ddpm100", "x"),
+                   ("after ÷ before first decode", "after_over_before_first_decode", "x"),
                    ("200 km", "acc_200km", "pct"), ("2500 km", "acc_2500km", "pct")])
 
 
