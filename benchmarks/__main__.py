@@ -1,8 +1,9 @@
 """``python -m benchmarks quick | full | report | list``: run the suite, regenerate the results page.
 
 ``quick``
-    Every job's quick tier (small seeded data, short trainings; minutes on two
-    cores), each in its own process; rows are appended to
+    Every job's quick tier (small seeded data, short trainings: ~20 CPU-minutes,
+    about 10 minutes on two idle cores with the default ``--jobs 2``), each in
+    its own process; rows are appended to
     ``benchmarks/results/<job>-quick.jsonl``; then a summary table.
 ``full``
     The paper-scale tier (hours); ``--only`` picks jobs.
@@ -15,6 +16,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -57,8 +59,8 @@ def main(argv=None) -> int:
     p.add_argument("command", choices=("quick", "full", "report", "list"))
     p.add_argument("--only", default="", help="comma-separated job names (quick/full)")
     p.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS of the jobs (quick/full)")
-    p.add_argument("--jobs", type=int, default=1, help="jobs run side by side (quick/full); 2 uses both cores "
-                   "of a 2-core machine")
+    p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
+                   help="jobs run side by side, each single-threaded (default: %(default)s)")
     a = p.parse_args(argv)
     if a.command == "report":
         PAGE.write_text(render())
