@@ -147,7 +147,7 @@ def predict_to_zarr(model, shards, store, *, nside: int = 64, rows_per_task: int
 
     Examples
     --------
-    See ``tests/test_scale.py`` and ``benchmarks/bench_dask_predict.py``; in short::
+    See ``tests/model/test_scale.py`` and ``benchmarks/perf/dask_predict.py``; in short::
 
         from distributed import Client, LocalCluster
         with Client(LocalCluster(n_workers=2)) as client:

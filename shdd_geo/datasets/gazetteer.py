@@ -16,7 +16,7 @@ a list of places:
 is an alias.
 :meth:`Geolocator.locate <shdd_geo.pretrained.Geolocator.locate>` mixes it into
 the map with the model card's ``namesake_weight`` (chosen by held-out
-log-likelihood, ``benchmarks/bench_namesake_prior.py``).  Not in the paper.
+log-likelihood, ``benchmarks/studies/namesake_prior.py``).  Not in the paper.
 
 Examples
 --------

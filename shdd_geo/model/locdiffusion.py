@@ -11,7 +11,7 @@ the Gaussian forward process assumes (``||E(p)||**2 = (L+1)**2 / (4 pi)``,
 about 183 at L = 47, while the noise has ``||eps||**2 = (L+1)**2``).  Without it
 the targets sit 11 dB under the noise at every timestep, i.e. the schedule is
 effectively far noisier than designed.  The benchmark
-``benchmarks/bench_sample.py`` and ``docs/benchmarks.md`` record the
+``benchmarks/perf/sample.py`` and ``docs/benchmarks.md`` record the
 measured effect; ``coeff_scale=1.0`` restores the paper's unscaled variant.
 """
 

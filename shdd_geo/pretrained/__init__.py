@@ -5,7 +5,7 @@ text encoder plus a LocDiffusion model trained on every GeoNames place name
 with at least 1,000 inhabitants.  ``load("bluemarble-effnet")`` takes images
 instead: the bundled EfficientNet-lite0 plus a LocDiffusion trained on tiles
 of NASA's Blue Marble (10 deg field of view, 128 px; see
-``benchmarks/bench_bluemarble.py``).  Weights ship as float16 package data;
+``python -m benchmarks.accuracy --task bluemarble``).  Weights ship as float16 package data;
 nothing is downloaded.
 
 * :mod:`~shdd_geo.pretrained.registry` -- :class:`ModelCard`, :func:`available`, :func:`load`;

@@ -215,7 +215,7 @@ class Geolocator:
             (cosine of the encoder's embeddings of their names); the mode
             moves onto the most similar one if that similarity is at least
             ``snap_min_similarity``.  ``snap_km=None`` keeps the model's modes.
-            Measured with the built-in model (``benchmarks/bench_locate_hybrid.py``,
+            Measured with the built-in model (``benchmarks/studies/locate_hybrid.py``,
             400 names each): on names of the gazetteer the top mode lands
             within 25 km 14.75 % of the time instead of 0 %; on held-out
             names (not in the gazetteer) the default threshold 0.9 leaves

@@ -60,7 +60,7 @@ MODELS = {
         # samples over namesakes with DDIM-20 as with DDPM-100, at a fifth of the cost.
         sample_kwargs={"sampler": "ddim", "steps": 20},
         # the most likely weight and bandwidth on 800 held-out places whose own place was
-        # not in the gazetteer (benchmarks/bench_namesake_prior.py; docs/benchmarks.md)
+        # not in the gazetteer (benchmarks/studies/namesake_prior.py; docs/notes/)
         namesake_weight=0.3,
         namesake_bandwidth_km=200.0,
     ),

@@ -1,0 +1,1 @@
+"""The pipelines that build the shipped models (``python -m benchmarks.recipes.NAME``)."""

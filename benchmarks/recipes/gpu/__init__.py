@@ -1,0 +1,1 @@
+"""GPU training of the shipped GeoNames model (packed data in, models out)."""

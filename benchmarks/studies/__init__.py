@@ -1,0 +1,1 @@
+"""One-off studies behind the dated notes in ``docs/notes/`` (run as ``python -m benchmarks.studies.NAME``)."""
