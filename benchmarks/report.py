@@ -171,7 +171,25 @@ def _text(rows):
                          ("÷ batch 256", "ratio_vs_256", "x"), ("cold ÷ warm", "ratio_cold_over_warm", "x")])
 
 
-_RENDER = {"names": _location, "names_cities1000": _location, "bluemarble": _location, "drift": _drift,
+def _toponyms(rows):
+    main = [r for r in rows if r["task"] == "toponyms"]
+    named = [r for r in rows if r["task"] == "toponyms_named"]
+    out = _table(main, [("names", "split", ""), ("n", "n", ""), ("top mode ≤ 25 km of the most populous namesake %",
+                                                                  "acc_25km", "pct"),
+                        ("top mode in another country", "wrong_country", "")])
+    if named:
+        out += ["", "Named checks of the issue: " + ", ".join(
+            f"{k[3:].replace('_', ' ')}: {_fmt(v, '')}" for k, v in named[0]["metrics"].items()) + "."]
+    return out
+
+
+def _conformal(rows):
+    return _table(rows, [("level", "level", ""), ("nominal", "nominal", "f3"),
+                         ("coverage raw %", "coverage_raw", "pct"), ("area raw M km²", "area_Mkm2_raw", "f1"),
+                         ("coverage calibrated %", "coverage", "pct"), ("area calibrated M km²", "area_Mkm2", "f1")])
+
+
+_RENDER = {"toponyms": _toponyms, "conformal": _conformal, "names": _location, "names_cities1000": _location, "bluemarble": _location, "drift": _drift,
            "resolution": _resolution, "sh_basis": _sh_basis, "decode": _decode, "field": _field,
            "sample": _sample, "train": _train, "locate": _locate, "text_embedding": _text}
 
