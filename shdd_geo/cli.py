@@ -343,14 +343,14 @@ def _add_locate_options(s: argparse.ArgumentParser, *, what: str, model: str, fu
     s.add_argument("--by-country", type=_non_negative_int, default=0, metavar="N",
                    help="also list the N countries with the most probability, from the bundled Natural Earth "
                         "polygons (default: 0, none)")
-    s.add_argument("--min-mass", type=float, default=0.01,
+    s.add_argument("--min-mass", type=float, default=0.005,
                    help="list modes after the first only with at least this probability mass "
                         "(default: %(default)s; 0 lists all --k)")
     s.add_argument("--prior-weight", type=float, default=None,
                    help="weight of the model's location prior in the map and its regions, in [0, 1) "
                         "(default: the calibrated one; 0 = the samples' density alone)")
     if what == "name":
-        s.add_argument("--snap-km", type=float, default=200.0,
+        s.add_argument("--snap-km", type=float, default=350.0,
                        help="retrieval hybrid: move each mode onto the best-matching known place name "
                             "within this distance (default: %(default)s km)")
         s.add_argument("--no-snap", action="store_true", help="list the model's own modes (no hybrid)")
