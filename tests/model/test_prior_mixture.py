@@ -155,7 +155,7 @@ def test_coverage_range_brute_force(fitted):
     lat, lon = centres[c, 0] + rng.normal(0, 1.0, 60), centres[c, 1] + rng.normal(0, 1.0, 60)
     Xq = emb[rng.integers(2, size=60)]
     temps, weights = (0.5, 2.0), (0.0, 0.3, 0.6)
-    kw = dict(temperatures=temps, prior_weights=weights, n_samples=4, nside=16, steps=5)
+    kw = dict(temperatures=temps, prior_weights=weights, n_samples=4, nside=16, steps=5, conformal=False)
     m.calibrate(Xq, lat, lon, min_coverage=0.6, max_coverage=0.9, **kw)
     coeffs = m.sample(Xq, 4, generator=0, steps=5)
     cov = {
