@@ -2,8 +2,8 @@
 
 Tasks: ``names`` (GeoNames place names, MiniLM embeddings), ``bluemarble``
 (Blue Marble tiles, EfficientNet-lite0 embeddings), ``drift`` (paper Table 6),
-``resolution`` (paper A.3), ``toponyms`` and ``conformal`` (the built-in model
-as users call it, :mod:`benchmarks.accuracy.builtin_tasks`); ``--anchor-sizes`` adds paper Table 2 to the
+``resolution`` (paper A.3) and ``toponyms`` (the built-in model as users
+call it, :mod:`benchmarks.accuracy.builtin_tasks`); ``--anchor-sizes`` adds paper Table 2 to the
 ``names``/``bluemarble`` tasks (rows of task ``anchors``).  Methods are those
 of :func:`benchmarks.common.method_factories` (``locdiffusion_l1/l2/cosine``
 give paper Table 7).  See :mod:`benchmarks.accuracy.location_tasks` and
@@ -22,7 +22,7 @@ import argparse
 
 from benchmarks.common import ResultLog, add_result_args
 
-TASKS = ("names", "bluemarble", "drift", "resolution", "toponyms", "conformal")
+TASKS = ("names", "bluemarble", "drift", "resolution", "toponyms")
 METHODS = "knn_top1,knn_mode_k10,geoclip_style,cells_nside16,regression,locdiffusion,hybrid_knn"
 
 
@@ -49,9 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.add_argument("--degrees", type=int, nargs="+", default=[15, 23, 31, 47], help="drift/resolution: degrees L")
     p.add_argument("--n", type=int, default=2000,
-                   help="drift/resolution: seeded random points; toponyms: names; conformal: places per half")
+                   help="drift/resolution: seeded random points; toponyms: names")
     p.add_argument("--offset", type=int, default=0, help="toponyms: skip this many names (validation: 200)")
-    p.add_argument("--samples", type=int, default=64, help="conformal: samples per map")
     add_result_args(p)
     return p
 
@@ -59,10 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> None:
     a = build_parser().parse_args(argv)
     with ResultLog(a.results, tier=a.tier, seed=0) as log:
-        if a.task in ("toponyms", "conformal"):
-            from benchmarks.accuracy.builtin_tasks import run_conformal, run_toponyms
+        if a.task == "toponyms":
+            from benchmarks.accuracy.builtin_tasks import run_toponyms
 
-            (run_toponyms if a.task == "toponyms" else run_conformal)(a, log)
+            run_toponyms(a, log)
         elif a.task in ("drift", "resolution"):
             from benchmarks.accuracy.decoding_tasks import run_drift, run_resolution
 

@@ -10,20 +10,15 @@
     chosen; the acceptance set is ranks 1-200.  Also the named checks:
     "Paris" -> Paris, FR first; "San José" -> San José, CR or San Jose,
     US first; "Springfield" lists modes in the US and in Australia.
-``conformal``
-    The held-out places of ``recipes/train_geonames_default.py`` (1 % of
-    cities1000 places, never trained on; 800 + 800 drawn with seed 0): the
-    evaluation half's coverage and mean area of the 50/80/90/95 % credible
-    regions of the pipeline's maps, raw (``calibrated=False``) and with the
-    conformal levels stored in the model file (fitted on the other half by
-    ``recipes/calibrate_geonames_conformal.py``).
+The credible regions of the same model are measured by
+``benchmarks/recipes/calibrate_geonames_conformal.py`` (the ``conformal`` job).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ambiguous_places", "run_conformal", "run_toponyms"]
+__all__ = ["ambiguous_places", "run_toponyms"]
 
 
 def ambiguous_places(n: int = 200, *, offset: int = 0, min_km: float = 500.0, size: int = 1000) -> list[dict]:
@@ -83,30 +78,3 @@ def run_toponyms(a, log) -> None:
     checks["Springfield"] = {"US", "AU"} <= countries
     log.emit("toponyms_named", method="locate (defaults)", split="named",
              **{f"ok_{k.replace(' ', '_')}": bool(v) for k, v in checks.items()})
-
-
-def run_conformal(a, log) -> None:
-    import torch
-
-    from shdd_geo import pretrained
-    from shdd_geo.calibration import DEFAULT_LEVELS, coverage, mean_area_km2
-    from shdd_geo.datasets import load_geonames, random_split
-
-    torch.set_num_threads(a.threads)
-    table = load_geonames(1000)
-    split = random_split(table, fractions=(0.99, 0.0, 0.01), seed=0, groups="geonameid")
-    te = np.random.default_rng(0).choice(np.asarray(split.test), size=2 * a.n, replace=False)
-    ev = te[a.n:]
-    geo = pretrained.load("geonames-minilm")
-    if getattr(geo.model, "conformal_", None) is None:
-        raise SystemExit("the built-in model carries no conformal levels: run "
-                         "python -m benchmarks.recipes.calibrate_geonames_conformal --write first")
-    f = geo.predict_field(list(table["text"].to_numpy()[ev]), nside=a.nside, n_samples=a.samples, generator=1)
-    lat, lon = table["lat"].to_numpy()[ev], table["lon"].to_numpy()[ev]
-    raw, cal = coverage(f, lat, lon, calibrated=False), coverage(f, lat, lon)
-    area_cal = mean_area_km2(f)
-    for lv in DEFAULT_LEVELS:
-        raw_area = float(np.mean(f.credible_region(lv, calibrated=False).area_km2))
-        log.emit("conformal", method="geonames-minilm", split="held-out places", level=lv, n=int(ev.size),
-                 nominal=geo.model.conformal_.nominal(lv), coverage_raw=raw[lv], area_Mkm2_raw=raw_area / 1e6,
-                 coverage=cal[lv], area_Mkm2=area_cal[lv] / 1e6)

@@ -6,12 +6,17 @@ are split as there: the first 800 fit
 :class:`shdd_geo.calibration.ConformalLevels` on the maps of the full
 ``Geolocator`` pipeline (samples, location prior, namesakes), the other 800
 measure coverage and mean area of the 50/80/90/95 % regions, raw and
-calibrated.  ``--write`` stores the levels in the model file (tensors
-unchanged; the file gains the conformal table and a tensor checksum).
+calibrated (rows of task ``conformal`` with ``--results``: the suite's
+``conformal`` job).  ``--write`` stores the levels in the model file
+(tensors unchanged; the file gains the conformal table and a tensor
+checksum).  The fit is deterministic, so the stored levels are the ones
+measured.  Maps are built in bounded memory (``LocDiffusion.field_from_samples``
+works in chunks).
 
 Usage::
 
-    python -m benchmarks.recipes.calibrate_geonames_conformal [--n 800] [--nside 64] [--samples 64] [--write]
+    python -m benchmarks.recipes.calibrate_geonames_conformal [--n 800] [--nside 64] [--samples 64] [--write] \
+        [--results benchmarks/results/conformal-full.jsonl --tier full]
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.common import ResultLog, add_result_args
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -32,6 +39,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--cache-dir", default=None)
     ap.add_argument("--write", action="store_true", help="save the levels into the shipped model file")
+    add_result_args(ap)
     a = ap.parse_args()
 
     import torch
@@ -54,17 +62,16 @@ def main() -> None:
     raw = geo.predict_field(list(texts[ev]), **kw)
     levels = geo.calibrate(list(texts[cal]), lat[cal], lon[cal], nside=a.nside, n_samples=a.samples, generator=0)
     calibrated = levels.apply(raw)
-    out = {"task": "conformal-geonames-minilm", "n_calibration": int(cal.size), "n_evaluation": int(ev.size),
-           "nside": a.nside, "n_samples": a.samples, "levels": {}}
     cov_raw = coverage(raw, lat[ev], lon[ev], calibrated=False)
     cov_cal = coverage(calibrated, lat[ev], lon[ev])
-    area_raw = mean_area_km2(raw)
     area_cal = mean_area_km2(calibrated)
-    for lv in DEFAULT_LEVELS:
-        out["levels"][str(lv)] = {"nominal": levels.nominal(lv), "coverage_raw": cov_raw[lv],
-                                  "area_Mkm2_raw": area_raw[lv] / 1e6, "coverage": cov_cal[lv],
-                                  "area_Mkm2": area_cal[lv] / 1e6}
-    out["seconds"] = round(time.time() - t0, 1)
+    with ResultLog(a.results, tier=a.tier, seed=0) as log:
+        for lv in DEFAULT_LEVELS:
+            area_raw = float(np.mean(raw.credible_region(lv, calibrated=False).area_km2))
+            log.emit("conformal", method="geonames-minilm", split="held-out places", level=lv, n=int(ev.size),
+                     n_calibration=int(cal.size), nominal=levels.nominal(lv), coverage_raw=cov_raw[lv],
+                     area_Mkm2_raw=area_raw / 1e6, coverage=cov_cal[lv], area_Mkm2=area_cal[lv] / 1e6)
+    out = {"seconds": round(time.time() - t0, 1)}
     if a.write:
         path = Path(pretrained.__file__).resolve().parent.parent / "data" / "models" / geo.card.weights
         geo.model.save(path, half=True)

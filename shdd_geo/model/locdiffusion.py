@@ -646,8 +646,13 @@ class LocDiffusion:
             return SphericalField.from_shdd(coeffs.mean(axis=1), nside=nside)
         from scipy.special import logsumexp
 
-        rows = np.atleast_2d(SphericalField.from_shdd(coeffs.reshape(B * K, D), nside=nside).log_density)
-        mix = logsumexp(rows.reshape(B, K, -1), axis=1) - math.log(K)
+        npix = 12 * nside * nside
+        mix = np.empty((B, npix))
+        step = max(1, _FIELD_CHUNK_VALUES // (K * npix))  # conditions per chunk: bounded memory for any batch
+        for lo in range(0, B, step):
+            part = coeffs[lo : lo + step]
+            rows = np.atleast_2d(SphericalField.from_shdd(part.reshape(-1, D), nside=nside).log_density)
+            mix[lo : lo + step] = logsumexp(rows.reshape(part.shape[0], K, -1), axis=1) - math.log(K)
         return SphericalField(mix, kind="log_density", attrs={"source": "LocDiffusion", "n_samples": int(K),
                                                              "temperature": float(temperature)})
 
@@ -855,6 +860,9 @@ def _stored_params(meta: dict, path, names: list[str]) -> dict:
     if isinstance(params.get("betas"), list):
         params["betas"] = tuple(params["betas"])
     return params
+
+
+_FIELD_CHUNK_VALUES = 1 << 25  # sample-map values per chunk of field_from_samples (256 MiB of float64)
 
 
 def _calibration_split(n: int, conformal: bool, fraction, generator) -> tuple[np.ndarray, np.ndarray | None]:

@@ -418,3 +418,15 @@ def test_calibration_with_a_coverage_floor(tiny, data):
     assert cov[16.0] >= cov[0.25]  # hotter regions are wider and cover more
     with pytest.raises(ValueError, match="`min_coverage`"):
         m.calibrate(X, lat, lon, min_coverage=1.5)
+
+
+def test_field_from_samples_in_chunks_equals_one_batch(monkeypatch):
+    """Maps of many conditions are built a chunk of conditions at a time (bounded memory): same values."""
+    import shdd_geo.model.locdiffusion as ld
+    from shdd_geo import encode
+
+    rng = np.random.default_rng(0)
+    c = encode(rng.uniform(-80, 80, 30), rng.uniform(-180, 180, 30), L=6).reshape(5, 6, -1)
+    whole = LocDiffusion.field_from_samples(c, nside=8).log_density
+    monkeypatch.setattr(ld, "_FIELD_CHUNK_VALUES", 6 * 768 * 2)  # two conditions per chunk
+    np.testing.assert_array_equal(LocDiffusion.field_from_samples(c, nside=8).log_density, whole)
