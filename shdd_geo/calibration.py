@@ -124,7 +124,7 @@ def coverage(fields, lat, lon, levels=DEFAULT_LEVELS, *, calibrated: bool = True
     """
     f = _check_fields(fields)
     denser, _ = _mass_denser(f, lat, lon)
-    table = f.attrs.get(LEVEL_MAP_ATTR) if calibrated else None
+    table = f.attrs.get(LEVEL_MAP_ATTR) if calibrated else None  # per-field tables pair with their points
     nominal = (lambda lv: lv) if table is None else (lambda lv: map_level(lv, table))
     return {lv: float(np.mean(denser < nominal(lv))) for lv in _levels(levels)}
 
@@ -357,17 +357,27 @@ class ConformalLevels:
 _WHOLE = 1.0 - 1e-12  # the level used for "the whole sphere" (credible levels must be < 1)
 
 
-def map_level(level: float, level_map) -> float:
+def map_level(level: float, level_map):
     """The nominal level for a requested ``level`` from a tabulated map (rounded up to the table's step).
+
+    ``level_map`` is one table of 1,001 entries (:meth:`ConformalLevels.level_map`),
+    or ``B`` such tables one after the other (a batch whose fields have their
+    own maps, e.g. an identity table ``linspace(0, 1, 1001)`` for a field that
+    keeps its raw levels); then the result is a ``(B,)`` array.
 
     Examples
     --------
     >>> m = ConformalLevels([0.1, 0.2, 0.3, 0.4]).level_map()
     >>> map_level(0.5, m), map_level(0.45, m), map_level(0.9, m) > 0.999
     (0.3, 0.3, True)
+    >>> map_level(0.5, np.concatenate([m, np.linspace(0, 1, 1001)])).tolist()
+    [0.3, 0.5]
     """
-    table = np.asarray(level_map, dtype=float).ravel()
-    if table.size < 2 or np.any(np.diff(table) < -1e-12):
+    flat = np.asarray(level_map, dtype=float).ravel()
+    n = _MAP_STEPS + 1
+    tables = flat.reshape(-1, n) if flat.size % n == 0 and flat.size > n else flat[None]
+    if tables.shape[1] < 2 or np.any(np.diff(tables, axis=1) < -1e-12):
         raise ValueError("a conformal level map must be a non-decreasing table of at least two levels")
-    i = int(np.ceil(level * (table.size - 1) - 1e-9))
-    return float(min(table[min(max(i, 0), table.size - 1)], _WHOLE))
+    i = int(np.ceil(level * (tables.shape[1] - 1) - 1e-9))
+    out = np.minimum(tables[:, min(max(i, 0), tables.shape[1] - 1)], _WHOLE)
+    return float(out[0]) if tables.shape[0] == 1 else out

@@ -152,20 +152,22 @@ def credible_region(field, level: float = 0.9, *, calibrated: bool = True) -> Cr
     if calibrated and field.attrs.get(LEVEL_MAP_ATTR) is not None:
         from ..calibration import map_level
 
-        nominal = map_level(level, field.attrs[LEVEL_MAP_ATTR])
+        nominal = map_level(level, field.attrs[LEVEL_MAP_ATTR])  # a float, or one per field of a batch
     rows = np.atleast_2d(field.normalize().log_density)
+    nominals = np.broadcast_to(np.asarray(nominal, dtype=float), (rows.shape[0],))
     log_area = math.log(field.pixel_area)
     mask = np.zeros(rows.shape, dtype=bool)
     mass, n_in, thr = np.empty(rows.shape[0]), np.empty(rows.shape[0], dtype=np.int64), np.empty(rows.shape[0])
     for b, row in enumerate(rows):
         order = np.argsort(-row, kind="stable")
         cum = np.cumsum(np.exp(row[order] + log_area))
-        n = min(int(np.searchsorted(cum, nominal, side="left")) + 1, row.size)  # first cum >= level
+        n = min(int(np.searchsorted(cum, nominals[b], side="left")) + 1, row.size)  # first cum >= level
         mask[b, order[:n]] = True
         mass[b], n_in[b], thr[b] = cum[n - 1], n, row[order[n - 1]]
     one = (lambda x: float(x[0])) if not field.is_batch else (lambda x: x)
     return CredibleRegion(
         level=level, mask=mask if field.is_batch else mask[0], mass=one(mass),
         area_km2=one(n_in * field.pixel_area_km2), log_threshold=one(thr),
-        nside=field.nside, nest=field.nest, nominal_level=nominal,
+        nside=field.nside, nest=field.nest,
+        nominal_level=nominal if np.ndim(nominal) == 0 or field.is_batch else float(nominals[0]),
     )

@@ -104,10 +104,10 @@ class Geolocator:
 
         labels = self._labels(inputs)
         log = np.asarray(field.log_density)
+        names = [self._namesake_log(text, field) if w > 0 else None for text in labels]
         if w > 0:
-            log = np.stack([mix_namesakes(row, self._namesake_log(text, field), w)
-                            for row, text in zip(log, labels)])
-        field = self._tagged(log, field, labels=labels)
+            log = np.stack([mix_namesakes(row, k, w) for row, k in zip(log, names)])
+        field = self._tagged(log, field, labels=labels, known=[k is not None for k in names])
         return field.to_xarray() if as_xarray else field
 
     def _namesake_weight(self, weight) -> float:
@@ -128,14 +128,27 @@ class Geolocator:
         k = self.namesakes.field(text, nside=like.nside, bandwidth_km=bw, nest=like.nest)
         return None if k is None else np.asarray(k.log_density)
 
-    def _tagged(self, log_density, like, labels=None, **attrs):
+    def _tagged(self, log_density, like, labels=None, known=True, **attrs):
         """A field on ``like``'s grid with these rows, labels, the model name and, when the model
-        has them, the conformal levels of this pipeline's maps (:meth:`calibrate`) in its attrs."""
+        has them, the conformal levels of this pipeline's maps (:meth:`calibrate`) in its attrs.
+
+        The levels were fitted on names with known namesakes (the held-out places are in the
+        gazetteer); fields of other inputs (``known`` False, per row for a batch) keep their raw
+        levels (an identity table), which the temperature calibration already made honest there.
+        """
         from ..fields import SphericalField
         from ..fields.regions import LEVEL_MAP_ATTR
 
         levels = getattr(self.model, "conformal_", None)
-        extra = {} if levels is None else {LEVEL_MAP_ATTR: levels.level_map()}
+        extra = {}
+        if levels is not None:
+            table = levels.level_map()
+            known = np.atleast_1d(np.asarray(known, dtype=bool))
+            if known.all():
+                extra[LEVEL_MAP_ATTR] = table
+            else:
+                identity = np.linspace(0.0, 1.0, table.size)
+                extra[LEVEL_MAP_ATTR] = np.concatenate([table if k else identity for k in known])
         return SphericalField(log_density, kind="log_density", nest=like.nest, labels=labels,
                               attrs={**dict(like.attrs), "model": self.card.name, **extra, **attrs})
 
@@ -146,9 +159,12 @@ class Geolocator:
         and namesakes mixed) are scored at the true locations ``(lat, lon)``
         [deg]; the resulting :class:`~shdd_geo.calibration.ConformalLevels`
         becomes ``model.conformal_`` (saved with ``model.save``) and is
-        attached to every later map, so that ``credible_region(0.9)`` holds
-        the truth for 90 % of exchangeable queries.  Use inputs never
-        trained on, with the ``nside``/``n_samples`` you predict with.
+        attached to every later map of a name with known namesakes, so that
+        ``credible_region(0.9)`` holds the truth for 90 % of exchangeable
+        queries.  Use inputs never trained on whose names the gazetteer
+        knows (as users' place names mostly are), with the
+        ``nside``/``n_samples`` you predict with; maps of other inputs keep
+        their raw levels.
 
         Returns
         -------
@@ -289,8 +305,10 @@ class Geolocator:
         own = m.field_from_samples(coeffs, nside=nside, temperature=m.temperature_)
         mix = m.mix_prior(own, getattr(m, "prior_", None), w)
         names_log = self._namesake_log(text, own) if wn > 0 else None
-        field = self._tagged(mix_namesakes(np.asarray(mix.log_density[0]), names_log, wn), mix, text=text)
-        answer = self._tagged(mix_namesakes(np.asarray(own.log_density[0]), names_log, wn), own)
+        known = names_log is not None
+        field = self._tagged(mix_namesakes(np.asarray(mix.log_density[0]), names_log, wn), mix, known=known,
+                             text=text)
+        answer = self._tagged(mix_namesakes(np.asarray(own.log_density[0]), names_log, wn), own, known=known)
         return field, answer
 
     @staticmethod
