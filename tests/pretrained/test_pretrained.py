@@ -314,3 +314,17 @@ def test_famous_names_rank_as_people_expect(geo):
     for modes in (paris, spring):
         masses = [m["mass"] for m in modes]
         assert masses == sorted(masses, reverse=True)  # one ranking everywhere: by probability mass
+
+
+def test_shipped_conformal_levels_apply_to_known_names_only(geo):
+    """The built-in model's conformal levels were fitted on held-out places whose names the gazetteer
+    knows; a name without namesakes keeps its raw level (an identity table in the batch's map)."""
+    levels = geo.model.conformal_
+    assert levels is not None and levels.n == 800
+    f = geo.predict_field(["Paris", "Xqzvillebrook"], nside=16, n_samples=4)
+    region = f.credible_region(0.9)
+    assert region.nominal_level[0] == pytest.approx(levels.nominal(0.9), abs=1e-9)
+    assert region.nominal_level[1] == 0.9
+    assert f.credible_region(0.9, calibrated=False).nominal_level == 0.9
+    one = geo.locate("Paris", nside=16, n_samples=4)["field"].credible_region(0.9)
+    assert one.nominal_level == pytest.approx(levels.nominal(0.9), abs=1e-9)
