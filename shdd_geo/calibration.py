@@ -339,11 +339,11 @@ class ConformalLevels:
         out = {}
         for lv in _levels(levels):
             nom = self.nominal(lv)
-            cal = f.credible_region(min(nom, _WHOLE)) if nom > 0 else None
+            cal = f.credible_region(min(nom, _WHOLE), calibrated=False) if nom > 0 else None
             out[lv] = {
                 "nominal": nom,
                 "coverage_raw": float(np.mean(denser < lv)),
-                "area_km2_raw": float(np.mean(f.credible_region(lv).area_km2)),
+                "area_km2_raw": float(np.mean(f.credible_region(lv, calibrated=False).area_km2)),
                 "coverage": float(np.mean(denser < nom)) if nom < 1 else 1.0,
                 "area_km2": float(np.mean(cal.area_km2)) if cal is not None else 0.0,
             }
