@@ -153,6 +153,7 @@ def predict_to_zarr(model, shards, store, *, nside: int = 64, rows_per_task: int
         with Client(LocalCluster(n_workers=2)) as client:
             predict_to_zarr(model, NpyShards(emb_files, latlon_files), "fields.zarr", nside=32)
         ds = xarray.open_zarr("fields.zarr")   # (query, cell), lazily
+
     >>> rows_to_tasks([5, 5], 4)[-1]
     (8, 10)
     """

@@ -32,7 +32,7 @@ print((table[list(fields.labels)].sum()).round(3).to_dict())
 
 # %%
 # A map: probability per country and the 90 % credible region
-# ----------------------------------------------------------
+# ------------------------------------------------------------
 ax = table.plot(column="Springfield", cmap="Reds", legend=True, figsize=(10, 5),
                 legend_kwds={"label": "P(Springfield is in the country)", "shrink": 0.6})
 regions = fields[1].to_geodataframe(levels=0.9, modes=3)
