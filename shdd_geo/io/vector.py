@@ -48,10 +48,6 @@ _DRIVERS = {".gpkg": "GPKG", ".fgb": "FlatGeobuf", ".geojson": "GeoJSON", ".json
 _MULTI_FILE = {"ESRI Shapefile", "MapInfo File", "GML"}
 
 
-def _check_int(value, name: str, low: int) -> int:
-    return check_int(value, name, low=low)
-
-
 def region_geometry(region, *, step: int = 2, grid_size: float = 1e-6):
     """Shapely MultiPolygon(s) in (lon, lat) [deg] of a :class:`~shdd_geo.fields.CredibleRegion`.
 
@@ -74,7 +70,7 @@ def region_geometry(region, *, step: int = 2, grid_size: float = 1e-6):
     ('MultiPolygon', True, -90.0)
     """
     shapely = attempt_import("shapely", "credible-region geometry")
-    step = _check_int(step, "step", 1)
+    step = check_int(step, "step", low=1)
 
     def one(mask):
         g = mask_to_geometry(mask, region.nside, region.nest, step=step, grid_size=grid_size)
@@ -118,8 +114,8 @@ def feature_records(field, levels=(0.5, 0.9), modes: int = 5, *, min_separation_
     """
     shapely = attempt_import("shapely", "credible-region geometry")
     levels = sorted((check_level(lv) for lv in np.atleast_1d(levels).tolist()), reverse=True)
-    modes = _check_int(modes, "modes", 0)
-    step = _check_int(step, "step", 1)
+    modes = check_int(modes, "modes", low=0)
+    step = check_int(step, "step", low=1)
     members = list(field) if field.is_batch else [field]
     records = []
     for i, member in enumerate(members):
@@ -188,7 +184,7 @@ def to_geojson(field, path=None, levels=(0.5, 0.9), *, modes: int = 3, min_separ
     ['MultiPolygon', 'Point']
     """
     shapely = attempt_import("shapely", "GeoJSON export")
-    precision = _check_int(precision, "precision", 0)
+    precision = check_int(precision, "precision", low=0)
     records = feature_records(field, levels, modes, min_separation_km=min_separation_km, step=step,
                               grid_size=10.0**-precision)
     feats = []
