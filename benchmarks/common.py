@@ -222,6 +222,9 @@ def load_task_data(data: str, *, size: int = 15000, split: str = "random", n_til
 # -- methods and scores ------------------------------------------------------------------------
 
 
+_RUN = {"random_state": 0, "verbose": False, "device": "cpu"}  # how a run is made, not a setting
+
+
 def method_factories(a, fitted: dict) -> dict:
     """Constructors of every compared method, by name (the one place their settings live).
 
@@ -231,7 +234,7 @@ def method_factories(a, fitted: dict) -> dict:
     ``a.sample_kwargs`` (e.g. ``{"sampler": "ddpm", "steps": 100}``) goes to its sampler.
     """
     import shdd_geo as sg
-    from shdd_geo.baselines import CellClassifier, GeoCLIPRetrieval, KNNRetrieval, UnitVectorRegression
+    from shdd_geo.baselines import CellClassifier, GeoCLIPRetrieval, KNNRetrieval, KNNVote, UnitVectorRegression
 
     tk = {"epochs": a.epochs, "batch_size": 256, "random_state": 0}
     ld = {"L": getattr(a, "L", 23), "lr": getattr(a, "lr", 1e-4), "warmup_steps": min(200, getattr(a, "steps", 3000) // 4),
@@ -240,11 +243,18 @@ def method_factories(a, fitted: dict) -> dict:
     out = {
         "knn_top1": lambda: KNNRetrieval(k=1),
         "knn_mode_k10": lambda: KNNRetrieval(k=10, aggregate="mode", mode_radius_km=200.0),
+        "knn_vote": lambda: KNNVote(),  # its defaults: 32 neighbours, temperature 0.05, 500 km
         "geoclip_style": lambda: GeoCLIPRetrieval(hidden=(256,), dim=128, n_fourier=128, queue_size=1024,
                                                   gps_noise_km=5.0, lr=1e-3, **tk),
         "cells_nside16": lambda: CellClassifier(nside=16, hidden=(512,), lr=1e-3, **tk),
         "regression": lambda: UnitVectorRegression(hidden=(512, 512), lr=1e-3, **tk),
         "locdiffusion": lambda: sg.LocDiffusion(**ld),
+        # what a user gets with no arguments (and the same without retrieval conditioning)
+        "locdiffusion_default": lambda: sg.LocDiffusion(**_RUN),
+        "locdiffusion_noretrieval": lambda: sg.LocDiffusion(retrieval_k=0, **_RUN),
+        "locdiffusion_paper": lambda: sg.LocDiffusion.paper(**_RUN),
+        "hybrid_default": lambda: sg.RetrievalHybrid(fitted["locdiffusion_default"], fitted["knn_top1"],
+                                                     radius_km=200.0, n_samples=16, sample_kwargs={"generator": 0}),
         "hybrid_knn": lambda: sg.RetrievalHybrid(fitted["locdiffusion"], fitted["knn_top1"], radius_km=200.0,
                                                  n_samples=16,
                                                  sample_kwargs={"generator": 0, **getattr(a, "sample_kwargs", {})}),

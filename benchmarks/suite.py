@@ -44,8 +44,8 @@ class Job:
         return " ".join(["python", "-m", self.module, *self.args(tier), "--tier", tier, "--results", str(out)])
 
 
-_NAMES_METHODS = "knn_top1,knn_mode_k10,geoclip_style,cells_nside16,regression,locdiffusion,hybrid_knn"
-_TILE_METHODS = "knn_top1,geoclip_style,cells_nside16,regression,locdiffusion,hybrid_knn"
+_NAMES_METHODS = "knn_top1,knn_mode_k10,knn_vote,geoclip_style,cells_nside16,regression,locdiffusion,hybrid_knn"
+_TILE_METHODS = "knn_top1,knn_vote,geoclip_style,cells_nside16,regression,locdiffusion,hybrid_knn"
 
 JOBS: tuple[Job, ...] = (
     Job("names", "accuracy", _ACC,
@@ -74,6 +74,13 @@ JOBS: tuple[Job, ...] = (
         (),
         ("--n", "800", "--nside", "64", "--samples", "64", "--threads", "2"),
         "Credible regions of the built-in model: raw and conformal (held-out places)", "builtin-model.md"),
+    Job("vs_retrieval", "accuracy", _ACC,
+        (),
+        ("--task", "vs_retrieval", "--size", "1000", "--splits", "random,spatial", "--n-test", "3000",
+         "--n-val", "1000", "--steps", "2500", "--epochs", "3", "--threads", "2",
+         "--model-dir", "~/.cache/shdd_geo/benchmark-models"),
+        "LocDiffusion (defaults, retrieval-conditioned) against the k-NN vote and the baselines (cities1000 names)",
+        "retrieval-conditioning.md"),
     Job("drift", "accuracy", _ACC,
         ("--task", "drift", "--n", "500", "--degrees", "15", "23", "31", "47"),
         ("--task", "drift", "--n", "2000", "--degrees", "15", "23", "31", "47"),
@@ -109,7 +116,7 @@ JOBS: tuple[Job, ...] = (
 )
 
 # jobs that the quick tier leaves to the full tier (their quick args are empty on purpose)
-FULL_ONLY = {"names_cities1000", "conformal"}
+FULL_ONLY = {"names_cities1000", "conformal", "vs_retrieval"}
 
 
 def result_path(job: str, tier: str) -> Path:

@@ -192,9 +192,11 @@ def cmd_train(args) -> int:
         if args.L is not None and args.L != init.L:
             raise SystemExit(f"error: --L {args.L} differs from --init-from's L = {init.L}; leave --L out")
         arch = {k: getattr(init, k) for k in ("L", "width", "bottleneck", "depth", "time_dim")}
-    model = LocDiffusion(**arch, batch_size=args.batch_size, lr=args.lr, loss=args.loss,
-                         prediction=args.prediction, omega_0=args.omega_0, timestep_power=args.timestep_power,
-                         random_state=args.seed, device=args.device)
+    given = {k: v for k, v in (("lr", args.lr), ("retrieval_k", args.retrieval_k)) if v is not None}
+    make = LocDiffusion.paper if args.preset == "paper" else LocDiffusion
+    model = make(**arch, **given, batch_size=args.batch_size, loss=args.loss,
+                 prediction=args.prediction, omega_0=args.omega_0, timestep_power=args.timestep_power,
+                 random_state=args.seed, device=args.device)
     model.fit(np.asarray(X, dtype=np.float32), lat, lon, epochs=args.epochs, checkpoint=args.checkpoint,
               checkpoint_every=args.checkpoint_every, resume=args.resume, init_from=init)
     path = model.save(args.out, half=args.half)
@@ -385,7 +387,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="SHDD degree; D = (L+1)^2 (default: 23, or --init-from's)")
     s.add_argument("--epochs", type=int, default=10, help="training epochs (default: %(default)s)")
     s.add_argument("--batch-size", type=int, default=512, help="mini-batch size (default: %(default)s)")
-    s.add_argument("--lr", type=float, default=1e-4, help="AdamW learning rate (default: %(default)s)")
+    s.add_argument("--preset", default="default", choices=["default", "paper"],
+                   help="settings: the measured best recipe, or the paper's Table 9 (default: %(default)s)")
+    s.add_argument("--lr", type=float, default=None, help="peak AdamW learning rate (default: the preset's)")
+    s.add_argument("--retrieval-k", type=int, default=None,
+                   help="neighbours of the retrieval prior, 0 = off (default: the preset's; 32 / paper 0)")
     s.add_argument("--loss", default="kl", choices=["kl", "l1", "l2", "cosine"], help="training loss (default: %(default)s)")
     s.add_argument("--prediction", default="sample", choices=["sample", "v"],
                    help="network output: clean coefficients (paper) or velocity (default: %(default)s)")

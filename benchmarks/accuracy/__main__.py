@@ -2,7 +2,8 @@
 
 Tasks: ``names`` (GeoNames place names, MiniLM embeddings), ``bluemarble``
 (Blue Marble tiles, EfficientNet-lite0 embeddings), ``drift`` (paper Table 6),
-``resolution`` (paper A.3) and ``toponyms`` (the built-in model as users
+``resolution`` (paper A.3), ``vs_retrieval`` (issue 25: LocDiffusion
+against the k-NN vote, :mod:`benchmarks.accuracy.retrieval_tasks`) and ``toponyms`` (the built-in model as users
 call it, :mod:`benchmarks.accuracy.builtin_tasks`); ``--anchor-sizes`` adds paper Table 2 to the
 ``names``/``bluemarble`` tasks (rows of task ``anchors``).  Methods are those
 of :func:`benchmarks.common.method_factories` (``locdiffusion_l1/l2/cosine``
@@ -22,7 +23,7 @@ import argparse
 
 from benchmarks.common import ResultLog, add_result_args
 
-TASKS = ("names", "bluemarble", "drift", "resolution", "toponyms")
+TASKS = ("names", "bluemarble", "drift", "resolution", "toponyms", "vs_retrieval")
 METHODS = "knn_top1,knn_mode_k10,geoclip_style,cells_nside16,regression,locdiffusion,hybrid_knn"
 
 
@@ -46,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=3e-4, help="LocDiffusion peak learning rate (cosine decay)")
     p.add_argument("--nside", type=int, default=32, help="HEALPix nside of the density metrics")
     p.add_argument("--anchor-sizes", type=_csv(int), default=[], help="Table 2: Fibonacci grid sizes, e.g. 21000,1000000")
+    p.add_argument("--data", default="names", choices=("names", "bluemarble"), help="vs_retrieval: the data")
+    p.add_argument("--n-val", type=int, default=1000, help="vs_retrieval: validation rows (settings, conformal map)")
+    p.add_argument("--model-dir", default=None, help="vs_retrieval: keep/reuse fitted LocDiffusion models here")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.add_argument("--degrees", type=int, nargs="+", default=[15, 23, 31, 47], help="drift/resolution: degrees L")
     p.add_argument("--n", type=int, default=2000,
@@ -62,6 +66,12 @@ def main(argv=None) -> None:
             from benchmarks.accuracy.builtin_tasks import run_toponyms
 
             run_toponyms(a, log)
+        elif a.task == "vs_retrieval":
+            from benchmarks.accuracy.retrieval_tasks import VS_METHODS, run_vs_retrieval
+
+            if a.methods == _csv(str)(METHODS):
+                a.methods = _csv(str)(VS_METHODS)
+            run_vs_retrieval(a, log)
         elif a.task in ("drift", "resolution"):
             from benchmarks.accuracy.decoding_tasks import run_drift, run_resolution
 

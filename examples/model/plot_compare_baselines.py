@@ -10,7 +10,8 @@ metrics: accuracy within 1/25/200/750/2500 km, median error, GeoScore and,
 for density predictions, the log-likelihood of the truth and the coverage and
 area of credible regions.  This tutorial compares
 :class:`~shdd_geo.LocDiffusion` with k-nearest-neighbour retrieval
-(:class:`~shdd_geo.baselines.KNNRetrieval`), HEALPix cell classification
+(:class:`~shdd_geo.baselines.KNNRetrieval`), the k-NN vote
+(:class:`~shdd_geo.baselines.KNNVote`), HEALPix cell classification
 (:class:`~shdd_geo.baselines.CellClassifier`) and the LocDiffusion +
 retrieval hybrid of the paper's appendix A.4
 (:class:`~shdd_geo.RetrievalHybrid`), on the synthetic data of
@@ -28,7 +29,7 @@ import numpy as np
 
 import shdd_geo as sg
 from shdd_geo import LocDiffusion, RetrievalHybrid
-from shdd_geo.baselines import CellClassifier, KNNRetrieval
+from shdd_geo.baselines import CellClassifier, KNNRetrieval, KNNVote
 from shdd_geo.evaluation import compare, markdown_table
 
 rng = np.random.default_rng(0)
@@ -59,15 +60,20 @@ X_test, lat_test, lon_test, cond_test = make_rows(200, rng)
 # %%
 # Fit the methods
 # ---------------
-# LocDiffusion as in the training tutorial.  The retrieval baseline keeps the
-# training rows as its gallery and answers with the location of the most
-# similar one (cosine similarity).  The classifier is an MLP over the
+# LocDiffusion as in the training tutorial; by default it is
+# retrieval-conditioned: its denoiser also sees the weighted SHDD mean of the
+# 32 most similar training rows (``retrieval_k``).  The retrieval baseline
+# keeps the training rows as its gallery and answers with the location of the
+# most similar one (cosine similarity); the k-NN vote lets the 32 most similar
+# rows vote (softmax weights) and answers with the neighbour that has the
+# most weight within 500 km of it.  The classifier is an MLP over the
 # occupied HEALPix cells at ``nside = 8`` (cells of about 700 km), answering
 # with the mean training location of the most probable cell.
 diffusion = LocDiffusion(L=10, bottleneck=64, depth=2, time_dim=32, dropout=0.0,
                          num_train_timesteps=200, batch_size=256, n_anchors=1024, lr=5e-4,
                          random_state=0, verbose=False).fit(X, lat, lon, epochs=60, max_steps=600)
 knn = KNNRetrieval(k=10, aggregate="top1").fit(X, lat, lon)
+vote = KNNVote(k=32, radius_km=500).fit(X, lat, lon)
 cells = CellClassifier(nside=8, hidden=(128,), epochs=15, lr=3e-3, random_state=0).fit(X, lat, lon)
 print(knn, cells, sep="\n")
 
@@ -95,7 +101,7 @@ class Diffusion:
         return self.model.predict_field(X, nside=nside, n_samples=16, generator=0)
 
 
-predictors = {"LocDiffusion": Diffusion(diffusion), "kNN retrieval": knn,
+predictors = {"LocDiffusion": Diffusion(diffusion), "kNN retrieval": knn, "kNN vote": vote,
               "cell classifier": cells, "hybrid": hybrid}
 
 # %%
@@ -106,7 +112,7 @@ predictors = {"LocDiffusion": Diffusion(diffusion), "kNN retrieval": knn,
 # true locations [log sr^-1]; ``coverage_0.9`` the share of true locations
 # inside the 90 % credible region, and ``area_0.9_km2`` that region's mean area.
 rows = compare(predictors, X_test, lat_test, lon_test, nside=32,
-               fields={"LocDiffusion": True, "kNN retrieval": True, "cell classifier": True},
+               fields={"LocDiffusion": True, "kNN retrieval": True, "kNN vote": True, "cell classifier": True},
                levels=(0.5, 0.9))
 
 # %%

@@ -4,6 +4,8 @@ All share ``fit(X, lat, lon) -> self`` and ``predict(X) -> (lat, lon)``:
 
 - :class:`KNNRetrieval`: cosine k-nearest-neighbour retrieval from the
   training gallery (top-1, weighted centre or mode of the top-k).
+- :class:`KNNVote`: the similarity-weighted vote of the k nearest training
+  examples (answer: the neighbour with the most weight within a radius).
 - :class:`GeoCLIPRetrieval`: GeoCLIP-style contrastive model (Equal Earth +
   random Fourier features at σ ∈ {2⁰, 2⁴, 2⁸}, InfoNCE with a GPS queue)
   retrieving from a GPS gallery.
@@ -30,14 +32,18 @@ from .classification import CellClassifier
 from .contrastive import GeoCLIPRetrieval, equal_earth
 from .geoclip import GeoCLIPAdapter
 from .hybrid import RetrievalHybrid
+from .gallery import RetrievalGallery
 from .knn import KNNRetrieval
 from .regression import UnitVectorRegression
+from .vote import KNNVote
 
 __all__ = [
     "CellClassifier",
     "GeoCLIPAdapter",
     "GeoCLIPRetrieval",
     "KNNRetrieval",
+    "KNNVote",
+    "RetrievalGallery",
     "RetrievalHybrid",
     "UnitVectorRegression",
     "equal_earth",

@@ -27,10 +27,12 @@ class RetrievalHybrid:
     diffusion : LocDiffusion
         Fitted; provides ``predict_samples(X, n_samples, **sample_kwargs) -> (lat, lon)``
         of shape ``(n, n_samples)``.
-    retriever : object
+    retriever : object, optional
         Fitted retrieval model with ``predict_near(X, cand_lat, cand_lon, radius_km=...)``
         (e.g. :class:`~shdd_geo.baselines.KNNRetrieval`,
-        :class:`~shdd_geo.baselines.geoclip.GeoCLIPAdapter`).  Queries with no
+        :class:`~shdd_geo.baselines.geoclip.GeoCLIPAdapter`); by default the
+        retrieval gallery that a retrieval-conditioned LocDiffusion carries
+        (``diffusion.retrieval_``: no second copy of the training embeddings).  Queries with no
         gallery entry near any candidate fall back to the retriever's own
         top-1 (its documented behaviour).
     radius_km : float
@@ -53,12 +55,17 @@ class RetrievalHybrid:
     50.0
     """
 
-    def __init__(self, diffusion, retriever, *, radius_km: float = 200.0, n_samples: int = 16,
+    def __init__(self, diffusion, retriever=None, *, radius_km: float = 200.0, n_samples: int = 16,
                  sample_kwargs: Mapping[str, Any] | None = None) -> None:
         if not (isinstance(radius_km, (int, float)) and math.isfinite(radius_km) and radius_km > 0):
             raise ValueError(f"`radius_km` must be a positive number, got {radius_km!r}")
         if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
             raise ValueError(f"`n_samples` must be a positive integer, got {n_samples!r}")
+        if retriever is None:
+            retriever = getattr(diffusion, "retrieval_", None)
+            if retriever is None:
+                raise ValueError("pass a `retriever`: `diffusion` carries no retrieval gallery "
+                                 "(fit LocDiffusion with `retrieval_k` > 0, or give e.g. a fitted KNNRetrieval)")
         if not hasattr(retriever, "predict_near"):
             raise TypeError(f"`retriever` must have a `predict_near` method, got {type(retriever).__name__}")
         self.diffusion, self.retriever = diffusion, retriever

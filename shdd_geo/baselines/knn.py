@@ -16,6 +16,7 @@ from ..coords import km_to_rad, latlon_to_xyz
 from ..metrics import geographic_centre
 from .._validation import Interval, StrOptions
 from ._base import BaseGeolocator, check_int
+from .gallery import top_k
 
 __all__ = ["KNNRetrieval"]
 
@@ -27,19 +28,6 @@ def _normalise(X: np.ndarray) -> np.ndarray:
     if np.any(norm == 0):
         raise ValueError("`X` has all-zero rows; cosine similarity is undefined for them")
     return (X / norm).astype(np.float32)
-
-
-def _top_k(sim: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Top-``k`` columns per row, best first; ties broken by the lower index."""
-    k = min(k, sim.shape[1])
-    if k < sim.shape[1]:
-        part = np.argpartition(-sim, k - 1, axis=1)[:, :k]
-    else:
-        part = np.broadcast_to(np.arange(sim.shape[1]), sim.shape).copy()
-    vals = np.take_along_axis(sim, part, axis=1)
-    order = np.lexsort((part, -vals), axis=1)
-    idx = np.take_along_axis(part, order, axis=1)
-    return np.take_along_axis(sim, idx, axis=1), idx
 
 
 class KNNRetrieval(BaseGeolocator):
@@ -128,7 +116,7 @@ class KNNRetrieval(BaseGeolocator):
         k = check_int(self.k if k is None else k, "k")
         sims, idxs = [], []
         for i in range(0, Q.shape[0], self.batch_size):
-            s, j = _top_k(Q[i : i + self.batch_size] @ self.gallery_.T, k)
+            s, j = top_k(Q[i : i + self.batch_size] @ self.gallery_.T, k)
             sims.append(s)
             idxs.append(j.astype(np.int64))
         return np.concatenate(sims), np.concatenate(idxs)

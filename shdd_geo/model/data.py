@@ -17,7 +17,7 @@ import numpy as np
 from .._validation import check_int
 from ..coords import as_latlon
 
-__all__ = ["ArrayData", "NpyShards", "ParquetShards"]
+__all__ = ["ArrayData", "NpyShards", "ParquetShards", "RetrievalData", "read_all"]
 
 class ArrayData:
     """Training rows held in arrays (or NumPy memmaps): ``X (n, d)``, ``lat``, ``lon`` [deg].
@@ -223,6 +223,58 @@ class ParquetShards:
             atomic_write(path, lambda tmp, t=table: pq.write_table(t, tmp))
             paths.append(path)
         return cls(paths)
+
+
+class RetrievalData:
+    """A data source whose rows carry their retrieval prior: ``X`` becomes ``[X, prior]``.
+
+    ``table`` holds one prior row per training row (all shards, in order;
+    float16 to halve its memory); ``read`` appends the rows' priors to the
+    wrapped source's embeddings (retrieval-conditioned LocDiffusion).
+
+    Examples
+    --------
+    >>> d = RetrievalData(ArrayData(np.ones((3, 2)), [0, 1, 2], [0, 0, 0]), np.zeros((3, 4)))
+    >>> d.n_features, d.read(0, np.array([0, 2]))[0].shape
+    (6, (2, 6))
+    """
+
+    def __init__(self, data, table) -> None:
+        self.data, self.table = data, np.asarray(table, dtype=np.float16)
+        self._offsets = np.concatenate([[0], np.cumsum(data.shard_sizes)]).astype(np.int64)
+        if self.table.ndim != 2 or self.table.shape[0] != self._offsets[-1]:
+            raise ValueError(f"`table` must have one row per training row ({self._offsets[-1]}), "
+                             f"got shape {self.table.shape}")
+
+    @property
+    def shard_sizes(self) -> list[int]:
+        return self.data.shard_sizes
+
+    @property
+    def n_features(self) -> int:
+        return int(self.data.n_features + self.table.shape[1])
+
+    def read(self, shard: int, rows: np.ndarray):
+        X, lat, lon = self.data.read(shard, rows)
+        prior = self.table[self._offsets[shard] + np.asarray(rows)].astype(np.float32)
+        return np.concatenate([X, prior], axis=1), lat, lon
+
+
+def read_all(data, batch: int = 65536):
+    """Every row of a data source, in shard order: ``(X float32, lat, lon)``.
+
+    Examples
+    --------
+    >>> X, lat, lon = read_all(ArrayData(np.ones((3, 2)), [0, 1, 2], [0, 0, 0]))
+    >>> X.shape, lat.tolist()
+    ((3, 2), [0.0, 1.0, 2.0])
+    """
+    parts = []
+    for s, n in enumerate(data.shard_sizes):
+        for lo in range(0, n, batch):
+            parts.append(data.read(s, np.arange(lo, min(n, lo + batch))))
+    X, lat, lon = (np.concatenate(p) for p in zip(*parts))
+    return X, lat, lon
 
 
 def check_embeddings(X, name: str = "X", n_features: int | None = None) -> np.ndarray:

@@ -45,19 +45,48 @@ _NET_TENSOR = "net."
 _PRIOR_TENSOR = "prior.log_density"
 _PREDICTIONS = ("sample", "v")
 #: parameters added after models were first saved, with the value older files imply
-_ADDED_LATER = {"prediction": "sample", "timestep_power": 1.0}
+_ADDED_LATER = {"prediction": "sample", "timestep_power": 1.0, "retrieval_k": 0, "retrieval_temperature": 0.05}
+_RETRIEVAL_TENSOR = "retrieval."
 
 
 class LocDiffusion:
     """Conditional DDPM over SHDD coefficients with a CS-UNet denoiser (scikit-learn style).
 
+    The defaults are the best recipe measured (learning-rate warm-up and cosine
+    decay over the run, dropout 0.1, retrieval conditioning on the 32 most
+    similar training rows; :doc:`/benchmarks`); :meth:`paper` gives the paper's
+    settings.  The five parameters below are the ones to think about; the
+    others tune the network, the diffusion and the optimiser.
+
     Parameters
     ----------
     L : int
         SHDD degree; ``D = (L+1)**2`` coefficients (paper: 15, 23, 31; up to 47).
+    retrieval_k : int
+        Retrieval conditioning (not in the paper; retrieval-augmented
+        diffusion): with ``k > 0`` the denoiser sees, beside the embedding,
+        the **retrieval prior** -- the similarity-weighted mean SHDD vector of
+        the condition's ``k`` most similar training rows
+        (:class:`~shdd_geo.baselines.RetrievalGallery`) -- and predicts the
+        correction to it (``x0 = prior + net``).  During training a row never
+        retrieves itself or another copy of its place (leave-one-out).  The
+        training embeddings travel with the model (``retrieval_``, float16:
+        ``n * d * 2`` bytes).  0: the paper's embedding-only denoiser.
+    lr : float
+        Peak AdamW learning rate (the paper: 1e-4 without a schedule; here
+        3e-4 with warm-up and decay, see ``warmup_steps``/``decay_steps``).
+    device : str, optional
+        ``"cpu"``, ``"cuda"``, ...; default CUDA when available.
+    random_state : int, optional
+        Seed of every random stream of ``fit`` (initialisation, data order,
+        noise/anchors, dropout).
+
+    Other Parameters
+    ----------------
     width, bottleneck, depth, time_dim, omega_0, dropout
         CS-UNet shape (see :class:`~shdd_geo.model.nn.CSUNet`); ``width=None``
-        means ``D`` (the paper's ``d``).  Paper: ``d_T = 200``, dropout 0.3.
+        means ``D`` (the paper's ``d``).  Paper: ``d_T = 200``, dropout 0.3
+        (default 0.1: measured better on GeoNames names).
     num_train_timesteps : int
         Diffusion steps ``T``.
     beta_schedule : {"cosine", "linear"}
@@ -99,24 +128,28 @@ class LocDiffusion:
         prediction that puts its mass in the wrong region, so training first
         sits on a plateau (thousands of steps at ``L >= 23``); smoothing
         widens the target early.  See :doc:`/benchmarks`.
-    batch_size, lr, betas, weight_decay, warmup_steps, grad_clip
-        AdamW settings (paper: 512, 1e-4, (0.9, 0.99), 5e-4); linear LR
-        warm-up over ``warmup_steps``; gradient-norm clipping (0 disables).
-    decay_steps : int, optional
+    batch_size, betas, weight_decay, grad_clip
+        AdamW settings (paper: 512, (0.9, 0.99), 5e-4); gradient-norm
+        clipping (0 disables).
+    warmup_steps : int or "auto"
+        Linear learning-rate warm-up; ``"auto"``: ``min(200, steps / 10)`` of
+        the run's planned steps (``fit``'s ``epochs`` times the batches per
+        epoch; ``max_steps`` stops a run early without changing its schedule).
+    decay_steps : int, "auto" or None
         Cosine decay of the learning rate from ``lr`` to ``lr / 20`` over this
-        many steps after the warm-up (then held); ``None`` keeps it constant.
-        Long runs on real data drift upwards in loss at a constant rate
-        (measured on GeoNames); a decay schedule avoids that.
+        many steps after the warm-up (then held); ``"auto"``: over the rest of
+        the planned run; ``None`` keeps it constant.  Long runs on real data
+        drift upwards in loss at a constant rate (measured on GeoNames); a
+        decay schedule avoids that.  With ``"auto"`` the schedule depends on
+        the run's length, so a run resumed with more ``epochs`` than it was
+        started with follows another schedule than the first part did.
     cond_drop : float
         Probability of replacing a row's condition with the learned null
         embedding at training (classifier-free guidance; 0 disables).
+    retrieval_temperature : float
+        Softmax temperature on the cosine similarities of the retrieval prior.
     amp : bool
         bf16 autocast on CUDA (ignored on CPU).
-    device : str, optional
-        ``"cpu"``, ``"cuda"``, ...; default CUDA when available.
-    random_state : int, optional
-        Seed of every random stream of ``fit`` (initialisation, data order,
-        noise/anchors, dropout).
     verbose : bool
         Show a tqdm progress bar with the running loss.
 
@@ -147,14 +180,15 @@ class LocDiffusion:
     """
 
     def __init__(self, *, L: int = 23, width: int | None = None, bottleneck: int = 128, depth: int = 3,
-                 time_dim: int = 200, omega_0: float = 30.0, dropout: float = 0.3,
+                 time_dim: int = 200, omega_0: float = 30.0, dropout: float = 0.1,
                  num_train_timesteps: int = 1000, beta_schedule: str = "cosine", prediction: str = "sample",
                  timestep_power: float = 1.0, coeff_scale: str | float = "unit", loss: str = "kl", n_anchors: int = 2048,
                  kl_smoothing_km: float = 0.0, kl_smoothing_steps: int = 0,
-                 batch_size: int = 512, lr: float = 1e-4, betas: tuple[float, float] = (0.9, 0.99),
-                 weight_decay: float = 5e-4, warmup_steps: int = 0, decay_steps: int | None = None,
+                 batch_size: int = 512, lr: float = 3e-4, betas: tuple[float, float] = (0.9, 0.99),
+                 weight_decay: float = 5e-4, warmup_steps: int | str = "auto", decay_steps: int | str | None = "auto",
                  grad_clip: float = 1.0,
-                 cond_drop: float = 0.1, amp: bool = True, device: str | None = None,
+                 cond_drop: float = 0.1, retrieval_k: int = 32, retrieval_temperature: float = 0.05,
+                 amp: bool = True, device: str | None = None,
                  random_state: int | None = None, verbose: bool = True) -> None:
         self.L, self.width, self.bottleneck, self.depth = L, width, bottleneck, depth
         self.time_dim, self.omega_0, self.dropout = time_dim, omega_0, dropout
@@ -166,6 +200,7 @@ class LocDiffusion:
         self.weight_decay, self.warmup_steps, self.grad_clip = weight_decay, warmup_steps, grad_clip
         self.decay_steps = decay_steps
         self.cond_drop, self.amp, self.device = cond_drop, amp, device
+        self.retrieval_k, self.retrieval_temperature = retrieval_k, retrieval_temperature
         self.random_state, self.verbose = random_state, verbose
 
     # ------------------------------------------------------------------ params
@@ -191,15 +226,41 @@ class LocDiffusion:
         "lr": [Interval(Real, 0, None, closed="neither")],
         "betas": [TupleOf(Interval(Real, 0, 1, closed="left"), length=2)],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "warmup_steps": [Interval(Integral, 0, None, closed="left")],
-        "decay_steps": [Interval(Integral, 1, None, closed="left"), None],
+        "warmup_steps": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
+        "decay_steps": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"}), None],
         "grad_clip": [Interval(Real, 0, None, closed="left"), None],
         "cond_drop": [Interval(Real, 0, 1, closed="left")],
+        "retrieval_k": [Interval(Integral, 0, None, closed="left")],
+        "retrieval_temperature": [Interval(Real, 0, None, closed="neither")],
         "amp": ["boolean"],
         "device": [str, None, torch.device],
         "random_state": [Interval(Integral, 0, None, closed="left"), None],
         "verbose": ["boolean"],
     }
+
+    #: The paper's settings (Table 9: Adam, lr 1e-4, batch 512, betas (0.9, 0.99), weight decay 5e-4,
+    #: dropout 0.3, 2048 anchors, d_T = 200; Table 8: bottleneck 32 with six C-Siren modules), no
+    #: learning-rate schedule, no retrieval conditioning, no classifier-free guidance.
+    PAPER = dict(L=23, bottleneck=32, depth=3, time_dim=200, dropout=0.3, lr=1e-4, betas=(0.9, 0.99),
+                 weight_decay=5e-4, batch_size=512, n_anchors=2048, warmup_steps=0, decay_steps=None,
+                 retrieval_k=0, cond_drop=0.0, prediction="sample", timestep_power=1.0, loss="kl")
+
+    @classmethod
+    def paper(cls, **overrides) -> "LocDiffusion":
+        """A LocDiffusion with the paper's training settings (for reproduction, not the best recipe).
+
+        ``overrides`` replace any of them (e.g. ``L=31``, ``device="cuda"``).
+        The paper samples with DDPM, 100 steps:
+        ``predict(X, sampler="ddpm", steps=100, point="centre")``.  Train
+        for the paper's 500 epochs with ``fit(..., epochs=500)``.
+
+        Examples
+        --------
+        >>> m = LocDiffusion.paper(L=15)
+        >>> m.L, m.lr, m.dropout, m.retrieval_k, m.decay_steps
+        (15, 0.0001, 0.3, 0, None)
+        """
+        return cls(**{**cls.PAPER, **overrides})
 
     @classmethod
     def _get_param_names(cls) -> list[str]:
@@ -266,9 +327,11 @@ class LocDiffusion:
         self.scheduler_ = make_scheduler("ddpm", SchedulerConfig(
             num_train_timesteps=int(self.num_train_timesteps), beta_schedule=self.beta_schedule,
             prediction_type=self.prediction))
-        self.net_ = CSUNet((self.L + 1) ** 2, n_features, width=self.width, bottleneck=self.bottleneck,
+        D = (self.L + 1) ** 2
+        rc = bool(self.retrieval_k)
+        self.net_ = CSUNet(D, n_features + (D if rc else 0), width=self.width, bottleneck=self.bottleneck,
                            depth=self.depth, time_dim=self.time_dim, omega_0=self.omega_0,
-                           dropout=self.dropout).to(device)
+                           dropout=self.dropout, prior_dim=D if rc and self.prediction == "sample" else 0).to(device)
         self.history_: list[dict] = []
         self.temperature_ = 1.0
         self.prior_, self.prior_weight_ = None, 0.0
@@ -364,7 +427,10 @@ class LocDiffusion:
         trainer = None
         try:
             with torch.random.fork_rng(devices=devices):
+                self._planned_steps = _planned_steps(sum(data.shard_sizes), int(self.batch_size), int(epochs))
                 trainer = self._start(data.n_features, ctx, resume, init_from, val, callbacks)
+                if self.retrieval_k:
+                    data = self._retrieval_data(data, fresh=resume is None)
                 trainer.run(data, int(epochs), checkpoint=checkpoint,
                             checkpoint_every=checkpoint_every, max_steps=max_steps)
         finally:
@@ -410,9 +476,40 @@ class LocDiffusion:
         validate = None
         if val is not None:
             validate = lambda epoch: self._validation_metrics(*val, seed=epoch)  # noqa: E731
-        return Trainer(self.net_, self.scheduler_, TrainConfig.from_params(self.get_params(), self.scale_), ctx,
+        params = self.get_params()
+        planned = getattr(self, "_planned_steps", 1)
+        if params["warmup_steps"] == "auto":
+            params["warmup_steps"] = min(200, planned // 10)
+        if params["decay_steps"] == "auto":
+            params["decay_steps"] = max(1, planned - params["warmup_steps"])
+        return Trainer(self.net_, self.scheduler_, TrainConfig.from_params(params, self.scale_), ctx,
                        self.seeds_, history=self.history_, validate=validate, callbacks=callbacks,
                        write=lambda path, meta, tensors: self._write(path, train=(meta, tensors)))
+
+    # ----------------------------------------------------------- retrieval prior
+    def _retrieval_data(self, data, *, fresh: bool):
+        """``data`` with each row's leave-one-out retrieval prior appended (builds ``retrieval_`` if ``fresh``)."""
+        from ..baselines.gallery import RetrievalGallery
+        from .data import RetrievalData, read_all
+
+        X, lat, lon = read_all(data)
+        if fresh:
+            self.retrieval_ = RetrievalGallery(int(self.retrieval_k), float(self.retrieval_temperature)).fit(X, lat, lon)
+        table = np.empty((X.shape[0], (self.L + 1) ** 2), dtype=np.float16)
+        step = 8192
+        bar = _bar(X.shape[0], "retrieval prior", self.verbose)
+        for lo in range(0, X.shape[0], step):
+            sl = slice(lo, lo + step)
+            table[sl] = self._prior_cond(X[sl], exclude=(lat[sl], lon[sl]))
+            bar.update(len(X[sl]))
+        bar.close()
+        return RetrievalData(data, table)
+
+    def _prior_cond(self, X: np.ndarray, exclude=None) -> np.ndarray:
+        """Retrieval priors in condition units: ``scale * prior / sqrt(D)`` (a point's prior has norm ~1)."""
+        D = (self.L + 1) ** 2
+        prior = self.retrieval_.prior(X, self.L, exclude=exclude)
+        return prior * np.float32(self._scale / math.sqrt(D))
 
     def _init_weights(self, other: "LocDiffusion") -> None:
         """Copy ``other``'s network into the freshly built one (``fit(init_from=...)``)."""
@@ -424,6 +521,9 @@ class LocDiffusion:
                              f"{ {k: (getattr(other, k), getattr(self, k)) for k in keys} }; "
                              "use the same L, width, bottleneck, depth and time_dim")
         new = dict(theirs)  # load_state_dict copies (and casts) into this network's tensors
+        if {self.prediction, other.prediction} == {"sample", "v"} and (self.retrieval_k or other.retrieval_k):
+            raise ValueError("a warm start between an x0 ('sample') and a 'v' network is only defined without "
+                             "retrieval conditioning (`retrieval_k`=0 on both)")
         if {self.prediction, other.prediction} == {"sample", "v"}:
             new["head.weight"], new["head.bias"] = -new["head.weight"], -new["head.bias"]
         self.net_.load_state_dict(new)
@@ -432,6 +532,8 @@ class LocDiffusion:
     def _cond_tensor(self, X, name: str = "X") -> torch.Tensor:
         self._check_fitted()
         X = check_embeddings(X, name, self.n_features_in_)
+        if self.retrieval_k:
+            X = np.concatenate([X, self._prior_cond(X)], axis=1)
         return torch.as_tensor(np.array(X, dtype=np.float32), device=self._device)
 
     @property
@@ -448,14 +550,25 @@ class LocDiffusion:
 
     @torch.inference_mode()
     def _denoise(self, cond: torch.Tensor, steps: int, sampler: str, guidance_scale: float, eta: float,
-                 g: torch.Generator) -> torch.Tensor:
-        """Reverse diffusion for rows of ``cond``; returns unscaled coefficients (float32)."""
+                 g: torch.Generator, init_strength: float | None = None) -> torch.Tensor:
+        """Reverse diffusion for rows of ``cond``; returns unscaled coefficients (float32).
+
+        With ``init_strength`` the chain starts from the retrieval prior noised
+        to timestep ``init_strength * (T - 1)`` instead of from pure noise.
+        """
         # the network's output is turned into x0 here, so the stepping scheduler always gets x0
         sched = make_scheduler(sampler, replace(self.scheduler_.config, eta=float(eta), prediction_type="sample"))
         to_x0 = self.scheduler_.predict_x0
         sched.set_timesteps(int(steps))
         D = (self.L + 1) ** 2
         x = torch.randn(cond.shape[0], D, generator=g, device=g.device).to(cond.device)
+        if init_strength is not None:
+            t0 = int(round(init_strength * (self.scheduler_.config.num_train_timesteps - 1)))
+            keep = sched.timesteps[sched.timesteps <= t0]
+            sched.timesteps = keep if keep.numel() else sched.timesteps[-1:]
+            start = cond[:, -D:] * math.sqrt(D)  # the prior x0, in network units
+            tt = torch.full((cond.shape[0],), int(sched.timesteps[0]), device=cond.device, dtype=torch.long)
+            x = self.scheduler_.add_noise(start, x, tt)
         guided = guidance_scale != 1.0
         null = torch.ones(cond.shape[0], dtype=torch.bool, device=cond.device)
         for t in sched.timesteps.tolist():
@@ -469,7 +582,7 @@ class LocDiffusion:
 
     def sample(self, X, n_samples: int = 16, *, steps: int | None = None, sampler: str = "ddim",
                guidance_scale: float = 1.0, eta: float = 0.0, generator=None,
-               max_batch: int = 8192) -> np.ndarray:
+               max_batch: int = 8192, init: str = "noise", init_strength: float = 0.5) -> np.ndarray:
         """Draw SHDD coefficient vectors conditioned on embeddings ``X``.
 
         Parameters
@@ -491,6 +604,13 @@ class LocDiffusion:
             Rows (condition x sample) denoised at once; the noise is drawn
             chunk by chunk, so results are reproducible for a given
             ``generator`` and ``max_batch``.
+        init : {"noise", "prior"}
+            Start of the reverse chain: pure noise at ``t = T - 1`` (the
+            paper), or -- for a retrieval-conditioned model -- the retrieval
+            prior noised to ``t = init_strength * (T - 1)`` (SDEdit-style;
+            fewer effective steps).
+        init_strength : float
+            In (0, 1]: how much noise the ``"prior"`` start gets.
 
         Returns
         -------
@@ -506,6 +626,10 @@ class LocDiffusion:
         guidance_scale = check_real(guidance_scale, "guidance_scale")
         eta = check_real(eta, "eta", low=0.0)
         max_batch = check_int(max_batch, "max_batch", low=1)
+        check_option(init, "init", ("noise", "prior"))
+        strength = check_real(init_strength, "init_strength", low=0.0, high=1.0, closed="right")
+        if init == "prior" and not self.retrieval_k:
+            raise ValueError("`init`='prior' needs a retrieval-conditioned model (fit with `retrieval_k` > 0)")
         if guidance_scale != 1.0 and not self.cond_drop > 0:
             raise ValueError("`guidance_scale` != 1 needs a model trained with `cond_drop` > 0")
         T = self.scheduler_.config.num_train_timesteps
@@ -514,7 +638,8 @@ class LocDiffusion:
         was_training = self.net_.training
         self.net_.eval()
         rows = cond.repeat_interleave(int(n_samples), dim=0)
-        out = [self._denoise(rows[i : i + max_batch], steps, sampler, guidance_scale, eta, g)
+        out = [self._denoise(rows[i : i + max_batch], steps, sampler, guidance_scale, eta, g,
+                             strength if init == "prior" else None)
                for i in range(0, rows.shape[0], max_batch)]
         self.net_.train(was_training)
         return torch.cat(out).cpu().numpy().reshape(cond.shape[0], int(n_samples), -1)
@@ -793,6 +918,9 @@ class LocDiffusion:
                 "seeds": self.seeds_, "history": self.history_}
         if getattr(self, "conformal_", None) is not None:
             meta["conformal"] = self.conformal_.to_dict()
+        if getattr(self, "retrieval_", None) is not None:  # the gallery: float16 embeddings, float32 locations
+            tensors.update({_RETRIEVAL_TENSOR + k: torch.from_numpy(v)
+                            for k, v in self.retrieval_.to_arrays().items()})
         prior = getattr(self, "prior_", None)
         if prior is not None:  # float32 log-density, RING order, always full precision
             tensors[_PRIOR_TENSOR] = torch.from_numpy(prior.reorder(False).log_density.astype(np.float32))
@@ -813,6 +941,15 @@ class LocDiffusion:
             from ..calibration import ConformalLevels
 
             self.conformal_ = ConformalLevels.from_dict(meta["conformal"])
+        if self.retrieval_k:
+            from ..baselines.gallery import RetrievalGallery
+
+            arrays = {k[len(_RETRIEVAL_TENSOR):]: v.numpy() for k, v in tensors.items()
+                      if k.startswith(_RETRIEVAL_TENSOR)}
+            if set(arrays) != {"X", "lat", "lon"}:
+                raise ValueError("the model file has `retrieval_k` > 0 but no retrieval gallery tensors; it is damaged")
+            self.retrieval_ = RetrievalGallery.from_arrays(arrays, k=int(self.retrieval_k),
+                                                           temperature=float(self.retrieval_temperature))
         if _PRIOR_TENSOR in tensors:
             from ..fields import SphericalField
 
@@ -822,7 +959,7 @@ class LocDiffusion:
     def load(cls, path: str | Path, device: str | None = None) -> "LocDiffusion":
         """Load a model written by :meth:`save` (or a training checkpoint)."""
         meta, tensors = read_checkpoint(path)
-        params = _stored_params(meta, path, cls._get_param_names())
+        params = {**_ADDED_LATER, **_stored_params(meta, path, cls._get_param_names())}  # older files: implied values
         if device is not None:
             params["device"] = device
         est = cls(**params)
@@ -835,6 +972,15 @@ class LocDiffusion:
         est._restore(meta, tensors, dev)
         est.net_.eval()
         return est
+
+
+def _planned_steps(n_rows: int, batch_size: int, epochs: int) -> int:
+    """Optimisation steps of ``epochs`` epochs (``ceil(n / batch)`` each): the length of an ``"auto"`` schedule.
+
+    ``max_steps`` does not enter: a run stopped by it and resumed follows the
+    same schedule as an uninterrupted one.
+    """
+    return epochs * -(-n_rows // batch_size)
 
 
 def _numbers(values, name: str, **bounds) -> list[float]:
@@ -927,3 +1073,10 @@ def densest_sample(coeffs: np.ndarray, lat: np.ndarray, lon: np.ndarray, n_ancho
         f = np.einsum("bkd,bjd->bkj", c, Y) - log_z[:, :, None]          # log q_k(u_j)
         out[i:i + n] = np.argmax(logsumexp(f, axis=1), axis=-1)
     return out
+
+
+def _bar(total: int, desc: str, enabled: bool):
+    """A tqdm progress bar (a no-op one when disabled)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="row", disable=not enabled, leave=False)

@@ -158,6 +158,11 @@ class CSUNet(nn.Module):
         Width of the sinusoidal time embedding ``d_T``.
     omega_0, dropout : float
         SIREN frequency factor and dropout probability.
+    prior_dim : int
+        Retrieval conditioning: the last ``prior_dim`` (``= dim``) columns of
+        the condition are a prior ``x0`` divided by ``sqrt(dim)``, and the
+        network predicts the residual on it (``x0 = prior + head(h)``; the
+        prior is zeroed where the condition is dropped).  0: no residual.
 
     Examples
     --------
@@ -167,8 +172,12 @@ class CSUNet(nn.Module):
     """
 
     def __init__(self, dim: int, cond_dim: int, *, width: int | None = None, bottleneck: int = 128,
-                 depth: int = 3, time_dim: int = 200, omega_0: float = 30.0, dropout: float = 0.3) -> None:
+                 depth: int = 3, time_dim: int = 200, omega_0: float = 30.0, dropout: float = 0.3,
+                 prior_dim: int = 0) -> None:
         super().__init__()
+        if prior_dim not in (0, dim) or prior_dim > cond_dim:
+            raise ValueError(f"`prior_dim` must be 0 or `dim`={dim} (and <= `cond_dim`={cond_dim}), got {prior_dim}")
+        self.prior_dim = int(prior_dim)
         width = dim if width is None else int(width)
         self.dim, self.cond_dim, self.time_dim = int(dim), int(cond_dim), int(time_dim)
         self.time_mlp = nn.Sequential(_linear(time_dim, time_dim), nn.SiLU())
@@ -195,6 +204,11 @@ class CSUNet(nn.Module):
         ``drop_cond`` (bool ``(B,)``) replaces the condition of the marked rows by
         the learned null embedding (classifier-free guidance).
         """
+        prior = None
+        if self.prior_dim:
+            prior = cond[:, -self.prior_dim:] * math.sqrt(self.prior_dim)
+            if drop_cond is not None:
+                prior = torch.where(drop_cond[:, None], torch.zeros_like(prior), prior)
         if drop_cond is not None:
             cond = torch.where(drop_cond[:, None], self.null_cond.to(cond.dtype)[None, :], cond)
         temb = self.time_mlp(sinusoidal_embedding(t, self.time_dim).to(x.dtype))
@@ -204,4 +218,5 @@ class CSUNet(nn.Module):
             skips.append(h)
         for mod, skip in zip(self.up, reversed(skips)):
             h = mod(torch.cat([h, skip], dim=-1), cond, temb)
-        return self.head(h)
+        out = self.head(h)
+        return out if prior is None else out + prior.to(out.dtype)

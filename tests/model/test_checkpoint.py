@@ -11,7 +11,8 @@ from shdd_geo.model import LocDiffusion  # noqa: E402
 from shdd_geo.model import checkpoint as ck  # noqa: E402
 
 TINY = dict(L=5, bottleneck=8, depth=2, time_dim=16, dropout=0.2, batch_size=16, n_anchors=128,
-            num_train_timesteps=30, cond_drop=0.2, warmup_steps=3, random_state=3, verbose=False)
+            num_train_timesteps=30, cond_drop=0.2, warmup_steps=3, decay_steps=None, retrieval_k=0, random_state=3,
+            verbose=False)
 
 
 @pytest.fixture(scope="module")
