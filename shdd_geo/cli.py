@@ -645,6 +645,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("info", help="version and built-in models")
     s.add_argument("--json", action="store_true", help="print one JSON object (version, model cards)")
     s.set_defaults(func=cmd_info)
+    p.commands = tuple(sub.choices)  # for the prefix of error messages (main)
     for name, s in sub.choices.items():
         s.prog, s.formatter_class = f"shdd-geo {name}", _HelpFormatter
         s.add_argument("--debug", action="store_true", help="show Python tracebacks of errors")
@@ -652,7 +653,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
+    text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
     return text or type(exc).__name__
 
 
@@ -678,7 +679,8 @@ def main(argv: list[str] | None = None) -> int:
     """
     argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
     debug = "--debug" in argv
-    parser, prog = build_parser(), "shdd-geo"
+    parser = build_parser()
+    prog = f"shdd-geo {argv[0]}" if argv and argv[0] in parser.commands else "shdd-geo"
     try:
         args = parser.parse_args(argv)
         prog = f"shdd-geo {args.command}"
@@ -686,7 +688,7 @@ def main(argv: list[str] | None = None) -> int:
     except _UsageError as exc:
         if debug:
             raise
-        print(f"{exc.prog or prog}: error: {_one_line(exc)}", file=sys.stderr)
+        print(f"{prog if exc.prog in (None, 'shdd-geo') else exc.prog}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except SystemExit as exc:  # --help, --version
         return exc.code if isinstance(exc.code, int) else 0
