@@ -30,11 +30,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 
 import numpy as np
 
-from .._atomic import atomic_write
+from .._atomic import atomic_write, temp_dir_beside
 from .._validation import check_int
 from .geojson import mask_to_geometry
 from ..fields.regions import check_level
@@ -275,7 +274,7 @@ def to_file(field, path, driver: str | None = None, *, levels=(0.5, 0.9), modes:
     def write(tmp: str) -> None:
         # OGR picks behaviour from the file name (FlatGeobuf makes a folder of a name without
         # ".fgb"), so write under the real name in a private folder beside it, then move it over.
-        with tempfile.TemporaryDirectory(dir=os.path.dirname(tmp)) as folder:
+        with temp_dir_beside(tmp) as folder:
             inner = os.path.join(folder, os.path.basename(os.fspath(path)))
             pyogrio.write_dataframe(gdf, inner, driver=drv, layer=name if drv != "GeoJSON" else None)
             os.replace(inner, tmp)
