@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["build_parser", "main"]
+__all__ = ["main"]
 
 _FORMATS = ("png", "nc", "geojson")
 
