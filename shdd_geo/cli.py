@@ -90,13 +90,20 @@ def _nside(value: str) -> int:
     return n
 
 
-def _formats(value: str) -> list[str]:
-    fmts = [f.strip().lower() for f in value.split(",") if f.strip()]
-    bad = [f for f in fmts if f not in _FORMATS]
-    if bad or not fmts:
-        raise argparse.ArgumentTypeError(f"unknown format(s) {','.join(bad) or '(empty)'}; "
-                                         f"choose from {','.join(_FORMATS)}")
-    return fmts
+def _format_list(choices: tuple[str, ...]):
+    """An argparse type: a non-empty comma list of ``choices``."""
+    def parse(value: str) -> list[str]:
+        fmts = [f.strip().lower() for f in value.split(",") if f.strip()]
+        bad = [f for f in fmts if f not in choices]
+        if bad or not fmts:
+            raise argparse.ArgumentTypeError(f"unknown format(s) {','.join(bad) or '(empty)'}; "
+                                             f"choose from {','.join(choices)}")
+        return fmts
+
+    return parse
+
+
+_formats = _format_list(_FORMATS)
 
 
 def _non_negative_int(value: str) -> int:
@@ -467,14 +474,7 @@ def cmd_embed(args) -> int:
 _EXPORT_FORMATS = ("png", "geojson", "gpkg", "tif", "nc")
 
 
-def _export_formats(value: str) -> list[str]:
-    """``export --format``: a comma list of png,geojson,gpkg,tif,nc."""
-    fmts = [f.strip().lower() for f in value.split(",") if f.strip()]
-    bad = [f for f in fmts if f not in _EXPORT_FORMATS]
-    if bad or not fmts:
-        raise argparse.ArgumentTypeError(f"unknown format(s) {','.join(bad) or '(empty)'}; "
-                                         f"choose from {','.join(_EXPORT_FORMATS)}")
-    return fmts
+_export_formats = _format_list(_EXPORT_FORMATS)
 
 
 def cmd_export(args) -> int:
