@@ -10,173 +10,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+
+from ._cli_args import (POSITIVE, HelpFormatter, Parser, UsageError, float_in, format_list, in_file,
+                        int_at_least, non_negative_int, npy_shape, nside, out_dir, out_file, read_lines)
 
 __all__ = ["main"]
 
 _FORMATS = ("png", "nc", "geojson")
 
 
-class _UsageError(Exception):
-    """A bad argument, found before any work starts: one line on stderr, exit code 2."""
-
-    def __init__(self, message: str, prog: str | None = None):
-        super().__init__(message)
-        self.prog = prog
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that raises :class:`_UsageError` (one line, no usage dump) instead of exiting."""
-
-    def error(self, message):
-        raise _UsageError(message, self.prog)
-
-
-class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows ``(default: ...)`` after every option with a default, unless its help already says it."""
-
-    def _get_help_string(self, action):
-        text = action.help or ""
-        if ("default" in text or not action.option_strings or action.default is None
-                or action.default is False or action.default is argparse.SUPPRESS):
-            return text
-        return f"{text} (default: %(default)s)"
-
-
-# ---- argument types: a bad value is a usage error naming its option ------------------------------------------
-def _int_at_least(low: int):
-    def parse(value: str) -> int:
-        try:
-            n = int(value)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {value!r}") from None
-        if n < low:
-            raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {n}")
-        return n
-
-    parse.__name__ = f"integer >= {low}"
-    return parse
-
-
-def _float_in(low: float, high: float = math.inf, *, high_open: bool = False, low_open: bool = False):
-    def parse(value: str) -> float:
-        try:
-            x = float(value)
-        except ValueError:
-            x = math.nan
-        ok = (x > low if low_open else x >= low) and (x < high if high_open else x <= high)
-        if not ok:  # NaN fails every comparison
-            lo, hi = "(" if low_open else "[", ")" if high_open or high == math.inf else "]"
-            raise argparse.ArgumentTypeError(f"must be a number in {lo}{low:g}, {high:g}{hi}, got {value!r}")
-        return x
-
-    return parse
-
-
-_POSITIVE = _float_in(0.0, low_open=True)
-
-
-def _nside(value: str) -> int:
-    n = _int_at_least(1)(value)
-    if n & (n - 1) or n > 8192:
-        raise argparse.ArgumentTypeError(f"must be a power of 2 from 1 to 8192 (HEALPix), got {n}")
-    return n
-
-
-def _format_list(choices: tuple[str, ...]):
-    """An argparse type: a non-empty comma list of ``choices``."""
-    def parse(value: str) -> list[str]:
-        fmts = [f.strip().lower() for f in value.split(",") if f.strip()]
-        bad = [f for f in fmts if f not in choices]
-        if bad or not fmts:
-            raise argparse.ArgumentTypeError(f"unknown format(s) {','.join(bad) or '(empty)'}; "
-                                             f"choose from {','.join(choices)}")
-        return fmts
-
-    return parse
-
-
-_formats = _format_list(_FORMATS)
-
-
-def _non_negative_int(value: str) -> int:
-    return _int_at_least(0)(value)
-
-
-# ---- paths: checked before any model is loaded ----------------------------------------------------------------
-def _in_file(path: str, opt: str) -> Path:
-    p = Path(path)
-    if not p.exists():
-        raise _UsageError(f"{opt} {path!r} does not exist")
-    if not p.is_file():
-        raise _UsageError(f"{opt} {path!r} is not a file")
-    if not os.access(p, os.R_OK):
-        raise _UsageError(f"{opt} {path!r} is not readable")
-    return p
-
-
-def _writable_dir(folder: Path, opt: str, path: str) -> None:
-    """``folder`` (existing) accepts new files: probed by creating one (works for root and read-only mounts)."""
-    try:
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as exc:
-        raise _UsageError(f"{opt} {path!r}: cannot write in {str(folder)!r} ({exc.strerror or exc})") from None
-
-
-def _out_dir(path: str, opt: str = "--out") -> Path:
-    """An output folder: an existing writable folder, or one that can be created."""
-    p = Path(path)
-    if p.exists() and not p.is_dir():
-        raise _UsageError(f"{opt} {path!r} is a file, not a folder; give a folder for the outputs")
-    top = p
-    while not top.exists():  # the nearest existing ancestor must be a writable folder
-        top = top.parent
-    if not top.is_dir():
-        raise _UsageError(f"{opt} {path!r}: {str(top)!r} is a file, not a folder")
-    _writable_dir(top, opt, path)
-    return p
-
-
-def _out_file(path: str, opt: str = "--out") -> Path:
-    """An output file: not a folder, in an existing writable folder."""
-    p = Path(path)
-    if p.is_dir():
-        raise _UsageError(f"{opt} {path!r} is a folder; give a file name")
-    parent = p.parent if str(p.parent) else Path(".")
-    if not parent.is_dir():
-        raise _UsageError(f"{opt} {path!r}: folder {str(parent)!r} does not exist; create it first")
-    _writable_dir(parent, opt, path)
-    return p
-
-
-def _read_lines(path: str, opt: str = "--input") -> list[str]:
-    """Non-empty lines of a UTF-8 text file."""
-    p = _in_file(path, opt)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise _UsageError(f"{opt} {path!r} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
-    return [line.strip() for line in text.splitlines() if line.strip()]
-
-
-def _npy_shape(path: str, opt: str) -> tuple:
-    """Shape of a real numeric ``.npy`` (header only; the data is not read)."""
-    p = _in_file(path, opt)
-    try:
-        arr = np.load(p, mmap_mode="r", allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise _UsageError(f"{opt} {path!r} is not a readable .npy array ({' '.join(str(exc).split())})") from None
-    if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "biuf":
-        raise _UsageError(f"{opt} {path!r} must hold a real numeric array, got dtype {getattr(arr, 'dtype', '?')}")
-    return arr.shape
+_formats = format_list(_FORMATS)
 
 
 def _check_texts(texts: list[str]) -> list[str]:
@@ -187,7 +35,7 @@ def _check_texts(texts: list[str]) -> list[str]:
         try:
             check_name(t, f"name {i}")
         except ValueError as exc:
-            raise _UsageError(str(exc)) from None
+            raise UsageError(str(exc)) from None
     return output_stems(texts)
 
 
@@ -195,10 +43,10 @@ def _check_model_kind(name: str, kind: str) -> None:
     from .pretrained.registry import MODELS
 
     if name not in MODELS:
-        raise _UsageError(f"--model {name!r} is not a built-in model; choose from {', '.join(sorted(MODELS))}")
+        raise UsageError(f"--model {name!r} is not a built-in model; choose from {', '.join(sorted(MODELS))}")
     inputs = MODELS[name].inputs
     if inputs != kind:
-        raise _UsageError(f"--model {name!r} takes {inputs} inputs, not {kind}s; "
+        raise UsageError(f"--model {name!r} takes {inputs} inputs, not {kind}s; "
                           f"use `shdd-geo {'locate' if inputs == 'text' else 'locate-image'}`")
 
 
@@ -258,25 +106,25 @@ def _top_countries(field, n: int) -> list[dict]:
 
 
 def cmd_locate(args) -> int:
-    texts = list(args.text) + (_read_lines(args.input) if args.input else [])
+    texts = list(args.text) + (read_lines(args.input) if args.input else [])
     if not texts:
-        raise _UsageError("give a place name, or --input FILE with one name per line")
+        raise UsageError("give a place name, or --input FILE with one name per line")
     return _locate_all(texts, _check_texts(texts), args, kind="text", unit="name")
 
 
 def cmd_locate_image(args) -> int:
-    paths = list(args.image) + (_read_lines(args.input) if args.input else [])
+    paths = list(args.image) + (read_lines(args.input) if args.input else [])
     if not paths:
-        raise _UsageError("give an image file, or --input FILE with one image path per line")
+        raise UsageError("give an image file, or --input FILE with one image path per line")
     for p in paths:
-        _in_file(p, "image")
+        in_file(p, "image")
     return _locate_all(paths, _check_texts([Path(p).stem for p in paths]), args, kind="image", unit="image")
 
 
 def _locate_all(items: list[str], stems: list[str], args, *, kind: str, unit: str) -> int:
     """Locate each item; the table, ``--json``, GeoJSON and PNG all show ``locate``'s one list of modes."""
     _check_model_kind(args.model, kind)
-    out = _out_dir(args.out)
+    out = out_dir(args.out)
     from . import pretrained  # only now: every argument above was checked first
 
     t0 = time.perf_counter()
@@ -313,11 +161,11 @@ def _locate_all(items: list[str], stems: list[str], args, *, kind: str, unit: st
 
 def _load_coords(coords: str, opt: str = "--coords"):
     """(lat, lon) from an (n, 2) .npy or a CSV/Parquet table with lat/lon columns (any case), checked."""
-    _in_file(coords, opt)
+    in_file(coords, opt)
     if coords.endswith(".npy"):
-        shape = _npy_shape(coords, opt)
+        shape = npy_shape(coords, opt)
         if len(shape) != 2 or shape[1] != 2:
-            raise _UsageError(f"{opt} {coords!r} must be an (n, 2) array of (lat, lon), got shape {shape}")
+            raise UsageError(f"{opt} {coords!r} must be an (n, 2) array of (lat, lon), got shape {shape}")
         c = np.load(coords).astype(np.float64)
         lat, lon = c[:, 0], c[:, 1]
     else:
@@ -326,36 +174,36 @@ def _load_coords(coords: str, opt: str = "--coords"):
         try:
             df = pd.read_csv(coords) if not coords.endswith(".parquet") else pd.read_parquet(coords)
         except Exception as exc:  # pandas raises many types for unreadable tables
-            raise _UsageError(f"{opt} {coords!r} is not a readable table ({' '.join(str(exc).split())})") from None
+            raise UsageError(f"{opt} {coords!r} is not a readable table ({' '.join(str(exc).split())})") from None
         cols = {c.lower(): c for c in df.columns}
         if "lat" not in cols or "lon" not in cols:
-            raise _UsageError(f"{opt} {coords!r} needs 'lat' and 'lon' columns, has {list(df.columns)}")
+            raise UsageError(f"{opt} {coords!r} needs 'lat' and 'lon' columns, has {list(df.columns)}")
         try:
             lat, lon = df[cols["lat"]].to_numpy(float), df[cols["lon"]].to_numpy(float)
         except (TypeError, ValueError):
-            raise _UsageError(f"{opt} {coords!r}: 'lat' and 'lon' must be numbers") from None
+            raise UsageError(f"{opt} {coords!r}: 'lat' and 'lon' must be numbers") from None
     if not (np.all(np.isfinite(lat)) and np.all(np.isfinite(lon)) and np.all(np.abs(lat) <= 90)):
-        raise _UsageError(f"{opt} {coords!r}: coordinates must be finite with latitude in [-90, 90]")
+        raise UsageError(f"{opt} {coords!r}: coordinates must be finite with latitude in [-90, 90]")
     return lat, lon
 
 
 def _load_xy(embeddings: str, coords: str):
-    shape = _npy_shape(embeddings, "--embeddings")
+    shape = npy_shape(embeddings, "--embeddings")
     if len(shape) != 2 or 0 in shape:
-        raise _UsageError(f"--embeddings {embeddings!r} must be a non-empty (n, d) array, got shape {shape}")
+        raise UsageError(f"--embeddings {embeddings!r} must be a non-empty (n, d) array, got shape {shape}")
     lat, lon = _load_coords(coords)
     if len(lat) != shape[0]:
-        raise _UsageError(f"--embeddings {embeddings!r} has {shape[0]} rows but --coords {coords!r} has {len(lat)}")
+        raise UsageError(f"--embeddings {embeddings!r} has {shape[0]} rows but --coords {coords!r} has {len(lat)}")
     return np.load(embeddings, mmap_mode="r"), lat, lon
 
 
 def cmd_train(args) -> int:
-    _out_file(args.out)
+    out_file(args.out)
     if args.checkpoint:
-        _out_file(args.checkpoint, "--checkpoint")
+        out_file(args.checkpoint, "--checkpoint")
     for opt, path in (("--resume", args.resume), ("--init-from", args.init_from)):
         if path:
-            _in_file(path, opt)
+            in_file(path, opt)
     X, lat, lon = _load_xy(args.embeddings, args.coords)
     from .model import LocDiffusion
 
@@ -363,7 +211,7 @@ def cmd_train(args) -> int:
     if args.init_from:  # warm start: the network's shape is the old model's
         init = LocDiffusion.load(args.init_from, device="cpu")
         if args.L is not None and args.L != init.L:
-            raise _UsageError(f"--L {args.L} differs from --init-from's L = {init.L}; leave --L out")
+            raise UsageError(f"--L {args.L} differs from --init-from's L = {init.L}; leave --L out")
         arch = {k: getattr(init, k) for k in ("L", "width", "bottleneck", "depth", "time_dim")}
     model = LocDiffusion(**arch, batch_size=args.batch_size, lr=args.lr, loss=args.loss,
                          prediction=args.prediction, omega_0=args.omega_0, timestep_power=args.timestep_power,
@@ -376,8 +224,8 @@ def cmd_train(args) -> int:
 
 
 def cmd_calibrate(args) -> int:
-    _in_file(args.model, "--model")
-    _out_file(args.out)
+    in_file(args.model, "--model")
+    out_file(args.out)
     X, lat, lon = _load_xy(args.embeddings, args.coords)
     prior = _load_coords(args.prior_coords, "--prior-coords") if args.prior_coords else None
     from .model import LocDiffusion
@@ -396,7 +244,7 @@ def cmd_calibrate(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    _in_file(args.model, "--model")
+    in_file(args.model, "--model")
     X, lat, lon = _load_xy(args.embeddings, args.coords)
     from .evaluation import evaluate_predictor
     from .model import LocDiffusion
@@ -417,27 +265,27 @@ def cmd_evaluate(args) -> int:
 def _embed_sources(args):
     """Check ``embed``'s inputs and output: (texts or None, image items, their metadata)."""
     if bool(args.texts) == bool(args.images):
-        raise _UsageError("give exactly one of --texts FILE or --images DIR|CSV")
-    _out_file(args.out)
+        raise UsageError("give exactly one of --texts FILE or --images DIR|CSV")
+    out_file(args.out)
     if args.weights and not Path(args.weights).exists():
-        raise _UsageError(f"--weights {args.weights!r} does not exist")
+        raise UsageError(f"--weights {args.weights!r} does not exist")
     if args.texts:
-        texts = _read_lines(args.texts, "--texts")
+        texts = read_lines(args.texts, "--texts")
         if not texts:
-            raise _UsageError(f"--texts {args.texts!r} has no non-empty line")
+            raise UsageError(f"--texts {args.texts!r} has no non-empty line")
         return texts, None, None
     src = Path(args.images)
     if not src.exists():
-        raise _UsageError(f"--images {args.images!r} does not exist")
+        raise UsageError(f"--images {args.images!r} does not exist")
     if src.is_dir():
         from .io import scan_image_folder
 
         items = scan_image_folder(src)
         if not items:
-            raise _UsageError(f"--images {args.images!r}: no images found in the folder")
+            raise UsageError(f"--images {args.images!r}: no images found in the folder")
         return None, items, None
     if args.image_dir and not Path(args.image_dir).is_dir():
-        raise _UsageError(f"--image-dir {args.image_dir!r} is not a folder")
+        raise UsageError(f"--image-dir {args.image_dir!r} is not a folder")
     from .io import load_image_csv
 
     ds, report = load_image_csv(src, args.image_dir)
@@ -474,12 +322,12 @@ def cmd_embed(args) -> int:
 _EXPORT_FORMATS = ("png", "geojson", "gpkg", "tif", "nc")
 
 
-_export_formats = _format_list(_EXPORT_FORMATS)
+_export_formats = format_list(_EXPORT_FORMATS)
 
 
 def cmd_export(args) -> int:
-    _in_file(args.field, "field")
-    out = _out_dir(args.out)
+    in_file(args.field, "field")
+    out = out_dir(args.out)
     from .fields import open_field
 
     field = open_field(args.field)
@@ -521,26 +369,26 @@ def _add_locate_options(s: argparse.ArgumentParser, *, what: str, model: str, fu
     s.add_argument("--out", default="shdd_geo_out", help="output folder (default: %(default)s)")
     s.add_argument("--format", type=_formats, default=",".join(_FORMATS), help="comma list of png,nc,geojson")
     s.add_argument("--model", default=model, help="built-in model (default: %(default)s)")
-    s.add_argument("--k", type=_int_at_least(1), default=5, help="number of modes to list")
-    s.add_argument("--nside", type=_nside, default=64, help="HEALPix nside of the map (a power of 2)")
-    s.add_argument("--samples", type=_int_at_least(1), default=64, help=f"diffusion samples per {what}")
-    s.add_argument("--seed", type=_int_at_least(0), default=0, help="random seed")
+    s.add_argument("--k", type=int_at_least(1), default=5, help="number of modes to list")
+    s.add_argument("--nside", type=nside, default=64, help="HEALPix nside of the map (a power of 2)")
+    s.add_argument("--samples", type=int_at_least(1), default=64, help=f"diffusion samples per {what}")
+    s.add_argument("--seed", type=int_at_least(0), default=0, help="random seed")
     s.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    s.add_argument("--by-country", type=_non_negative_int, default=0, metavar="N",
+    s.add_argument("--by-country", type=non_negative_int, default=0, metavar="N",
                    help="also list the N countries with the most probability, from the bundled Natural Earth "
                         "polygons (default: 0, none)")
-    s.add_argument("--min-mass", type=_float_in(0.0, 1.0), default=0.005,
+    s.add_argument("--min-mass", type=float_in(0.0, 1.0), default=0.005,
                    help="list modes after the first only with at least this probability mass "
                         "(default: %(default)s; 0 lists all --k)")
-    s.add_argument("--prior-weight", type=_float_in(0.0, 1.0, high_open=True), default=None,
+    s.add_argument("--prior-weight", type=float_in(0.0, 1.0, high_open=True), default=None,
                    help="weight of the model's location prior in the map and its regions, in [0, 1) "
                         "(default: the calibrated one; 0 = the samples' density alone)")
     if what == "name":
-        s.add_argument("--snap-km", type=_float_in(0.0, 20038.0, low_open=True), default=350.0,
+        s.add_argument("--snap-km", type=float_in(0.0, 20038.0, low_open=True), default=350.0,
                        help="retrieval hybrid: move each mode onto the best-matching known place name "
                             "within this distance (default: %(default)s km)")
         s.add_argument("--no-snap", action="store_true", help="list the model's own modes (no hybrid)")
-        s.add_argument("--namesake-weight", type=_float_in(0.0, 1.0, high_open=True), default=None,
+        s.add_argument("--namesake-weight", type=float_in(0.0, 1.0, high_open=True), default=None,
                        help="weight of the known places of the same name in the map and modes, in [0, 1) "
                             "(default: the model card's; 0 = the model alone)")
     else:
@@ -549,10 +397,10 @@ def _add_locate_options(s: argparse.ArgumentParser, *, what: str, model: str, fu
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``shdd-geo`` parser: every bad value is a :class:`_UsageError` naming its option."""
+    """The ``shdd-geo`` parser: every bad value is a ``UsageError`` naming its option."""
     from . import __version__
 
-    p = _Parser(prog="shdd-geo", description=__doc__.splitlines()[0], formatter_class=_HelpFormatter)
+    p = Parser(prog="shdd-geo", description=__doc__.splitlines()[0], formatter_class=HelpFormatter)
     p.add_argument("--version", action="version", version=f"shdd-geo {__version__}")
     p.add_argument("--debug", action="store_true", help="show Python tracebacks of errors")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -572,38 +420,38 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--embeddings", required=True, help=".npy (n, d) float32")
     s.add_argument("--coords", required=True, help="CSV/Parquet with lat, lon columns, or .npy (n, 2)")
     s.add_argument("--out", required=True, help="model file to write (.safetensors)")
-    s.add_argument("--L", type=_int_at_least(1), default=None,
+    s.add_argument("--L", type=int_at_least(1), default=None,
                    help="SHDD degree; D = (L+1)^2 (default: 23, or --init-from's)")
-    s.add_argument("--epochs", type=_int_at_least(1), default=10, help="training epochs (default: %(default)s)")
-    s.add_argument("--batch-size", type=_int_at_least(1), default=512, help="mini-batch size (default: %(default)s)")
-    s.add_argument("--lr", type=_POSITIVE, default=1e-4, help="AdamW learning rate (default: %(default)s)")
+    s.add_argument("--epochs", type=int_at_least(1), default=10, help="training epochs (default: %(default)s)")
+    s.add_argument("--batch-size", type=int_at_least(1), default=512, help="mini-batch size (default: %(default)s)")
+    s.add_argument("--lr", type=POSITIVE, default=1e-4, help="AdamW learning rate (default: %(default)s)")
     s.add_argument("--loss", default="kl", choices=["kl", "l1", "l2", "cosine"], help="training loss (default: %(default)s)")
     s.add_argument("--prediction", default="sample", choices=["sample", "v"],
                    help="network output: clean coefficients (paper) or velocity (default: %(default)s)")
-    s.add_argument("--omega-0", type=_POSITIVE, default=30.0, help="SIREN frequency factor (default: %(default)s)")
-    s.add_argument("--timestep-power", type=_POSITIVE, default=1.0,
+    s.add_argument("--omega-0", type=POSITIVE, default=30.0, help="SIREN frequency factor (default: %(default)s)")
+    s.add_argument("--timestep-power", type=POSITIVE, default=1.0,
                    help="training timesteps with density ~ t**(p-1); 1 = uniform (default: %(default)s)")
     s.add_argument("--checkpoint", help="resumable checkpoint file")
-    s.add_argument("--checkpoint-every", type=_int_at_least(1), default=None, help="steps between checkpoints")
+    s.add_argument("--checkpoint-every", type=int_at_least(1), default=None, help="steps between checkpoints")
     s.add_argument("--resume", help="checkpoint to resume from")
     s.add_argument("--init-from", help="model file to warm-start the network from (its L and widths; "
                                        "x0 <-> v is converted)")
     s.add_argument("--half", action="store_true", help="store float16 weights")
     s.add_argument("--device", default=None, help="torch device (default: cuda if available)")
-    s.add_argument("--seed", type=_int_at_least(0), default=0, help="random seed")
+    s.add_argument("--seed", type=int_at_least(0), default=0, help="random seed")
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("evaluate", help="accuracy / median error / calibration of a saved model")
     s.add_argument("--model", required=True, help="model file written by `train` or LocDiffusion.save")
     s.add_argument("--embeddings", required=True, help=".npy (n, d) float32 embeddings")
     s.add_argument("--coords", required=True, help="CSV/Parquet with lat, lon columns, or .npy (n, 2)")
-    s.add_argument("--samples", type=_int_at_least(1), default=16, help="diffusion samples per condition")
+    s.add_argument("--samples", type=int_at_least(1), default=16, help="diffusion samples per condition")
     s.add_argument("--point", default="centre", choices=["centre", "densest", "median", "mode"],
                    help="how samples become one point (default: %(default)s)")
     s.add_argument("--fields", action="store_true", help="also credible-region coverage and log-likelihood")
-    s.add_argument("--nside", type=_nside, default=64, help="HEALPix nside of the density metrics")
+    s.add_argument("--nside", type=nside, default=64, help="HEALPix nside of the density metrics")
     s.add_argument("--device", default=None, help="torch device (default: cuda if available)")
-    s.add_argument("--seed", type=_int_at_least(0), default=0, help="random seed")
+    s.add_argument("--seed", type=int_at_least(0), default=0, help="random seed")
     s.set_defaults(func=cmd_evaluate)
 
     s = sub.add_parser("calibrate", help="choose a saved model's density temperature (and prior weight)")
@@ -612,15 +460,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--coords", required=True, help="CSV/Parquet with lat, lon columns, or .npy (n, 2)")
     s.add_argument("--out", required=True, help="calibrated model file to write (.safetensors)")
     s.add_argument("--prior-coords", default=None, help="locations whose density becomes the prior")
-    s.add_argument("--prior-bandwidth-km", type=_POSITIVE, default=300.0, help="prior kernel width (km)")
-    s.add_argument("--prior-nside", type=_nside, default=32, help="HEALPix nside of the stored prior")
-    s.add_argument("--min-coverage", type=_float_in(0.0, 1.0), default=None, help="lowest allowed 90%% coverage")
-    s.add_argument("--max-coverage", type=_float_in(0.0, 1.0), default=None, help="highest allowed 90%% coverage")
-    s.add_argument("--samples", type=_int_at_least(1), default=16, help="diffusion samples per condition")
-    s.add_argument("--nside", type=_nside, default=32, help="HEALPix nside of the scoring maps")
+    s.add_argument("--prior-bandwidth-km", type=POSITIVE, default=300.0, help="prior kernel width (km)")
+    s.add_argument("--prior-nside", type=nside, default=32, help="HEALPix nside of the stored prior")
+    s.add_argument("--min-coverage", type=float_in(0.0, 1.0), default=None, help="lowest allowed 90%% coverage")
+    s.add_argument("--max-coverage", type=float_in(0.0, 1.0), default=None, help="highest allowed 90%% coverage")
+    s.add_argument("--samples", type=int_at_least(1), default=16, help="diffusion samples per condition")
+    s.add_argument("--nside", type=nside, default=32, help="HEALPix nside of the scoring maps")
     s.add_argument("--half", action="store_true", help="store float16 weights")
     s.add_argument("--device", default=None, help="torch device (default: cuda if available)")
-    s.add_argument("--seed", type=_int_at_least(0), default=0, help="random seed")
+    s.add_argument("--seed", type=int_at_least(0), default=0, help="random seed")
     s.set_defaults(func=cmd_calibrate)
 
     s = sub.add_parser("embed", help="embed texts (MiniLM) or images (EfficientNet-lite0, CLIP) to .npy")
@@ -630,7 +478,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--encoder", default="efficientnet-lite0", help="image encoder: efficientnet-lite0 or clip")
     s.add_argument("--weights", default=None, help="local CLIP weights (folder or file); never downloaded")
     s.add_argument("--out", required=True, help=".npy file to write (resumable for images)")
-    s.add_argument("--batch-size", type=_int_at_least(1), default=64, help="encoder batch size")
+    s.add_argument("--batch-size", type=int_at_least(1), default=64, help="encoder batch size")
     s.add_argument("--device", default="cpu", help="torch device (cpu, cuda, ...)")
     s.set_defaults(func=cmd_embed)
 
@@ -647,7 +495,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_info)
     p.commands = tuple(sub.choices)  # for the prefix of error messages (main)
     for name, s in sub.choices.items():
-        s.prog, s.formatter_class = f"shdd-geo {name}", _HelpFormatter
+        s.prog, s.formatter_class = f"shdd-geo {name}", HelpFormatter
         s.add_argument("--debug", action="store_true", help="show Python tracebacks of errors")
     return p
 
@@ -685,7 +533,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
         prog = f"shdd-geo {args.command}"
         return int(args.func(args) or 0)
-    except _UsageError as exc:
+    except UsageError as exc:
         if debug:
             raise
         print(f"{prog if exc.prog in (None, 'shdd-geo') else exc.prog}: error: {_one_line(exc)}", file=sys.stderr)
