@@ -46,7 +46,7 @@ def make_inputs(d: Path) -> Path:
     return d
 
 
-def _read_only_dir(d: Path) -> str:
+def read_only_dir(d: Path) -> str:
     """An existing folder no file can be created in (root ignores modes: /sys there)."""
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         if not Path("/sys").is_dir():
@@ -171,7 +171,7 @@ def inputs(tmp_path_factory):
 
 
 def _argv(argv, d: Path) -> list[str]:
-    ro = _read_only_dir(d) if any("{readonly}" in a for a in argv) else ""
+    ro = read_only_dir(d) if any("{readonly}" in a for a in argv) else ""
     return [a.format(d=d, readonly=ro) for a in argv]
 
 
