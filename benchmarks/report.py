@@ -166,6 +166,12 @@ def _locate(rows):
                          ("Springfield US and AU", "springfield_us_and_au", "")])
 
 
+def _locate_memory(rows):
+    return _table(rows, [("names", "names", ""), ("peak RSS MiB", "peak_rss_mib", "f1"),
+                         ("÷ one name", "ratio_vs_1", "x"), ("within 1.2x", "within_1_2x", ""),
+                         ("wall s", "wall_s", "f1")])
+
+
 def _text(rows):
     return _table(rows, [("case", "method", ""), ("strings/s", "strings_per_s", "f1"),
                          ("÷ batch 256", "ratio_vs_256", "x"), ("cold ÷ warm", "ratio_cold_over_warm", "x")])
@@ -191,7 +197,8 @@ def _conformal(rows):
 
 _RENDER = {"toponyms": _toponyms, "conformal": _conformal, "names": _location, "names_cities1000": _location, "bluemarble": _location, "drift": _drift,
            "resolution": _resolution, "sh_basis": _sh_basis, "decode": _decode, "field": _field,
-           "sample": _sample, "train": _train, "locate": _locate, "text_embedding": _text}
+           "sample": _sample, "train": _train, "locate": _locate, "locate_memory": _locate_memory,
+           "text_embedding": _text}
 
 
 # -- headline table against the paper --------------------------------------------------------

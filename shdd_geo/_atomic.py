@@ -5,19 +5,21 @@ an existing target is left untouched, so no partial file is ever visible.
 The new file gets the permissions an ordinary ``open(path, "w")`` would give
 it (``0o666`` less the process umask), or those of the file it replaces; a
 symbolic link at ``path`` is replaced by the file, never written through.
-Temporary files that a killed writer left behind (``.NAME.PID.*.tmp`` of a
-process that no longer runs) are removed by the next write of ``NAME``.
+Temporary files (and the folders of :func:`temp_dir_beside`) that a killed
+writer left behind (``.NAME.PID.*.tmp`` of a process that no longer runs)
+are removed by the next write of ``NAME``.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import tempfile
 import threading
 from collections.abc import Callable
 
-__all__ = ["atomic_write", "default_file_mode"]
+__all__ = ["atomic_write", "default_file_mode", "temp_dir_beside"]
 
 _UMASK_LOCK = threading.Lock()
 
@@ -70,10 +72,32 @@ def _remove_stale_temps(parent: str, base: str) -> None:
             continue
         pid = name[len(prefix):].split(".", 1)[0]
         if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+            stale = os.path.join(parent, name)
             try:
-                os.remove(os.path.join(parent, name))
+                if os.path.isdir(stale) and not os.path.islink(stale):
+                    shutil.rmtree(stale)  # a writer's private folder (see temp_dir_beside)
+                else:
+                    os.remove(stale)
             except OSError:
                 pass
+
+
+def temp_dir_beside(tmp: str) -> tempfile.TemporaryDirectory:
+    """A private folder next to ``atomic_write``'s temporary file ``tmp``, cleaned like it after a kill.
+
+    For writers that need a folder (OGR picks drivers by file name).
+
+    Examples
+    --------
+    >>> import os, pathlib, tempfile
+    >>> tmp = os.path.join(tempfile.mkdtemp(), f".a.gpkg.{os.getpid()}.x1.tmp")
+    >>> with temp_dir_beside(tmp) as folder:
+    ...     os.path.basename(folder).startswith(os.path.basename(tmp)[:-4])
+    True
+    """
+    name = os.path.basename(tmp)
+    return tempfile.TemporaryDirectory(dir=os.path.dirname(tmp) or ".", prefix=name[:-4] + ".",
+                                       suffix=".tmp")
 
 
 def atomic_write(path, write: Callable[[str], None]) -> str:

@@ -10,65 +10,72 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from ._cli_args import (POSITIVE, HelpFormatter, Parser, UsageError, float_in, format_list, in_file,
+                        int_at_least, non_negative_int, npy_shape, nside, out_dir, out_file, read_lines)
+
 __all__ = ["main"]
 
 _FORMATS = ("png", "nc", "geojson")
 
 
-def _slug(text: str) -> str:
-    s = re.sub(r"[^\w\-]+", "_", text.strip(), flags=re.UNICODE).strip("_")
-    return (s or "query")[:80]
+_formats = format_list(_FORMATS)
 
 
-def _formats(value: str) -> list[str]:
-    fmts = [f.strip().lower() for f in value.split(",") if f.strip()]
-    bad = [f for f in fmts if f not in _FORMATS]
-    if bad:
-        raise argparse.ArgumentTypeError(f"unknown format(s) {bad}; choose from {','.join(_FORMATS)}")
-    return fmts
+def _check_texts(texts: list[str]) -> list[str]:
+    """Output stems of the names (refusing empty ones), before any model is loaded."""
+    from .io.naming import check_name, output_stems
+
+    for i, t in enumerate(texts, 1):
+        try:
+            check_name(t, f"name {i}")
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    return output_stems(texts)
 
 
-def _read_lines(path: str) -> list[str]:
-    p = Path(path)
-    if not p.is_file():
-        raise SystemExit(f"error: --input {path!r} is not a file")
-    return [line.strip() for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+def _check_model_kind(name: str, kind: str) -> None:
+    from .pretrained.registry import MODELS
+
+    if name not in MODELS:
+        raise UsageError(f"--model {name!r} is not a built-in model; choose from {', '.join(sorted(MODELS))}")
+    inputs = MODELS[name].inputs
+    if inputs != kind:
+        raise UsageError(f"--model {name!r} takes {inputs} inputs, not {kind}s; "
+                          f"use `shdd-geo {'locate' if inputs == 'text' else 'locate-image'}`")
 
 
-def _write_outputs(result: dict, out: Path, formats: list[str], stem: str | None = None) -> list[str]:
-    """Write the field's files as ``out/<slug of stem (default: the result's text)>.<format>``."""
-    field, stem = result["field"], out / _slug(stem or result["text"])
-    written = []
+# ---- locate ---------------------------------------------------------------------------------------------------
+def _mode_names(result: dict) -> list:
+    return [m.get("place") for m in result["modes"]]
+
+
+def _write_outputs(result: dict, out: Path, formats: list[str], stem: str) -> list[str]:
+    """Write the field's files as ``out/<stem>.<format>``; modes (GeoJSON, PNG) are the result's own list."""
+    field, text = result["field"], result["text"]
+    if field.attrs.get("text") is None:
+        field = field.with_attrs({"text": str(text)})
+    path, written = out / stem, []
     if "nc" in formats:
-        field.to_netcdf(f"{stem}.nc")
-        written.append(f"{stem}.nc")
+        field.to_netcdf(f"{path}.nc")
+        written.append(f"{path}.nc")
     if "geojson" in formats:
-        field.to_geojson(f"{stem}.geojson", levels=(0.5, 0.9))
-        written.append(f"{stem}.geojson")
+        modes = [{**m, "query": str(text)} for m in result["modes"]]
+        field.to_geojson(f"{path}.geojson", levels=(0.5, 0.9), modes=modes)
+        written.append(f"{path}.geojson")
     if "png" in formats:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        from .plotting import save_map
 
         listed = {key: [m[key] for m in result["modes"]] for key in ("lat", "lon", "mass")}
-        ax = field.plot(levels=(0.9,), modes=listed,  # the modes printed, not the map's own
-                        title=f"shdd-geo locate: {result['text']!r} (90% credible region)")
-        from ._atomic import atomic_write
-
-        try:  # atomic like the other files: a kill never leaves a truncated PNG
-            atomic_write(f"{stem}.png", lambda tmp: ax.figure.savefig(tmp, format="png", dpi=110,
-                                                                     bbox_inches="tight"))
-        finally:
-            plt.close(ax.figure)
-        written.append(f"{stem}.png")
+        listed["name"] = _mode_names(result)
+        save_map(field, f"{path}.png", levels=(0.9,), modes=listed,  # the modes listed, not the map's own
+                 title=f"shdd-geo locate: {text!r} (90% credible region)")
+        written.append(f"{path}.png")
     return written
 
 
@@ -76,7 +83,9 @@ def _print_result(result: dict, region) -> None:
     print(f"\n{result['text']!r}: 90% credible region {region.area_km2:,.0f} km^2")
     print(f"  {'#':>2} {'lat':>8} {'lon':>9} {'mass':>6}  nearest known place")
     for i, m in enumerate(result["modes"], 1):
-        if m.get("similarity") is not None:  # moved by the retrieval hybrid onto a matching place
+        if m.get("place") is None:
+            where = "-"
+        elif m.get("similarity") is not None:  # moved by the retrieval hybrid onto a matching place
             from .metrics import great_circle_km
 
             moved = float(great_circle_km(m["model_lat"], m["model_lon"], m["lat"], m["lon"]))
@@ -96,39 +105,30 @@ def _top_countries(field, n: int) -> list[dict]:
             for i in np.argsort(-mass, kind="stable")[:n]]
 
 
-def _non_negative_int(value: str) -> int:
-    n = int(value)
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {n}")
-    return n
-
-
 def cmd_locate(args) -> int:
-    texts = list(args.text) + (_read_lines(args.input) if args.input else [])
+    texts = list(args.text) + (read_lines(args.input) if args.input else [])
     if not texts:
-        raise SystemExit("error: give a place name, or --input FILE with one name per line")
-    return _locate_all(texts, args, kind="text", unit="name")
+        raise UsageError("give a place name, or --input FILE with one name per line")
+    return _locate_all(texts, _check_texts(texts), args, kind="text", unit="name")
 
 
 def cmd_locate_image(args) -> int:
-    paths = list(args.image) + (_read_lines(args.input) if args.input else [])
+    paths = list(args.image) + (read_lines(args.input) if args.input else [])
     if not paths:
-        raise SystemExit("error: give an image file, or --input FILE with one image path per line")
-    missing = [p for p in paths if not Path(p).is_file()]
-    if missing:
-        raise SystemExit(f"error: image file(s) not found: {missing[:5]}")
-    return _locate_all(paths, args, kind="image", unit="image")
+        raise UsageError("give an image file, or --input FILE with one image path per line")
+    for p in paths:
+        in_file(p, "image")
+    return _locate_all(paths, _check_texts([Path(p).stem for p in paths]), args, kind="image", unit="image")
 
 
-def _locate_all(items: list[str], args, *, kind: str, unit: str) -> int:
-    from . import pretrained
+def _locate_all(items: list[str], stems: list[str], args, *, kind: str, unit: str) -> int:
+    """Locate each item; the table, ``--json``, GeoJSON and PNG all show ``locate``'s one list of modes."""
+    _check_model_kind(args.model, kind)
+    out = out_dir(args.out)
+    from . import pretrained  # only now: every argument above was checked first
 
     t0 = time.perf_counter()
     geo = pretrained.load(args.model)
-    if geo.card.inputs != kind:
-        raise SystemExit(f"error: --model {args.model!r} takes {geo.card.inputs} inputs, not {kind}s; "
-                         f"use `shdd-geo {'locate' if geo.card.inputs == 'text' else 'locate-image'}`")
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     iterator = items
     if len(items) > 1:
@@ -136,12 +136,12 @@ def _locate_all(items: list[str], args, *, kind: str, unit: str) -> int:
 
         iterator = tqdm(items, desc="locate", unit=unit)
     records = []
-    for item in iterator:
+    for item, stem in zip(iterator, stems):
         res = geo.locate(item, k=args.k, nside=args.nside, n_samples=args.samples, generator=args.seed,
                          snap_km=None if args.no_snap else args.snap_km, prior_weight=args.prior_weight,
                          namesake_weight=args.namesake_weight, min_mass=args.min_mass)
         region = res["field"].credible_region(0.9)
-        written = _write_outputs(res, out, args.format, stem=Path(item).stem if kind == "image" else None)
+        written = _write_outputs(res, out, args.format, stem)
         top = _top_countries(res["field"], args.by_country) if args.by_country else None
         if not args.json:
             _print_result(res, region)
@@ -151,6 +151,7 @@ def _locate_all(items: list[str], args, *, kind: str, unit: str) -> int:
                 print(f"  wrote {w}")
         records.append({"text": item, "modes": res["modes"], "area90_km2": float(region.area_km2),
                         "files": written, **({"countries": top} if top is not None else {})})
+        del res, region
     if args.json:
         print(json.dumps(records, indent=2))
     else:
@@ -158,41 +159,63 @@ def _locate_all(items: list[str], args, *, kind: str, unit: str) -> int:
     return 0
 
 
-def _load_coords(coords: str):
-    """(lat, lon) from an (n, 2) .npy or a CSV/Parquet table with lat/lon columns (any case)."""
+def _load_coords(coords: str, opt: str = "--coords"):
+    """(lat, lon) from an (n, 2) .npy or a CSV/Parquet table with lat/lon columns (any case), checked."""
+    in_file(coords, opt)
     if coords.endswith(".npy"):
-        c = np.load(coords)
-        return c[:, 0], c[:, 1]
-    import pandas as pd
+        shape = npy_shape(coords, opt)
+        if len(shape) != 2 or shape[1] != 2:
+            raise UsageError(f"{opt} {coords!r} must be an (n, 2) array of (lat, lon), got shape {shape}")
+        c = np.load(coords).astype(np.float64)
+        lat, lon = c[:, 0], c[:, 1]
+    else:
+        import pandas as pd
 
-    df = pd.read_csv(coords) if not coords.endswith(".parquet") else pd.read_parquet(coords)
-    cols = {c.lower(): c for c in df.columns}
-    if "lat" not in cols or "lon" not in cols:
-        raise SystemExit(f"error: {coords!r} needs 'lat' and 'lon' columns, has {list(df.columns)}")
-    return df[cols["lat"]].to_numpy(float), df[cols["lon"]].to_numpy(float)
+        try:
+            df = pd.read_csv(coords) if not coords.endswith(".parquet") else pd.read_parquet(coords)
+        except Exception as exc:  # pandas raises many types for unreadable tables
+            raise UsageError(f"{opt} {coords!r} is not a readable table ({' '.join(str(exc).split())})") from None
+        cols = {c.lower(): c for c in df.columns}
+        if "lat" not in cols or "lon" not in cols:
+            raise UsageError(f"{opt} {coords!r} needs 'lat' and 'lon' columns, has {list(df.columns)}")
+        try:
+            lat, lon = df[cols["lat"]].to_numpy(float), df[cols["lon"]].to_numpy(float)
+        except (TypeError, ValueError):
+            raise UsageError(f"{opt} {coords!r}: 'lat' and 'lon' must be numbers") from None
+    if not (np.all(np.isfinite(lat)) and np.all(np.isfinite(lon)) and np.all(np.abs(lat) <= 90)):
+        raise UsageError(f"{opt} {coords!r}: coordinates must be finite with latitude in [-90, 90]")
+    return lat, lon
 
 
 def _load_xy(embeddings: str, coords: str):
-    X = np.load(embeddings, mmap_mode="r")
+    shape = npy_shape(embeddings, "--embeddings")
+    if len(shape) != 2 or 0 in shape:
+        raise UsageError(f"--embeddings {embeddings!r} must be a non-empty (n, d) array, got shape {shape}")
     lat, lon = _load_coords(coords)
-    if len(lat) != X.shape[0]:
-        raise SystemExit(f"error: {embeddings!r} has {X.shape[0]} rows but {coords!r} has {len(lat)}")
-    return X, lat, lon
+    if len(lat) != shape[0]:
+        raise UsageError(f"--embeddings {embeddings!r} has {shape[0]} rows but --coords {coords!r} has {len(lat)}")
+    return np.load(embeddings, mmap_mode="r"), lat, lon
 
 
 def cmd_train(args) -> int:
+    out_file(args.out)
+    if args.checkpoint:
+        out_file(args.checkpoint, "--checkpoint")
+    for opt, path in (("--resume", args.resume), ("--init-from", args.init_from)):
+        if path:
+            in_file(path, opt)
+    X, lat, lon = _load_xy(args.embeddings, args.coords)
     from .model import LocDiffusion
 
-    X, lat, lon = _load_xy(args.embeddings, args.coords)
     arch, init = {"L": 23 if args.L is None else args.L}, None
     if args.init_from:  # warm start: the network's shape is the old model's
-        if not Path(args.init_from).is_file():
-            raise SystemExit(f"error: --init-from {args.init_from!r} is not a file")
         init = LocDiffusion.load(args.init_from, device="cpu")
         if args.L is not None and args.L != init.L:
-            raise SystemExit(f"error: --L {args.L} differs from --init-from's L = {init.L}; leave --L out")
+            raise UsageError(f"--L {args.L} differs from --init-from's L = {init.L}; leave --L out")
         arch = {k: getattr(init, k) for k in ("L", "width", "bottleneck", "depth", "time_dim")}
     given = {k: v for k, v in (("lr", args.lr), ("retrieval_k", args.retrieval_k)) if v is not None}
+    if init is not None and args.retrieval_k is None:  # the warm start's network decides the condition width
+        given["retrieval_k"] = init.retrieval_k
     make = LocDiffusion.paper if args.preset == "paper" else LocDiffusion
     model = make(**arch, **given, batch_size=args.batch_size, loss=args.loss,
                  prediction=args.prediction, omega_0=args.omega_0, timestep_power=args.timestep_power,
@@ -205,13 +228,15 @@ def cmd_train(args) -> int:
 
 
 def cmd_calibrate(args) -> int:
+    in_file(args.model, "--model")
+    out_file(args.out)
+    X, lat, lon = _load_xy(args.embeddings, args.coords)
+    prior = _load_coords(args.prior_coords, "--prior-coords") if args.prior_coords else None
     from .model import LocDiffusion
 
-    X, lat, lon = _load_xy(args.embeddings, args.coords)
     model = LocDiffusion.load(args.model, device=args.device)
-    if args.prior_coords:
-        plat, plon = _load_coords(args.prior_coords)
-        model.set_prior(plat, plon, nside=args.prior_nside, bandwidth_km=args.prior_bandwidth_km)
+    if prior is not None:
+        model.set_prior(*prior, nside=args.prior_nside, bandwidth_km=args.prior_bandwidth_km)
     model.calibrate(np.asarray(X, dtype=np.float32), lat, lon, n_samples=args.samples, nside=args.nside,
                     generator=args.seed, min_coverage=args.min_coverage, max_coverage=args.max_coverage)
     path = model.save(args.out, half=args.half)
@@ -223,10 +248,11 @@ def cmd_calibrate(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
+    in_file(args.model, "--model")
+    X, lat, lon = _load_xy(args.embeddings, args.coords)
     from .evaluation import evaluate_predictor
     from .model import LocDiffusion
 
-    X, lat, lon = _load_xy(args.embeddings, args.coords)
     model = LocDiffusion.load(args.model, device=args.device)
     result = evaluate_predictor(
         model, np.asarray(X, dtype=np.float32), lat, lon, fields=args.fields, nside=args.nside,
@@ -240,15 +266,44 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-def cmd_embed(args) -> int:
+def _embed_sources(args):
+    """Check ``embed``'s inputs and output: (texts or None, image items, their metadata)."""
     if bool(args.texts) == bool(args.images):
-        raise SystemExit("error: give exactly one of --texts FILE or --images DIR|CSV")
+        raise UsageError("give exactly one of --texts FILE or --images DIR|CSV")
+    out_file(args.out)
+    if args.weights and not Path(args.weights).exists():
+        raise UsageError(f"--weights {args.weights!r} does not exist")
     if args.texts:
+        texts = read_lines(args.texts, "--texts")
+        if not texts:
+            raise UsageError(f"--texts {args.texts!r} has no non-empty line")
+        return texts, None, None
+    src = Path(args.images)
+    if not src.exists():
+        raise UsageError(f"--images {args.images!r} does not exist")
+    if src.is_dir():
+        from .io import scan_image_folder
+
+        items = scan_image_folder(src)
+        if not items:
+            raise UsageError(f"--images {args.images!r}: no images found in the folder")
+        return None, items, None
+    if args.image_dir and not Path(args.image_dir).is_dir():
+        raise UsageError(f"--image-dir {args.image_dir!r} is not a folder")
+    from .io import load_image_csv
+
+    ds, report = load_image_csv(src, args.image_dir)
+    print(report)
+    return None, list(ds.paths), ds.meta
+
+
+def cmd_embed(args) -> int:
+    texts, items, meta = _embed_sources(args)
+    if texts is not None:
+        from ._atomic import atomic_write
         from .encoders import TextEncoder
 
-        texts = _read_lines(args.texts)
         emb = TextEncoder(device=args.device).embed(texts, batch_size=args.batch_size, progress=True)
-        from ._atomic import atomic_write
 
         def _save(tmp: str) -> None:
             with open(tmp, "wb") as fh:
@@ -258,19 +313,8 @@ def cmd_embed(args) -> int:
         print(f"wrote {args.out} {emb.shape}")
         return 0
     from .encoders import get_encoder
-    from .io import embed_to_disk, load_image_csv, scan_image_folder
+    from .io import embed_to_disk
 
-    src = Path(args.images)
-    if src.is_dir():
-        items, meta = scan_image_folder(src), None
-        if not items:
-            raise SystemExit(f"error: no images found in {src}")
-    elif src.is_file():
-        ds, report = load_image_csv(src, args.image_dir)
-        print(report)
-        items, meta = list(ds.paths), ds.meta
-    else:
-        raise SystemExit(f"error: --images {args.images!r} is neither a folder nor a CSV file")
     kw = {"path": args.weights} if args.weights else {}
     encoder = get_encoder(args.encoder, device=args.device, **kw)
     res = embed_to_disk(items, args.out, encoder=encoder, meta=meta, batch_size=args.batch_size,
@@ -282,81 +326,73 @@ def cmd_embed(args) -> int:
 _EXPORT_FORMATS = ("png", "geojson", "gpkg", "tif", "nc")
 
 
-def _export_formats(value: str) -> list[str]:
-    """``export --format``: a comma list of png,geojson,gpkg,tif,nc (checked by :func:`cmd_export`)."""
-    return [f.strip().lower() for f in value.split(",") if f.strip()]
+_export_formats = format_list(_EXPORT_FORMATS)
 
 
 def cmd_export(args) -> int:
+    in_file(args.field, "field")
+    out = out_dir(args.out)
     from .fields import open_field
 
-    bad = [f for f in args.format if f not in _EXPORT_FORMATS]
-    if bad or not args.format:
-        print(f"shdd-geo export: error: unknown --format {','.join(bad) or '(empty)'}; "
-              f"choose from {','.join(_EXPORT_FORMATS)}", file=sys.stderr)
-        return 2
-    try:
-        field = open_field(args.field)
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"shdd-geo export: error: {exc}", file=sys.stderr)
-        return 1
+    field = open_field(args.field)
     fields = [field[i] for i in range(len(field))] if field.is_batch else [field]
-    out = Path(args.out)
+    stem = Path(args.field).stem
+    labels = [str(field.labels[i]) if field.labels else f"{stem}_{i}" for i in range(len(fields))] \
+        if field.is_batch else [stem]
     out.mkdir(parents=True, exist_ok=True)
-    for i, f in enumerate(fields):
-        stem = Path(args.field).stem
-        if field.is_batch:
-            label = str(field.labels[i]) if field.labels else f"{stem}_{i}"
-        else:
-            label = stem
+    for f, label, target in zip(fields, labels, _check_texts(labels)):
         table = f.modes(k=3)
-        res = {"text": str(label), "field": f,
-               "modes": [dict(lat=a, lon=b, mass=m) for a, b, m in zip(table["lat"], table["lon"], table["mass"])]}
-        for w in _write_outputs(res, out, [x for x in args.format if x in ("png", "geojson")]):
+        res = {"text": label, "field": f,
+               "modes": [dict(lat=float(a), lon=float(b), mass=float(m))
+                         for a, b, m in zip(table["lat"], table["lon"], table["mass"])]}
+        for w in _write_outputs(res, out, [x for x in args.format if x in ("png", "geojson")], target):
             print(f"wrote {w}")
-        target = out / _slug(str(label))
         writers = {"gpkg": lambda p: f.to_file(p, modes=3), "tif": lambda p: f.to_raster(p),
                    "nc": lambda p: f.to_netcdf(p)}
         for fmt in (x for x in args.format if x in writers):
-            writers[fmt](f"{target}.{fmt}")
-            print(f"wrote {target}.{fmt}")
+            writers[fmt](f"{out / target}.{fmt}")
+            print(f"wrote {out / target}.{fmt}")
     return 0
 
 
 def cmd_info(args) -> int:
     from . import __version__, pretrained
 
-    print(f"shdd_geo {__version__}")
-    for name in pretrained.available():
-        print(pretrained.model_card_json(name))
+    cards = {name: json.loads(pretrained.model_card_json(name)) for name in pretrained.available()}
+    if args.json:  # one JSON object
+        print(json.dumps({"version": __version__, "models": cards}, indent=2))
+        return 0
+    print(f"shdd_geo {__version__}\nbuilt-in models:")
+    for name, card in cards.items():
+        print(f"  {name} ({card['inputs']} inputs): {card['description']}")
     return 0
 
 
 def _add_locate_options(s: argparse.ArgumentParser, *, what: str, model: str, func) -> None:
     """The options ``locate`` and ``locate-image`` share."""
     s.add_argument("--out", default="shdd_geo_out", help="output folder (default: %(default)s)")
-    s.add_argument("--format", type=_formats, default=list(_FORMATS), help="comma list of png,nc,geojson")
+    s.add_argument("--format", type=_formats, default=",".join(_FORMATS), help="comma list of png,nc,geojson")
     s.add_argument("--model", default=model, help="built-in model (default: %(default)s)")
-    s.add_argument("--k", type=int, default=5, help="number of modes to list")
-    s.add_argument("--nside", type=int, default=64, help="HEALPix nside of the map")
-    s.add_argument("--samples", type=int, default=64, help=f"diffusion samples per {what}")
-    s.add_argument("--seed", type=int, default=0, help="random seed")
+    s.add_argument("--k", type=int_at_least(1), default=5, help="number of modes to list")
+    s.add_argument("--nside", type=nside, default=64, help="HEALPix nside of the map (a power of 2)")
+    s.add_argument("--samples", type=int_at_least(1), default=64, help=f"diffusion samples per {what}")
+    s.add_argument("--seed", type=int_at_least(0), default=0, help="random seed")
     s.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    s.add_argument("--by-country", type=_non_negative_int, default=0, metavar="N",
+    s.add_argument("--by-country", type=non_negative_int, default=0, metavar="N",
                    help="also list the N countries with the most probability, from the bundled Natural Earth "
                         "polygons (default: 0, none)")
-    s.add_argument("--min-mass", type=float, default=0.005,
+    s.add_argument("--min-mass", type=float_in(0.0, 1.0), default=0.005,
                    help="list modes after the first only with at least this probability mass "
                         "(default: %(default)s; 0 lists all --k)")
-    s.add_argument("--prior-weight", type=float, default=None,
+    s.add_argument("--prior-weight", type=float_in(0.0, 1.0, high_open=True), default=None,
                    help="weight of the model's location prior in the map and its regions, in [0, 1) "
                         "(default: the calibrated one; 0 = the samples' density alone)")
     if what == "name":
-        s.add_argument("--snap-km", type=float, default=350.0,
+        s.add_argument("--snap-km", type=float_in(0.0, 20038.0, low_open=True), default=350.0,
                        help="retrieval hybrid: move each mode onto the best-matching known place name "
                             "within this distance (default: %(default)s km)")
         s.add_argument("--no-snap", action="store_true", help="list the model's own modes (no hybrid)")
-        s.add_argument("--namesake-weight", type=float, default=None,
+        s.add_argument("--namesake-weight", type=float_in(0.0, 1.0, high_open=True), default=None,
                        help="weight of the known places of the same name in the map and modes, in [0, 1) "
                             "(default: the model card's; 0 = the model alone)")
     else:
@@ -365,8 +401,13 @@ def _add_locate_options(s: argparse.ArgumentParser, *, what: str, model: str, fu
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="shdd-geo", description=__doc__.splitlines()[0])
-    sub = p.add_subparsers(dest="command", required=True)
+    """The ``shdd-geo`` parser: every bad value is a ``UsageError`` naming its option."""
+    from . import __version__
+
+    p = Parser(prog="shdd-geo", description=__doc__.splitlines()[0], formatter_class=HelpFormatter)
+    p.add_argument("--version", action="version", version=f"shdd-geo {__version__}")
+    p.add_argument("--debug", action="store_true", help="show Python tracebacks of errors")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     s = sub.add_parser("locate", help="place names -> density maps, modes and exports (built-in model)")
     s.add_argument("text", nargs="*", help="place name(s) to locate")
@@ -383,42 +424,42 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--embeddings", required=True, help=".npy (n, d) float32")
     s.add_argument("--coords", required=True, help="CSV/Parquet with lat, lon columns, or .npy (n, 2)")
     s.add_argument("--out", required=True, help="model file to write (.safetensors)")
-    s.add_argument("--L", type=int, default=None,
+    s.add_argument("--L", type=int_at_least(1), default=None,
                    help="SHDD degree; D = (L+1)^2 (default: 23, or --init-from's)")
-    s.add_argument("--epochs", type=int, default=10, help="training epochs (default: %(default)s)")
-    s.add_argument("--batch-size", type=int, default=512, help="mini-batch size (default: %(default)s)")
+    s.add_argument("--epochs", type=int_at_least(1), default=10, help="training epochs (default: %(default)s)")
+    s.add_argument("--batch-size", type=int_at_least(1), default=512, help="mini-batch size (default: %(default)s)")
     s.add_argument("--preset", default="default", choices=["default", "paper"],
                    help="settings: the measured best recipe, or the paper's Table 9 (default: %(default)s)")
-    s.add_argument("--lr", type=float, default=None, help="peak AdamW learning rate (default: the preset's)")
-    s.add_argument("--retrieval-k", type=int, default=None,
+    s.add_argument("--lr", type=POSITIVE, default=None, help="peak AdamW learning rate (default: the preset's)")
+    s.add_argument("--retrieval-k", type=int_at_least(0), default=None,
                    help="neighbours of the retrieval prior, 0 = off (default: the preset's; 32 / paper 0)")
     s.add_argument("--loss", default="kl", choices=["kl", "l1", "l2", "cosine"], help="training loss (default: %(default)s)")
     s.add_argument("--prediction", default="sample", choices=["sample", "v"],
                    help="network output: clean coefficients (paper) or velocity (default: %(default)s)")
-    s.add_argument("--omega-0", type=float, default=30.0, help="SIREN frequency factor (default: %(default)s)")
-    s.add_argument("--timestep-power", type=float, default=1.0,
+    s.add_argument("--omega-0", type=POSITIVE, default=30.0, help="SIREN frequency factor (default: %(default)s)")
+    s.add_argument("--timestep-power", type=POSITIVE, default=1.0,
                    help="training timesteps with density ~ t**(p-1); 1 = uniform (default: %(default)s)")
     s.add_argument("--checkpoint", help="resumable checkpoint file")
-    s.add_argument("--checkpoint-every", type=int, default=None, help="steps between checkpoints")
+    s.add_argument("--checkpoint-every", type=int_at_least(1), default=None, help="steps between checkpoints")
     s.add_argument("--resume", help="checkpoint to resume from")
     s.add_argument("--init-from", help="model file to warm-start the network from (its L and widths; "
                                        "x0 <-> v is converted)")
     s.add_argument("--half", action="store_true", help="store float16 weights")
     s.add_argument("--device", default=None, help="torch device (default: cuda if available)")
-    s.add_argument("--seed", type=int, default=0, help="random seed")
+    s.add_argument("--seed", type=int_at_least(0), default=0, help="random seed")
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("evaluate", help="accuracy / median error / calibration of a saved model")
     s.add_argument("--model", required=True, help="model file written by `train` or LocDiffusion.save")
     s.add_argument("--embeddings", required=True, help=".npy (n, d) float32 embeddings")
     s.add_argument("--coords", required=True, help="CSV/Parquet with lat, lon columns, or .npy (n, 2)")
-    s.add_argument("--samples", type=int, default=16, help="diffusion samples per condition")
+    s.add_argument("--samples", type=int_at_least(1), default=16, help="diffusion samples per condition")
     s.add_argument("--point", default="centre", choices=["centre", "densest", "median", "mode"],
                    help="how samples become one point (default: %(default)s)")
     s.add_argument("--fields", action="store_true", help="also credible-region coverage and log-likelihood")
-    s.add_argument("--nside", type=int, default=64, help="HEALPix nside of the density metrics")
+    s.add_argument("--nside", type=nside, default=64, help="HEALPix nside of the density metrics")
     s.add_argument("--device", default=None, help="torch device (default: cuda if available)")
-    s.add_argument("--seed", type=int, default=0, help="random seed")
+    s.add_argument("--seed", type=int_at_least(0), default=0, help="random seed")
     s.set_defaults(func=cmd_evaluate)
 
     s = sub.add_parser("calibrate", help="choose a saved model's density temperature (and prior weight)")
@@ -427,15 +468,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--coords", required=True, help="CSV/Parquet with lat, lon columns, or .npy (n, 2)")
     s.add_argument("--out", required=True, help="calibrated model file to write (.safetensors)")
     s.add_argument("--prior-coords", default=None, help="locations whose density becomes the prior")
-    s.add_argument("--prior-bandwidth-km", type=float, default=300.0, help="prior kernel width (km)")
-    s.add_argument("--prior-nside", type=int, default=32, help="HEALPix nside of the stored prior")
-    s.add_argument("--min-coverage", type=float, default=None, help="lowest allowed 90%% coverage")
-    s.add_argument("--max-coverage", type=float, default=None, help="highest allowed 90%% coverage")
-    s.add_argument("--samples", type=int, default=16, help="diffusion samples per condition")
-    s.add_argument("--nside", type=int, default=32, help="HEALPix nside of the scoring maps")
+    s.add_argument("--prior-bandwidth-km", type=POSITIVE, default=300.0, help="prior kernel width (km)")
+    s.add_argument("--prior-nside", type=nside, default=32, help="HEALPix nside of the stored prior")
+    s.add_argument("--min-coverage", type=float_in(0.0, 1.0), default=None, help="lowest allowed 90%% coverage")
+    s.add_argument("--max-coverage", type=float_in(0.0, 1.0), default=None, help="highest allowed 90%% coverage")
+    s.add_argument("--samples", type=int_at_least(1), default=16, help="diffusion samples per condition")
+    s.add_argument("--nside", type=nside, default=32, help="HEALPix nside of the scoring maps")
     s.add_argument("--half", action="store_true", help="store float16 weights")
     s.add_argument("--device", default=None, help="torch device (default: cuda if available)")
-    s.add_argument("--seed", type=int, default=0, help="random seed")
+    s.add_argument("--seed", type=int_at_least(0), default=0, help="random seed")
     s.set_defaults(func=cmd_calibrate)
 
     s = sub.add_parser("embed", help="embed texts (MiniLM) or images (EfficientNet-lite0, CLIP) to .npy")
@@ -445,25 +486,40 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--encoder", default="efficientnet-lite0", help="image encoder: efficientnet-lite0 or clip")
     s.add_argument("--weights", default=None, help="local CLIP weights (folder or file); never downloaded")
     s.add_argument("--out", required=True, help=".npy file to write (resumable for images)")
-    s.add_argument("--batch-size", type=int, default=64, help="encoder batch size")
+    s.add_argument("--batch-size", type=int_at_least(1), default=64, help="encoder batch size")
     s.add_argument("--device", default="cpu", help="torch device (cpu, cuda, ...)")
     s.set_defaults(func=cmd_embed)
 
     s = sub.add_parser("export", help="NetCDF field -> maps, regions (GeoJSON, GeoPackage), GeoTIFF, NetCDF")
     s.add_argument("field", help="NetCDF file written by SphericalField.to_netcdf")
     s.add_argument("--out", default="shdd_geo_out", help="output folder (default: %(default)s)")
-    s.add_argument("--format", type=_export_formats, default=["png", "geojson"],
+    s.add_argument("--format", type=_export_formats, default="png,geojson",
                    help="comma list of png,geojson,gpkg (regions and modes), tif (0.25 deg COG GeoTIFF), "
-                        "nc (CF NetCDF) (default: png,geojson)")
+                        "nc (CF NetCDF) (default: %(default)s)")
     s.set_defaults(func=cmd_export)
 
     s = sub.add_parser("info", help="version and built-in models")
+    s.add_argument("--json", action="store_true", help="print one JSON object (version, model cards)")
     s.set_defaults(func=cmd_info)
+    p.commands = tuple(sub.choices)  # for the prefix of error messages (main)
+    for name, s in sub.choices.items():
+        s.prog, s.formatter_class = f"shdd-geo {name}", HelpFormatter
+        s.add_argument("--debug", action="store_true", help="show Python tracebacks of errors")
     return p
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    return text or type(exc).__name__
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``shdd-geo``: parse ``argv`` (default ``sys.argv[1:]``), run, return the exit code.
+
+    Every argument and path is checked before a model is loaded.  A user
+    error prints one line on stderr, ``shdd-geo COMMAND: error: ...``, and
+    returns 2 (a bad argument or input file) or 1 (a failure while working,
+    e.g. a corrupt model file); ``--debug`` raises it with its traceback.
 
     Examples
     --------
@@ -473,9 +529,36 @@ def main(argv: list[str] | None = None) -> int:
     ...     code = main(["info"])
     >>> code, "geonames-minilm" in out.getvalue()
     (0, True)
+    >>> with contextlib.redirect_stderr(out):
+    ...     main(["locate", "Kyoto", "--nside", "33"])
+    2
     """
-    args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
+    debug = "--debug" in argv
+    parser = build_parser()
+    prog = f"shdd-geo {argv[0]}" if argv and argv[0] in parser.commands else "shdd-geo"
+    try:
+        args = parser.parse_args(argv)
+        prog = f"shdd-geo {args.command}"
+        return int(args.func(args) or 0)
+    except UsageError as exc:
+        if debug:
+            raise
+        print(f"{prog if exc.prog in (None, 'shdd-geo') else exc.prog}: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except SystemExit as exc:  # --help, --version
+        return exc.code if isinstance(exc.code, int) else 0
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a failure while working: one line, the traceback only with --debug
+        if debug:
+            raise
+        print(f"{prog}: error: {_one_line(exc)} [{type(exc).__name__}; --debug shows the traceback]",
+              file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

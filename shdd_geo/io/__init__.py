@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from .embeddings import EmbeddingFile, embed_to_disk, open_embeddings
 from .images import ImageDataset, LoadReport, load_image_csv, read_locations_csv, scan_image_folder
-from . import healpix_nc, raster, vector  # GIS formats of fields (issue 26); light: no IO library at import
+from . import healpix_nc, naming, raster, vector  # GIS formats of fields (issue 26); light: no IO library at import
 
 __all__ = [
     "EmbeddingFile",

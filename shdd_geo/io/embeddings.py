@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from .._atomic import atomic_write
 from .._optional import attempt_import
 
 __all__ = ["EmbeddingFile", "embed_to_disk", "items_key", "open_embeddings"]
@@ -132,9 +133,8 @@ def items_key(items: Sequence[Any]) -> str:
 
 
 def _write_json_atomic(path: Path, obj: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(obj, indent=1))
-    os.replace(tmp, path)
+    text = json.dumps(obj, indent=1)
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
 def _meta_frame(meta: Any, n: int) -> Any:
@@ -358,13 +358,10 @@ def _finish(
     meta_df = meta_df.copy()
     meta_df["ok"] = ok
     target = paths[fmt]
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     if fmt == "parquet":
-        meta_df.to_parquet(tmp, index=False)
+        atomic_write(target, lambda tmp: meta_df.to_parquet(tmp, index=False))
     else:
-        meta_df.to_csv(tmp, index=False)
-    os.replace(tmp, target)
-    os.replace(paths["partial"], paths["npy"])
+        atomic_write(target, lambda tmp: meta_df.to_csv(tmp, index=False))
     final = {
         **info,
         "status": "complete",
@@ -373,6 +370,8 @@ def _finish(
         "finished": time.time(),
     }
     _write_json_atomic(paths["json"], final)
+    # the .npy last: a kill before this rename leaves no .npy (the run resumes), never a .npy without its .json
+    os.replace(paths["partial"], paths["npy"])
     paths["progress"].unlink(missing_ok=True)
     return open_embeddings(paths["npy"])
 

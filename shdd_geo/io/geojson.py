@@ -183,7 +183,7 @@ def pixel_polygons(nside: int, pix: np.ndarray, nest: bool, step: int) -> tuple[
     return arr, np.asarray(owner, dtype=np.int64)
 
 
-def to_geojson(field, path=None, levels=(0.5, 0.9), *, modes: int = 3,
+def to_geojson(field, path=None, levels=(0.5, 0.9), *, modes: int | list = 3,
                min_separation_km: float = 500.0, step: int = 2, precision: int = 6) -> dict:
     """RFC 7946 FeatureCollection of credible regions and modes, in (lon, lat).
 
@@ -194,10 +194,12 @@ def to_geojson(field, path=None, levels=(0.5, 0.9), *, modes: int = 3,
     levels : float or sequence of float
         Credible levels in (0, 1); one (Multi)Polygon feature each, largest
         first, properties ``level``, ``mass``, ``area_km2``, ``n_pixels``.
-    modes : int
+    modes : int or list of dict
         Number of mode Point features (properties ``rank``, ``mass`` -- the
         probability of the mode's basin, :meth:`SphericalField.modes <shdd_geo.fields.SphericalField.modes>` --,
-        ``log_density``); 0 for none.
+        ``log_density``); 0 for none.  Or the modes themselves (dicts with
+        ``lat``, ``lon``, ``mass`` and more properties, e.g. ``Geolocator.locate``'s
+        ``modes``), so that the file lists exactly those.
     step : int
         Points per pixel edge (pixel edges are curves in lon/lat).
     precision : int

@@ -28,11 +28,10 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 
 import numpy as np
 
-from .._atomic import atomic_write
+from .._atomic import atomic_write, temp_dir_beside
 from .._optional import attempt_import
 from ..coords import EARTH_RADIUS_KM
 
@@ -153,7 +152,7 @@ def to_raster(field, path, resolution_deg: float = 0.25, crs: str = "EPSG:4326",
 
     def write(tmp: str) -> None:
         # A plain GeoTIFF first (band units and descriptions set there), then GDAL's COG copy of it.
-        with tempfile.TemporaryDirectory(dir=os.path.dirname(tmp)) as folder:
+        with temp_dir_beside(tmp) as folder:
             inner = os.path.join(folder, "plain.tif")
             da.rio.to_raster(inner, driver="GTiff", tags=tags)
             with rasterio.open(inner, "r+") as dst:

@@ -30,11 +30,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 
 import numpy as np
 
-from .._atomic import atomic_write
+from .._atomic import atomic_write, temp_dir_beside
 from .._validation import check_int
 from .geojson import mask_to_geometry
 from ..fields.regions import check_level
@@ -97,13 +96,30 @@ def _identity(field, i: int) -> dict:
     return {"field": i, "query": None if query is None else str(query), "model": field.attrs.get("model")}
 
 
+def _listed_modes(modes, field) -> list | None:
+    """``modes`` given as a list of dicts (``lat``, ``lon``, ``mass``, more properties): checked; else None."""
+    if isinstance(modes, (int, np.integer)) or not isinstance(modes, (list, tuple)):
+        return None
+    if field.is_batch:
+        raise ValueError("`modes` as a list of dicts applies to a single field, not a batch")
+    for j, m in enumerate(modes):
+        if not isinstance(m, dict) or not {"lat", "lon", "mass"} <= set(m):
+            raise ValueError(f"`modes`[{j}] must be a dict with 'lat', 'lon' and 'mass', got {m!r}")
+        if not all(np.isfinite(float(m[k])) for k in ("lat", "lon", "mass")) or abs(float(m["lat"])) > 90:
+            raise ValueError(f"`modes`[{j}] needs finite 'lat' in [-90, 90], 'lon' and 'mass', got {m!r}")
+    return list(modes)
+
+
 def feature_records(field, levels=(0.5, 0.9), modes: int = 5, *, min_separation_km: float = 500.0,
                     step: int = 2, grid_size: float = 1e-6) -> list[tuple[dict, object]]:
     """``(properties, shapely geometry)`` per credible region and mode of a field or batch.
 
     Regions come largest level first, then the modes by rank, for each
     member of a batch in turn; the properties are the columns listed in the
-    module docstring.
+    module docstring.  ``modes`` is the number of the field's own modes, or,
+    for a single field, a list of modes already found (dicts with ``lat``,
+    ``lon``, ``mass`` and any further properties, such as the ``place`` and
+    ``country`` that ``Geolocator.locate`` lists), written in that order.
 
     Examples
     --------
@@ -114,7 +130,8 @@ def feature_records(field, levels=(0.5, 0.9), modes: int = 5, *, min_separation_
     """
     shapely = attempt_import("shapely", "credible-region geometry")
     levels = sorted((check_level(lv) for lv in np.atleast_1d(levels).tolist()), reverse=True)
-    modes = check_int(modes, "modes", low=0)
+    listed = _listed_modes(modes, field)
+    modes = 0 if listed is not None else check_int(modes, "modes", low=0)
     step = check_int(step, "step", low=1)
     members = list(field) if field.is_batch else [field]
     records = []
@@ -125,6 +142,10 @@ def feature_records(field, levels=(0.5, 0.9), modes: int = 5, *, min_separation_
             props = {"kind": "credible_region", **ident, "level": r.level, "mass": float(r.mass),
                      "area_km2": float(r.area_km2), "n_pixels": r.n_pixels}
             records.append((props, region_geometry(r, step=step, grid_size=grid_size)))
+        for j, mode in enumerate(listed or []):  # given modes: their own properties (place names...)
+            extra = {k: _item(v) for k, v in mode.items() if k not in ("lat", "lon", "mass") and v is not None}
+            props = {"kind": "mode", **ident, "rank": j, "mass": float(mode["mass"]), **extra}
+            records.append((props, shapely.Point(float(mode["lon"]), float(mode["lat"]))))
         if modes:
             m = member.modes(k=modes, min_separation_km=min_separation_km)
             for j in range(m["lat"].size):
@@ -253,7 +274,7 @@ def to_file(field, path, driver: str | None = None, *, levels=(0.5, 0.9), modes:
     def write(tmp: str) -> None:
         # OGR picks behaviour from the file name (FlatGeobuf makes a folder of a name without
         # ".fgb"), so write under the real name in a private folder beside it, then move it over.
-        with tempfile.TemporaryDirectory(dir=os.path.dirname(tmp)) as folder:
+        with temp_dir_beside(tmp) as folder:
             inner = os.path.join(folder, os.path.basename(os.fspath(path)))
             pyogrio.write_dataframe(gdf, inner, driver=drv, layer=name if drv != "GeoJSON" else None)
             os.replace(inner, tmp)

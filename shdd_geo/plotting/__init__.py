@@ -1,6 +1,6 @@
 """Plotting: maps of fields (cartopy) and grids of image tiles (matplotlib).
 
-* :mod:`~shdd_geo.plotting.maps` -- :func:`plot_field`, drawn offline with the
+* :mod:`~shdd_geo.plotting.maps` -- :func:`plot_field` and :func:`save_map` (PNG), drawn offline with the
   bundled Natural Earth coastlines (``SphericalField.plot`` calls it);
 * :mod:`~shdd_geo.plotting.tiles` -- :func:`plot_tiles` for the Blue Marble
   tiles of :mod:`shdd_geo.datasets.bluemarble`.
@@ -13,7 +13,7 @@ Examples
 'naturalearth'
 """
 
-from .maps import natural_earth_dir, plot_field, use_offline_natural_earth
+from .maps import natural_earth_dir, plot_field, save_map, use_offline_natural_earth
 from .tiles import plot_tiles
 
-__all__ = ["natural_earth_dir", "plot_field", "plot_tiles", "use_offline_natural_earth"]
+__all__ = ["natural_earth_dir", "plot_field", "plot_tiles", "save_map", "use_offline_natural_earth"]

@@ -27,7 +27,7 @@ import numpy as np
 from .._optional import attempt_import
 from ..fields import SphericalField
 
-__all__ = ["natural_earth_dir", "plot_field", "use_offline_natural_earth"]
+__all__ = ["natural_earth_dir", "plot_field", "save_map", "use_offline_natural_earth"]
 
 _COAST = Path("shapefiles", "natural_earth", "physical", "ne_110m_coastline.shp")
 _PROJECTIONS = {
@@ -93,23 +93,34 @@ def _edges(centres: np.ndarray) -> np.ndarray:
 
 
 def _shade(ax, field, log: bool, cmap, resolution_deg, log_decades: float):
-    """Density on a lat/lon grid (per km^2); returns (mesh, lat, lon, normalised log grid)."""
+    """Density on a lat/lon grid (per sr, the files' unit); returns (mesh, lat, lon, normalised log grid)."""
     ccrs = attempt_import("cartopy.crs", "maps")
     from ..fields.regrid import healpix_to_grid
-    from ..coords import EARTH_RADIUS_KM
 
     norm = field.normalize()
     lat, lon, g = healpix_to_grid(norm.log_density[None], field.nside, field.nest, resolution_deg, "bilinear")
     g = g[0]
-    per_km2 = g - 2 * math.log(EARTH_RADIUS_KM)
-    top = per_km2.max()
+    top = g.max()
     if log:
-        data = np.ma.masked_less(per_km2 / math.log(10), (top / math.log(10)) - log_decades)
+        data = np.ma.masked_less(g / math.log(10), (top / math.log(10)) - log_decades)
     else:
-        data = np.ma.masked_less(np.exp(per_km2 - top), 1e-3) * math.exp(top)
+        data = np.ma.masked_less(np.exp(g - top), 1e-3) * math.exp(top)
     mesh = ax.pcolormesh(_edges(lon), _edges(lat), data, transform=ccrs.PlateCarree(),
                          cmap=cmap, shading="flat", alpha=0.85, zorder=1, rasterized=True)
     return mesh, lat, lon, g
+
+
+def _colorbar(ax, mesh, log: bool):
+    """Colour bar in sr^-1 (the unit of the NetCDF/GeoTIFF files), its label saying how to get km^-2."""
+    from ..coords import EARTH_RADIUS_KM
+
+    r2 = EARTH_RADIUS_KM**2  # density per km^2 = density per sr / R^2
+    if log:
+        label = (f"log10 probability density [sr$^{{-1}}$], as in the files "
+                 f"(per km$^2$: subtract {math.log10(r2):.2f})")
+    else:
+        label = f"probability density [sr$^{{-1}}$], as in the files (per km$^2$: divide by R$^2$ = {r2:.3g})"
+    return ax.figure.colorbar(mesh, ax=ax, orientation="horizontal", shrink=0.6, pad=0.04, label=label)
 
 
 def _contours(ax, field, lat, lon, g, levels):
@@ -139,6 +150,10 @@ def _mode_table(field, modes, min_separation_km: float) -> dict | None:
         m = {k: np.atleast_1d(np.asarray(modes[k], dtype=np.float64)) for k in ("lat", "lon", "mass")}
         if not m["lat"].shape == m["lon"].shape == m["mass"].shape or m["lat"].ndim != 1:
             raise ValueError("`modes` table: 'lat', 'lon' and 'mass' must be 1-d and of one length")
+        if modes.get("name") is not None:
+            m["name"] = [None if n is None else str(n) for n in modes["name"]]
+            if len(m["name"]) != m["lat"].size:
+                raise ValueError("`modes` table: 'name' must have one entry per mode")
         return m if m["lat"].size else None
     if isinstance(modes, bool) or not isinstance(modes, (int, np.integer)) or modes < 0:
         raise ValueError(f"`modes` must be an int >= 0 or a table with 'lat', 'lon', 'mass', got {modes!r}")
@@ -152,8 +167,12 @@ def _points(ax, m: dict | None, true_point):
         keep = m["mass"] >= 1e-3
         ax.scatter(m["lon"][keep], m["lat"][keep], s=28, marker="o", facecolor="white", edgecolor="k",
                    linewidths=0.8, transform=pc, zorder=4, label="modes")
-        for la, lo, ma in zip(m["lat"][keep], m["lon"][keep], m["mass"][keep]):
-            ax.text(lo, la, f" {ma:.0%}" if ma >= 0.01 else " <1%", transform=pc, fontsize=7, zorder=5, va="bottom")
+        names = m.get("name") or [None] * m["lat"].size
+        for j in np.flatnonzero(keep):
+            ma = m["mass"][j]
+            text = f" {ma:.0%}" if ma >= 0.01 else " <1%"
+            ax.text(m["lon"][j], m["lat"][j], text if names[j] is None else f" {names[j]}{text}", transform=pc,
+                    fontsize=7, zorder=5, va="bottom")
     if true_point is not None:
         from ..coords import as_latlon
 
@@ -184,12 +203,13 @@ def plot_field(field: SphericalField, ax=None, *, projection="robinson", levels=
         Number of the field's modes marked, with the mass of each one's basin
         (:meth:`SphericalField.modes`), or a table of modes to mark instead
         (a dict with ``lat``, ``lon`` and ``mass`` sequences, e.g. those that
-        ``Geolocator.locate`` lists).
+        ``Geolocator.locate`` lists, and optionally ``name``: a label per mode).
     true_point : (lat, lon), optional
         A known location [deg], drawn as a red star.
     log : bool
         Shade ``log10`` density over ``log_decades`` decades (default: linear,
-        pixels below 1e-3 of the peak left transparent).
+        pixels below 1e-3 of the peak left transparent).  The colour bar is
+        in sr^-1 (the unit of the files); its label gives the factor to km^-2.
     resolution_deg : float, optional
         Shading grid; default about half a pixel.
     extent : (lon_min, lon_max, lat_min, lat_max), optional
@@ -232,10 +252,60 @@ def plot_field(field: SphericalField, ax=None, *, projection="robinson", levels=
     _contours(ax, field, lat, lon, g, levels)
     _points(ax, mode_table, true_point)
     if colorbar:
-        label = "log10 density [km$^{-2}$]" if log else "probability density [km$^{-2}$]"
-        ax.figure.colorbar(mesh, ax=ax, orientation="horizontal", shrink=0.6, pad=0.04, label=label)
+        _colorbar(ax, mesh, log)
     if title is not None:
         ax.set_title(title)
     if mode_table is not None or true_point is not None:
         ax.legend(loc="lower left", fontsize=7, framealpha=0.8)
     return ax
+
+
+def save_map(field: SphericalField, path, *, dpi: int = 110, projection="robinson", **kwargs) -> str:
+    """Draw :func:`plot_field` on a figure of its own and write it as a PNG, atomically.
+
+    The figure never enters ``matplotlib.pyplot``'s registry and is cleared
+    and collected before returning, so drawing many maps in one process
+    keeps memory flat.  A symbolic link at ``path`` is replaced, never
+    written through; a killed run leaves the old file or none.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ``.png`` file to write.
+    dpi : int
+        Resolution of the PNG.
+    projection, **kwargs
+        Passed to :func:`plot_field` (``levels``, ``modes``, ``title``...).
+
+    Returns
+    -------
+    str
+        ``path``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> p = save_map(SphericalField.uniform(4), os.path.join(tempfile.mkdtemp(), "u.png"), modes=0, levels=())
+    >>> open(p, "rb").read(4)
+    b'\\x89PNG'
+    """
+    import gc
+
+    from .._atomic import atomic_write
+
+    attempt_import("matplotlib", "maps")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    if not isinstance(field, SphericalField):
+        raise TypeError(f"`field` must be a SphericalField, got {type(field).__name__}")
+    fig = Figure(figsize=(9, 5.2))
+    FigureCanvasAgg(fig)
+    try:
+        ax = fig.add_subplot(1, 1, 1, projection=_projection(projection, field))
+        plot_field(field, ax=ax, **kwargs)
+        return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight"))
+    finally:
+        fig.clear()
+        del fig
+        gc.collect()  # a figure's artists hold reference cycles: free them now, not at the next full GC

@@ -82,3 +82,18 @@ def test_bad_paths(tmp_path):
         atomic_write(tmp_path, lambda t: None)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         atomic_write(tmp_path / "no" / "a.txt", lambda t: None)
+
+
+def test_stale_temp_folders_of_dead_writers_are_removed(tmp_path):
+    """GeoTIFF and GeoPackage writers work in a folder beside the file (temp_dir_beside)."""
+    code = ("import os, sys, tempfile\n"
+            "from shdd_geo._atomic import temp_dir_beside\n"
+            "tmp = os.path.join(sys.argv[1], f'.a.gpkg.{os.getpid()}.x1.tmp')\n"
+            "d = temp_dir_beside(tmp)\n"
+            "open(os.path.join(d.name, 'a.gpkg'), 'wb').write(b'half')\n"
+            "os._exit(0)  # no clean-up, as after a SIGKILL\n")
+    subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True)
+    (left,) = [p for p in tmp_path.iterdir()]
+    assert left.is_dir() and left.name.startswith(".a.gpkg.") and left.name.endswith(".tmp")
+    atomic_write(tmp_path / "a.gpkg", lambda t: open(t, "wb").write(b"ok"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.gpkg"]

@@ -69,11 +69,11 @@ def test_calibrate_sets_temperature_and_prior(tiny_data, tmp_path, capsys):
     assert (back.temperature_, back.prior_weight_) == (twin.temperature_, twin.prior_weight_)
     assert printed["temperature"] == back.temperature_ and printed["prior_weight"] == back.prior_weight_
     np.testing.assert_allclose(back.prior_.log_density, twin.prior_.log_density, rtol=1e-6)
-    with pytest.raises(SystemExit, match="needs 'lat' and 'lon'"):
-        (tmp_path / "bad.csv").write_text("x,y\n1,2\n")
-        main(["calibrate", "--model", str(out), "--embeddings", str(tmp_path / "val_emb.npy"),
-              "--coords", str(tmp_path / "val.npy"), "--prior-coords", str(tmp_path / "bad.csv"),
-              "--out", str(tmp_path / "x.safetensors")])
+    (tmp_path / "bad.csv").write_text("x,y\n1,2\n")
+    assert main(["calibrate", "--model", str(out), "--embeddings", str(tmp_path / "val_emb.npy"),
+                 "--coords", str(tmp_path / "val.npy"), "--prior-coords", str(tmp_path / "bad.csv"),
+                 "--out", str(tmp_path / "x.safetensors")]) == 2
+    assert "needs 'lat' and 'lon'" in capsys.readouterr().err
 
 
 def test_export_writes_geojson_and_png(tmp_path, capsys):
@@ -100,18 +100,22 @@ def test_info(capsys):
     assert "geonames-minilm" in capsys.readouterr().out
 
 
-def test_bad_arguments(tmp_path):
-    with pytest.raises(SystemExit):
-        build_parser().parse_args(["locate", "x", "--format", "pdf"])
-    with pytest.raises(SystemExit, match="not a file"):
-        main(["locate", "--input", str(tmp_path / "missing.txt")])
+def test_bad_arguments(tmp_path, capsys):
+    """More in test_cli_errors.py: a usage error is one line and exit code 2."""
+    assert main(["locate", "x", "--format", "pdf"]) == 2
+    assert main(["locate", "--input", str(tmp_path / "missing.txt")]) == 2
     np.save(tmp_path / "e.npy", np.zeros((3, 2), np.float32))
     np.save(tmp_path / "c.npy", np.zeros((4, 2)))
-    with pytest.raises(SystemExit, match="has 3 rows"):
-        main(["evaluate", "--model", "x", "--embeddings", str(tmp_path / "e.npy"), "--coords", str(tmp_path / "c.npy")])
+    (tmp_path / "x").write_bytes(b"")
+    capsys.readouterr()
+    assert main(["evaluate", "--model", str(tmp_path / "x"), "--embeddings", str(tmp_path / "e.npy"),
+                 "--coords", str(tmp_path / "c.npy")]) == 2
+    assert "has 3 rows" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # build_parser() itself: argparse's exit on --help
+        build_parser().parse_args(["--help"])
 
 
-def test_embed_images_folder(tmp_path):
+def test_embed_images_folder(tmp_path, capsys):
     from PIL import Image
 
     folder = tmp_path / "imgs"
@@ -122,8 +126,8 @@ def test_embed_images_folder(tmp_path):
     assert main(["embed", "--images", str(folder), "--out", str(tmp_path / "e.npy"), "--batch-size", "2"]) == 0
     e = np.load(tmp_path / "e.npy")
     assert e.shape == (3, 1280) and np.all(np.isfinite(e))
-    with pytest.raises(SystemExit, match="exactly one of"):
-        main(["embed", "--out", str(tmp_path / "x.npy")])
+    assert main(["embed", "--out", str(tmp_path / "x.npy")]) == 2
+    assert "exactly one of" in capsys.readouterr().err
 
 
 def test_export_gis_formats(tmp_path, capsys):
@@ -152,6 +156,6 @@ def test_export_refuses_unknown_formats_and_missing_files(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "xyz" in err and "tif" in err
     assert not (tmp_path / "o").exists()
-    assert main(["export", str(tmp_path / "missing.nc"), "--format", "nc"]) == 1
+    assert main(["export", str(tmp_path / "missing.nc"), "--format", "nc"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "does not exist" in err

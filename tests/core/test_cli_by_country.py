@@ -9,7 +9,7 @@ import pytest
 pytest.importorskip("geopandas")
 pytest.importorskip("sentence_transformers")
 
-from shdd_geo.cli import _top_countries, build_parser, main
+from shdd_geo.cli import _top_countries, main
 
 
 def test_top_countries_of_a_field():
@@ -29,5 +29,5 @@ def test_locate_by_country_json(tmp_path, capsys):
                  "--by-country", "3", "--json"]) == 0
     (rec,) = json.loads(capsys.readouterr().out)
     assert len(rec["countries"]) == 3 and rec["countries"][0]["country"] == "Japan"
-    with pytest.raises(SystemExit):
-        build_parser().parse_args(["locate", "x", "--by-country", "-1"])
+    assert main(["locate", "x", "--by-country", "-1"]) == 2
+    assert "--by-country" in capsys.readouterr().err

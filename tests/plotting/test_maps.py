@@ -144,3 +144,34 @@ def test_modes_given_as_a_table_are_the_ones_marked(offline, field):
 def test_modes_argument_errors(field, bad, match):
     with pytest.raises(ValueError, match=match):
         field.plot(modes=bad)
+
+
+def test_colour_bar_is_in_the_files_unit(offline, field):
+    """Issue 26: the files hold sr^-1; the bar says so and gives the km^-2 factor."""
+    for log in (False, True):
+        ax = plot_field(field, modes=0, levels=(), log=log)
+        (bar_ax,) = [a for a in ax.figure.axes if a is not ax]
+        label = bar_ax.get_xlabel()
+        assert "sr$^{-1}$" in label and "km$^2$" in label and "files" in label
+        plt.close(ax.figure)
+    ax = plot_field(field, modes=0, levels=())
+    mesh = ax.collections[0]
+    # linear shading is the normalised density per steradian: its peak is the field's
+    assert mesh.get_array().max() == pytest.approx(field.normalize().density.max(), rel=0.05)
+    plt.close(ax.figure)
+
+
+def test_save_map_names_modes_and_leaves_no_figure(offline, field, tmp_path):
+    from PIL import Image
+
+    from shdd_geo.plotting import save_map
+
+    before = plt.get_fignums()
+    table = {"lat": [48.9], "lon": [2.35], "mass": [0.8], "name": ["Paris"]}
+    path = save_map(field, tmp_path / "m.png", modes=table, levels=(0.9,), dpi=40)
+    assert plt.get_fignums() == before  # never registered with pyplot, nothing to close or leak
+    with Image.open(path) as im:
+        assert im.format == "PNG" and im.size[0] > 100
+    with pytest.raises(ValueError, match="one entry per mode"):
+        save_map(field, tmp_path / "bad.png", modes={**table, "name": ["a", "b"]})
+    assert not (tmp_path / "bad.png").exists()
