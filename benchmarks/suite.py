@@ -74,6 +74,11 @@ JOBS: tuple[Job, ...] = (
         (),
         ("--n", "800", "--nside", "64", "--samples", "64", "--threads", "2"),
         "Credible regions of the built-in model: raw and conformal (held-out places)", "builtin-model.md"),
+    Job("calibration_splits", "accuracy", "benchmarks.recipes.calibration_splits",
+        (),
+        ("--n", "600", "--nside", "32", "--samples", "32", "--epochs", "3", "--threads", "2"),
+        "Conformal credible regions on the random and the spatial split (LocDiffusion, k-NN, cells)",
+        "calibration-2026-12.md"),
     Job("drift", "accuracy", _ACC,
         ("--task", "drift", "--n", "500", "--degrees", "15", "23", "31", "47"),
         ("--task", "drift", "--n", "2000", "--degrees", "15", "23", "31", "47"),
@@ -109,7 +114,7 @@ JOBS: tuple[Job, ...] = (
 )
 
 # jobs that the quick tier leaves to the full tier (their quick args are empty on purpose)
-FULL_ONLY = {"names_cities1000", "conformal"}
+FULL_ONLY = {"names_cities1000", "conformal", "calibration_splits"}
 
 
 def result_path(job: str, tier: str) -> Path:
