@@ -15,7 +15,10 @@ raw and calibrated with :class:`shdd_geo.calibration.ConformalLevels`
     places, not regions absent from training.
 ``knn`` (``KNNRetrieval(k=10, aggregate="mode")``, the best baseline of the
 names task) and ``cells`` (``CellClassifier(nside=16)``, maps mixed with 1 %
-uniform) fitted on GeoNames cities15000 names (MiniLM embeddings)
+uniform) fitted on GeoNames cities15000 names (MiniLM embeddings); ``knn_floor``
+is the same k-NN with its maps mixed with 1 % uniform (kernel maps have no
+tails: a truth far from every neighbour gets a density that underflows, so
+no region short of the whole sphere holds it)
     ``random``: fitted on the random split's training places, calibrated on
     ``--n`` of its validation places, tested on ``--n`` test places.
     ``spatial``: fitted on the spatial split's training cells (nside 4)
@@ -28,7 +31,7 @@ uniform) fitted on GeoNames cities15000 names (MiniLM embeddings)
 Usage::
 
     python -m benchmarks.recipes.calibration_splits [--n 600] [--nside 32] [--samples 32] \
-        [--models locdiffusion,knn,cells] [--results benchmarks/results/calibration_splits-full.jsonl --tier full]
+        [--models locdiffusion,knn,knn_floor,cells] [--results benchmarks/results/calibration_splits-full.jsonl --tier full]
 """
 
 from __future__ import annotations
@@ -45,11 +48,19 @@ _LEVELS = (0.5, 0.8, 0.9, 0.95)
 
 
 def _emit(log, method: str, split: str, levels, fields, lat, lon, **extra) -> None:
-    for lv, r in levels.report(fields, lat, lon, _LEVELS).items():
-        log.emit("calibration_splits", method=method, split=split, level=lv, n=int(np.size(lat)),
-                 n_calibration=levels.n, nominal=r["nominal"], coverage_raw=r["coverage_raw"],
-                 area_Mkm2_raw=r["area_km2_raw"] / 1e6, coverage=r["coverage"], area_Mkm2=r["area_km2"] / 1e6,
-                 **extra)
+    """Rows of coverage and mean area per level: raw regions, and regions cut at ``levels``' nominal levels.
+
+    Coverage is that of the regions as drawn (:func:`shdd_geo.calibration.reliability`): a nominal level
+    of 1 ("the whole sphere") still leaves out pixels whose density underflows.
+    """
+    from shdd_geo.calibration import reliability
+
+    r = reliability(levels.apply(fields), lat, lon, _LEVELS)
+    for j, lv in enumerate(_LEVELS):
+        log.emit("calibration_splits", method=method, split=split, level=lv, n=r["n"], n_calibration=levels.n,
+                 nominal=levels.nominal(lv), coverage_raw=r["coverage_raw"][j],
+                 area_Mkm2_raw=r["area_km2_raw"][j] / 1e6, coverage=r["coverage"][j],
+                 area_Mkm2=r["area_km2"][j] / 1e6, **extra)
 
 
 def run_locdiffusion(a, log) -> None:
@@ -85,38 +96,48 @@ def run_locdiffusion(a, log) -> None:
 def _baseline(name: str, epochs: int):
     from shdd_geo.baselines import CellClassifier, KNNRetrieval
 
-    if name == "knn":
+    if name in ("knn", "knn_floor"):
         return KNNRetrieval(k=10, aggregate="mode", mode_radius_km=200.0), {}
     return (CellClassifier(nside=16, hidden=(512,), lr=1e-3, epochs=epochs, batch_size=256, random_state=0),
             {"uniform_weight": 0.01})
 
 
 def run_baseline(name: str, a, log, data) -> None:
-    """One baseline on the random and the spatial split of the names task."""
+    """One baseline on the random and the spatial split of the names task.
+
+    The levels are those of ``est.calibrate(X_cal, lat_cal, lon_cal, nside=...)`` (the conformal fit on the
+    model's raw maps), fitted here from the same maps so that ``knn_floor`` can mix in its uniform map.
+    """
+    from shdd_geo import LocDiffusion, SphericalField
     from shdd_geo.calibration import ConformalLevels
 
     table, X, lat, lon, splits = data
     rng = np.random.default_rng(0)
     pick = lambda rows, n: np.sort(rng.choice(np.asarray(rows), size=min(n, len(rows)), replace=False))  # noqa: E731
-    method = {"knn": "knn_mode_k10", "cells": "cells_nside16"}[name]
-    kw = {"nside": a.nside}
+    method = {"knn": "knn_mode_k10", "knn_floor": "knn_mode_k10 + 1 % uniform", "cells": "cells_nside16"}[name]
+    uniform = SphericalField.uniform(a.nside)
+
+    def maps(est, fkw, rows):
+        f = est.predict_field(X[rows], nside=a.nside, **fkw)
+        # kernel maps have no tails: 1 % of a uniform map gives every truth a rank
+        return LocDiffusion.mix_prior(f, uniform, 0.01) if name == "knn_floor" else f
+
     # random split: fitted on train, calibrated on val, tested on test
     s = splits["random"]
     cal, te = pick(s.val, a.n), pick(s.test, a.n)
     est, fkw = _baseline(name, a.epochs)
     est.fit(X[s.train], lat[s.train], lon[s.train])
-    est.calibrate(X[cal], lat[cal], lon[cal], **kw, **fkw)
-    _emit(log, method, "random", est.conformal_, est.predict_field(X[te], **kw, **fkw), lat[te], lon[te],
-          calibration="random held-out places")
+    levels = ConformalLevels.fit(maps(est, fkw, cal), lat[cal], lon[cal])
+    _emit(log, method, "random", levels, maps(est, fkw, te), lat[te], lon[te], calibration="random held-out places")
     # spatial split: fitted on train cells minus the places kept for calibration near training data
     s = splits["spatial"]
     near, far, te = pick(s.train, a.n), pick(s.val, a.n), pick(s.test, a.n)
     fit_rows = np.setdiff1d(np.asarray(s.train), near)
     est, fkw = _baseline(name, a.epochs)
     est.fit(X[fit_rows], lat[fit_rows], lon[fit_rows])
-    fields = est.predict_field(X[te], **kw, **fkw)
+    fields = maps(est, fkw, te)
     for rows, what in ((near, "random held-out places (training cells)"), (far, "held-out regions (val cells)")):
-        levels = ConformalLevels.fit(est.predict_field(X[rows], **kw, **fkw), lat[rows], lon[rows])
+        levels = ConformalLevels.fit(maps(est, fkw, rows), lat[rows], lon[rows])
         _emit(log, method, "spatial", levels, fields, lat[te], lon[te], calibration=what)
 
 
@@ -126,7 +147,7 @@ def main() -> None:
     ap.add_argument("--nside", type=int, default=32)
     ap.add_argument("--samples", type=int, default=32, help="LocDiffusion samples per name")
     ap.add_argument("--epochs", type=int, default=3, help="CellClassifier epochs")
-    ap.add_argument("--models", default="locdiffusion,knn,cells")
+    ap.add_argument("--models", default="locdiffusion,knn,knn_floor,cells")
     ap.add_argument("--threads", type=int, default=2)
     add_result_args(ap)
     a = ap.parse_args()
@@ -136,9 +157,9 @@ def main() -> None:
     torch.set_num_threads(a.threads)
     t0 = time.time()
     models = [m.strip() for m in a.models.split(",") if m.strip()]
-    unknown = sorted(set(models) - {"locdiffusion", "knn", "cells"})
+    unknown = sorted(set(models) - {"locdiffusion", "knn", "knn_floor", "cells"})
     if unknown:
-        raise SystemExit(f"--models: unknown {unknown}; choose from locdiffusion, knn, cells")
+        raise SystemExit(f"--models: unknown {unknown}; choose from locdiffusion, knn, knn_floor, cells")
     with ResultLog(a.results, tier=a.tier, seed=0) as log:
         if any(m != "locdiffusion" for m in models):
             from benchmarks.common import load_names, make_split
