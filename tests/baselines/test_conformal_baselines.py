@@ -27,14 +27,7 @@ def make_data(n: int, seed: int, spread_deg: float):
     return X, lat, lon
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    import torch
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/baselines/conftest.py
 
 
 @pytest.fixture(scope="module")
