@@ -192,8 +192,8 @@ def _conformal(rows):
 def _calibration_splits(rows):
     return _table(rows, [("model", "method", ""), ("split", "split", ""), ("calibrated on", "calibration", ""),
                          ("level", "level", ""), ("nominal", "nominal", "f3"),
-                         ("coverage raw %", "coverage_raw", "pct"), ("area raw M km²", "area_Mkm2_raw", "f1"),
-                         ("coverage calibrated %", "coverage", "pct"), ("area calibrated M km²", "area_Mkm2", "f1")])
+                         ("coverage raw %", "coverage_raw", "pct"), ("area raw M km²", "area_Mkm2_raw", "g"),
+                         ("coverage calibrated %", "coverage", "pct"), ("area calibrated M km²", "area_Mkm2", "g")])
 
 
 _RENDER = {"toponyms": _toponyms, "conformal": _conformal, "calibration_splits": _calibration_splits, "names": _location, "names_cities1000": _location, "bluemarble": _location, "drift": _drift,
