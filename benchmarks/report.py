@@ -190,10 +190,20 @@ def _conformal(rows):
 
 
 def _calibration_splits(rows):
-    return _table(rows, [("model", "method", ""), ("split", "split", ""), ("calibrated on", "calibration", ""),
-                         ("level", "level", ""), ("nominal", "nominal", "f3"),
-                         ("coverage raw %", "coverage_raw", "pct"), ("area raw M km²", "area_Mkm2_raw", "g"),
-                         ("coverage calibrated %", "coverage", "pct"), ("area calibrated M km²", "area_Mkm2", "g")])
+    """One line per model, split and calibration set: coverage at every level, areas of the 90 % region."""
+    groups: dict[tuple, dict] = {}
+    for r in rows:
+        key = (r["method"], r["split"], r["metrics"].get("calibration"))
+        groups.setdefault(key, {})[r["metrics"]["level"]] = r["metrics"]
+    out = ["| model | split | calibrated on | coverage raw % (50/80/90/95) | coverage calibrated % (50/80/90/95) "
+           "| 90 % area raw M km² | 90 % area calibrated M km² |", "|---|---|---|---|---|---|---|"]
+    for (method, split, cal), by_level in groups.items():
+        levels = sorted(by_level)
+        cov = lambda k: " / ".join(_fmt(by_level[lv][k], "pct") for lv in levels)  # noqa: E731
+        m90 = by_level.get(0.9, {})
+        out.append(f"| {method} | {split} | {_fmt(cal, '')} | {cov('coverage_raw')} | {cov('coverage')} "
+                   f"| {_fmt(m90.get('area_Mkm2_raw'), 'g')} | {_fmt(m90.get('area_Mkm2'), 'g')} |")
+    return out
 
 
 _RENDER = {"toponyms": _toponyms, "conformal": _conformal, "calibration_splits": _calibration_splits, "names": _location, "names_cities1000": _location, "bluemarble": _location, "drift": _drift,
