@@ -206,7 +206,7 @@ def _calibration_splits(rows):
     return out
 
 
-_RENDER = {"toponyms": _toponyms, "conformal": _conformal, "calibration_splits": _calibration_splits, "names": _location, "names_cities1000": _location, "bluemarble": _location, "drift": _drift,
+_RENDER = {"toponyms": _toponyms, "conformal": _conformal, "conformal_bluemarble": _conformal, "calibration_splits": _calibration_splits, "names": _location, "names_cities1000": _location, "bluemarble": _location, "drift": _drift,
            "resolution": _resolution, "sh_basis": _sh_basis, "decode": _decode, "field": _field,
            "sample": _sample, "train": _train, "locate": _locate, "text_embedding": _text}
 

@@ -74,6 +74,11 @@ JOBS: tuple[Job, ...] = (
         (),
         ("--n", "800", "--nside", "64", "--samples", "64", "--threads", "2"),
         "Credible regions of the built-in model: raw and conformal (held-out places)", "builtin-model.md"),
+    Job("conformal_bluemarble", "accuracy", "benchmarks.recipes.calibrate_bluemarble_conformal",
+        (),
+        ("--n", "300", "--nside", "32", "--samples", "16", "--threads", "2"),
+        "Credible regions of the built-in Blue Marble model: raw and conformal (held-out tiles)",
+        "calibration-2026-12.md"),
     Job("calibration_splits", "accuracy", "benchmarks.recipes.calibration_splits",
         (),
         ("--n", "600", "--nside", "32", "--samples", "32", "--epochs", "3", "--threads", "2"),
@@ -114,7 +119,7 @@ JOBS: tuple[Job, ...] = (
 )
 
 # jobs that the quick tier leaves to the full tier (their quick args are empty on purpose)
-FULL_ONLY = {"names_cities1000", "conformal", "calibration_splits"}
+FULL_ONLY = {"names_cities1000", "conformal", "conformal_bluemarble", "calibration_splits"}
 
 
 def result_path(job: str, tier: str) -> Path:

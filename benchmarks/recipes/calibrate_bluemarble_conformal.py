@@ -1,0 +1,77 @@
+"""Conformal credible levels for the built-in ``bluemarble-effnet`` model (issue 24): fit and measure.
+
+The 600 Blue Marble tiles of the quick tier (``load_tiles(600)``: random
+equal-area centres, seed 0; not the 12,000 training tiles, whose centres share
+the first 600 latitudes but not the longitudes) are split at random: ``--n``
+fit :class:`shdd_geo.calibration.ConformalLevels` on the model's maps
+(``LocDiffusion.predict_field`` of the embeddings, the pipeline's maps for
+images), the others measure coverage and mean area of the 50/80/90/95 %
+regions, raw and calibrated (rows of task ``conformal``; the suite's
+``conformal_bluemarble`` job).  ``--write`` stores the levels in the shipped
+model file; note that :class:`shdd_geo.pretrained.Geolocator` attaches a
+model's levels only to maps of names with known namesakes, so image maps
+would keep their raw levels until that changes.
+
+Usage::
+
+    python -m benchmarks.recipes.calibrate_bluemarble_conformal [--n 300] [--nside 32] [--samples 16] [--write] \
+        [--results benchmarks/results/conformal_bluemarble-full.jsonl --tier full]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.common import ResultLog, add_result_args, load_tiles
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=300, help="tiles that fit the levels (the other 600 - n measure)")
+    ap.add_argument("--nside", type=int, default=32)
+    ap.add_argument("--samples", type=int, default=16)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--cache-dir", default=None)
+    ap.add_argument("--write", action="store_true", help="save the levels into the shipped model file")
+    add_result_args(ap)
+    a = ap.parse_args()
+
+    import torch
+
+    from shdd_geo import pretrained
+    from shdd_geo.calibration import DEFAULT_LEVELS, ConformalLevels, reliability
+
+    torch.set_num_threads(a.threads)
+    t0 = time.time()
+    X, lat, lon = load_tiles(600, a.cache_dir)
+    if not 0 < a.n < len(X):
+        raise SystemExit(f"--n must be between 1 and {len(X) - 1}, got {a.n}")
+    geo = pretrained.load("bluemarble-effnet")
+    geo.model.conformal_ = None  # raw maps
+    fields = geo.model.predict_field(X, nside=a.nside, n_samples=a.samples, generator=1, **geo.card.sample_kwargs)
+    perm = np.random.default_rng(0).permutation(len(X))
+    cal, ev = np.sort(perm[: a.n]), np.sort(perm[a.n:])
+    levels = ConformalLevels.fit(fields[cal], lat[cal], lon[cal])
+    r = reliability(levels.apply(fields[ev]), lat[ev], lon[ev], DEFAULT_LEVELS)
+    with ResultLog(a.results, tier=a.tier, seed=0) as log:
+        for j, lv in enumerate(DEFAULT_LEVELS):
+            log.emit("conformal", method="bluemarble-effnet", split="held-out tiles", level=lv, n=int(ev.size),
+                     n_calibration=int(cal.size), nominal=levels.nominal(lv), coverage_raw=r["coverage_raw"][j],
+                     area_Mkm2_raw=r["area_km2_raw"][j] / 1e6, coverage=r["coverage"][j],
+                     area_Mkm2=r["area_km2"][j] / 1e6)
+    out = {"seconds": round(time.time() - t0, 1)}
+    if a.write:
+        geo.model.conformal_ = levels
+        path = Path(pretrained.__file__).resolve().parent.parent / "data" / "models" / geo.card.weights
+        geo.model.save(path, half=True)
+        out["written"] = str(path)
+    print(json.dumps(out), flush=True)
+
+
+if __name__ == "__main__":
+    main()
