@@ -185,8 +185,8 @@ def _toponyms(rows):
 
 def _conformal(rows):
     return _table(rows, [("level", "level", ""), ("nominal", "nominal", "f3"),
-                         ("coverage raw %", "coverage_raw", "pct"), ("area raw M km²", "area_Mkm2_raw", "f1"),
-                         ("coverage calibrated %", "coverage", "pct"), ("area calibrated M km²", "area_Mkm2", "f1")])
+                         ("coverage raw %", "coverage_raw", "pct"), ("area raw M km²", "area_Mkm2_raw", "g"),
+                         ("coverage calibrated %", "coverage", "pct"), ("area calibrated M km²", "area_Mkm2", "g")])
 
 
 def _calibration_splits(rows):
