@@ -20,33 +20,21 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
-from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import ResultLog, add_result_args, load_tiles
+from benchmarks.common import ResultLog, conformal_recipe_args, emit_conformal_rows, load_tiles, write_shipped_levels
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=300, help="tiles that fit the levels (the other 600 - n measure)")
-    ap.add_argument("--nside", type=int, default=32)
-    ap.add_argument("--samples", type=int, default=16)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--cache-dir", default=None)
-    ap.add_argument("--write", action="store_true", help="save the levels into the shipped model file")
-    add_result_args(ap)
-    a = ap.parse_args()
-
-    import torch
+    a = conformal_recipe_args(__doc__.splitlines()[0], n=300, nside=32, samples=16,
+                              n_help="tiles that fit the levels (the other 600 - n measure)")
 
     from shdd_geo import pretrained
-    from shdd_geo.calibration import DEFAULT_LEVELS, ConformalLevels, reliability
+    from shdd_geo.calibration import ConformalLevels
 
-    torch.set_num_threads(a.threads)
     t0 = time.time()
     X, lat, lon = load_tiles(600, a.cache_dir)
     if not 0 < a.n < len(X):
@@ -57,19 +45,12 @@ def main() -> None:
     perm = np.random.default_rng(0).permutation(len(X))
     cal, ev = np.sort(perm[: a.n]), np.sort(perm[a.n:])
     levels = ConformalLevels.fit(fields[cal], lat[cal], lon[cal])
-    r = reliability(levels.apply(fields[ev]), lat[ev], lon[ev], DEFAULT_LEVELS)
     with ResultLog(a.results, tier=a.tier, seed=0) as log:
-        for j, lv in enumerate(DEFAULT_LEVELS):
-            log.emit("conformal", method="bluemarble-effnet", split="held-out tiles", level=lv, n=int(ev.size),
-                     n_calibration=int(cal.size), nominal=levels.nominal(lv), coverage_raw=r["coverage_raw"][j],
-                     area_Mkm2_raw=r["area_km2_raw"][j] / 1e6, coverage=r["coverage"][j],
-                     area_Mkm2=r["area_km2"][j] / 1e6)
+        emit_conformal_rows(log, "conformal", "bluemarble-effnet", "held-out tiles", levels, fields[ev], lat[ev],
+                            lon[ev])
     out = {"seconds": round(time.time() - t0, 1)}
     if a.write:
-        geo.model.conformal_ = levels
-        path = Path(pretrained.__file__).resolve().parent.parent / "data" / "models" / geo.card.weights
-        geo.model.save(path, half=True)
-        out["written"] = str(path)
+        out["written"] = write_shipped_levels(geo, levels)
     print(json.dumps(out), flush=True)
 
 

@@ -42,25 +42,12 @@ import time
 
 import numpy as np
 
-from benchmarks.common import ResultLog, add_result_args
-
-_LEVELS = (0.5, 0.8, 0.9, 0.95)
-
+from benchmarks.common import ResultLog, add_result_args, emit_conformal_rows
 
 def _emit(log, method: str, split: str, levels, fields, lat, lon, **extra) -> None:
-    """Rows of coverage and mean area per level: raw regions, and regions cut at ``levels``' nominal levels.
-
-    Coverage is that of the regions as drawn (:func:`shdd_geo.calibration.reliability`): a nominal level
-    of 1 ("the whole sphere") still leaves out pixels whose density underflows.
-    """
-    from shdd_geo.calibration import reliability
-
-    r = reliability(levels.apply(fields), lat, lon, _LEVELS)
-    for j, lv in enumerate(_LEVELS):
-        log.emit("calibration_splits", method=method, split=split, level=lv, n=r["n"], n_calibration=levels.n,
-                 nominal=levels.nominal(lv), coverage_raw=r["coverage_raw"][j],
-                 area_Mkm2_raw=r["area_km2_raw"][j] / 1e6, coverage=r["coverage"][j],
-                 area_Mkm2=r["area_km2"][j] / 1e6, **extra)
+    """Rows of task ``calibration_splits`` (coverage of the regions as drawn: a nominal level of 1, "the
+    whole sphere", still leaves out pixels whose density underflows)."""
+    emit_conformal_rows(log, "calibration_splits", method, split, levels, fields, lat, lon, **extra)
 
 
 def run_locdiffusion(a, log) -> None:
