@@ -163,14 +163,20 @@ def emit_conformal_rows(log, task: str, method: str, split: str, levels, fields,
                  area_Mkm2=r["area_km2"][j] / 1e6, **extra)
 
 
-def write_shipped_levels(geo, levels) -> str:
-    """Store ``levels`` as the built-in pipeline ``geo``'s conformal levels in its shipped model file."""
-    from shdd_geo import pretrained
+def finish_conformal_recipe(a, t0: float, geo, levels, split: str, fields, lat, lon) -> None:
+    """Rows of task ``conformal`` for built-in pipeline ``geo`` (see :func:`emit_conformal_rows`), the levels
+    written into its shipped model file with ``--write``, and a JSON line with the seconds taken."""
+    with ResultLog(a.results, tier=a.tier, seed=0) as log:
+        emit_conformal_rows(log, "conformal", geo.card.name, split, levels, fields, lat, lon)
+    out = {"seconds": round(time.time() - t0, 1)}
+    if a.write:
+        from shdd_geo import pretrained
 
-    geo.model.conformal_ = levels
-    path = Path(pretrained.__file__).resolve().parent.parent / "data" / "models" / geo.card.weights
-    geo.model.save(path, half=True)
-    return str(path)
+        geo.model.conformal_ = levels
+        path = Path(pretrained.__file__).resolve().parent.parent / "data" / "models" / geo.card.weights
+        geo.model.save(path, half=True)
+        out["written"] = str(path)
+    print(json.dumps(out), flush=True)
 
 
 def read_results(path: str | Path) -> list[dict]:

@@ -20,12 +20,11 @@ Usage::
 
 from __future__ import annotations
 
-import json
 import time
 
 import numpy as np
 
-from benchmarks.common import ResultLog, conformal_recipe_args, emit_conformal_rows, load_tiles, write_shipped_levels
+from benchmarks.common import conformal_recipe_args, finish_conformal_recipe, load_tiles
 
 
 def main() -> None:
@@ -45,13 +44,7 @@ def main() -> None:
     perm = np.random.default_rng(0).permutation(len(X))
     cal, ev = np.sort(perm[: a.n]), np.sort(perm[a.n:])
     levels = ConformalLevels.fit(fields[cal], lat[cal], lon[cal])
-    with ResultLog(a.results, tier=a.tier, seed=0) as log:
-        emit_conformal_rows(log, "conformal", "bluemarble-effnet", "held-out tiles", levels, fields[ev], lat[ev],
-                            lon[ev])
-    out = {"seconds": round(time.time() - t0, 1)}
-    if a.write:
-        out["written"] = write_shipped_levels(geo, levels)
-    print(json.dumps(out), flush=True)
+    finish_conformal_recipe(a, t0, geo, levels, "held-out tiles", fields[ev], lat[ev], lon[ev])
 
 
 if __name__ == "__main__":

@@ -21,12 +21,11 @@ Usage::
 
 from __future__ import annotations
 
-import json
 import time
 
 import numpy as np
 
-from benchmarks.common import ResultLog, conformal_recipe_args, emit_conformal_rows, write_shipped_levels
+from benchmarks.common import conformal_recipe_args, finish_conformal_recipe
 
 
 def main() -> None:
@@ -47,12 +46,7 @@ def main() -> None:
     kw = {"nside": a.nside, "n_samples": a.samples, "generator": 1}
     raw = geo.predict_field(list(texts[ev]), **kw)
     levels = geo.calibrate(list(texts[cal]), lat[cal], lon[cal], nside=a.nside, n_samples=a.samples, generator=0)
-    with ResultLog(a.results, tier=a.tier, seed=0) as log:
-        emit_conformal_rows(log, "conformal", "geonames-minilm", "held-out places", levels, raw, lat[ev], lon[ev])
-    out = {"seconds": round(time.time() - t0, 1)}
-    if a.write:
-        out["written"] = write_shipped_levels(geo, levels)
-    print(json.dumps(out), flush=True)
+    finish_conformal_recipe(a, t0, geo, levels, "held-out places", raw, lat[ev], lon[ev])
 
 
 if __name__ == "__main__":
