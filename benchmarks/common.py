@@ -132,6 +132,53 @@ def add_result_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tier", default="adhoc", help="tier recorded with the rows (quick, full, adhoc)")
 
 
+def conformal_recipe_args(description: str, *, n: int, n_help: str, nside: int, samples: int) -> argparse.Namespace:
+    """Parsed options of the built-in models' conformal recipes (``--n``, ``--nside``, ``--samples``,
+    ``--threads``, ``--cache-dir``, ``--write`` and the result options); torch set to ``--threads``."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--n", type=int, default=n, help=n_help)
+    ap.add_argument("--nside", type=int, default=nside)
+    ap.add_argument("--samples", type=int, default=samples)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--cache-dir", default=None)
+    ap.add_argument("--write", action="store_true", help="save the levels into the shipped model file")
+    add_result_args(ap)
+    a = ap.parse_args()
+    import torch
+
+    torch.set_num_threads(a.threads)
+    return a
+
+
+def emit_conformal_rows(log, task: str, method: str, split: str, levels, fields, lat, lon, **extra) -> None:
+    """One row per level of 50/80/90/95 %: coverage and mean area [M km²] of the regions as drawn, raw and
+    cut at the nominal levels of ``levels`` (a :class:`shdd_geo.calibration.ConformalLevels`)."""
+    from shdd_geo.calibration import DEFAULT_LEVELS, reliability
+
+    r = reliability(levels.apply(fields), lat, lon, DEFAULT_LEVELS)
+    for j, lv in enumerate(DEFAULT_LEVELS):
+        log.emit(task, method=method, split=split, level=lv, n=r["n"], n_calibration=levels.n,
+                 nominal=levels.nominal(lv), coverage_raw=r["coverage_raw"][j],
+                 area_Mkm2_raw=r["area_km2_raw"][j] / 1e6, coverage=r["coverage"][j],
+                 area_Mkm2=r["area_km2"][j] / 1e6, **extra)
+
+
+def finish_conformal_recipe(a, t0: float, geo, levels, split: str, fields, lat, lon) -> None:
+    """Rows of task ``conformal`` for built-in pipeline ``geo`` (see :func:`emit_conformal_rows`), the levels
+    written into its shipped model file with ``--write``, and a JSON line with the seconds taken."""
+    with ResultLog(a.results, tier=a.tier, seed=0) as log:
+        emit_conformal_rows(log, "conformal", geo.card.name, split, levels, fields, lat, lon)
+    out = {"seconds": round(time.time() - t0, 1)}
+    if a.write:
+        from shdd_geo import pretrained
+
+        geo.model.conformal_ = levels
+        path = Path(pretrained.__file__).resolve().parent.parent / "data" / "models" / geo.card.weights
+        geo.model.save(path, half=True)
+        out["written"] = str(path)
+    print(json.dumps(out), flush=True)
+
+
 def read_results(path: str | Path) -> list[dict]:
     """Every record of a ``.jsonl`` result file, in file order."""
     return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]

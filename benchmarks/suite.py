@@ -81,6 +81,16 @@ JOBS: tuple[Job, ...] = (
          "--model-dir", "~/.cache/shdd_geo/benchmark-models"),
         "LocDiffusion (defaults, retrieval-conditioned) against the k-NN vote and the baselines (cities1000 names)",
         "retrieval-conditioning.md"),
+    Job("conformal_bluemarble", "accuracy", "benchmarks.recipes.calibrate_bluemarble_conformal",
+        (),
+        ("--n", "300", "--nside", "32", "--samples", "16", "--threads", "2"),
+        "Credible regions of the built-in Blue Marble model: raw and conformal (held-out tiles)",
+        "calibration-2026-12.md"),
+    Job("calibration_splits", "accuracy", "benchmarks.recipes.calibration_splits",
+        (),
+        ("--n", "600", "--nside", "32", "--samples", "32", "--epochs", "3", "--threads", "2"),
+        "Conformal credible regions on the random and the spatial split (LocDiffusion, k-NN, cells)",
+        "calibration-2026-12.md"),
     Job("drift", "accuracy", _ACC,
         ("--task", "drift", "--n", "500", "--degrees", "15", "23", "31", "47"),
         ("--task", "drift", "--n", "2000", "--degrees", "15", "23", "31", "47"),
@@ -119,7 +129,7 @@ JOBS: tuple[Job, ...] = (
 )
 
 # jobs that the quick tier leaves to the full tier (their quick args are empty on purpose)
-FULL_ONLY = {"names_cities1000", "conformal", "vs_retrieval"}
+FULL_ONLY = {"names_cities1000", "conformal", "conformal_bluemarble", "calibration_splits", "vs_retrieval"}
 
 
 def result_path(job: str, tier: str) -> Path:

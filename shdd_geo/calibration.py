@@ -29,11 +29,13 @@ from .fields import SphericalField
 from .fields.regions import LEVEL_MAP_ATTR
 from .fields.regions import check_level as _check_level
 
-__all__ = ["DEFAULT_LEVELS", "LEVEL_MAP_ATTR", "ConformalLevels", "calibration_report", "coverage", "hpd_levels",
-           "map_level", "mean_area_km2"]
+__all__ = ["DEFAULT_LEVELS", "LEVEL_MAP_ATTR", "RELIABILITY_LEVELS", "ConformalLevels", "calibration_report",
+           "coverage", "hpd_levels", "map_level", "mean_area_km2", "reliability"]
 
 #: Credible levels reported by default.
 DEFAULT_LEVELS = (0.5, 0.8, 0.9, 0.95)
+#: Requested levels of a reliability curve: 0.05, 0.10, ..., 0.95 and 0.99.
+RELIABILITY_LEVELS = tuple(round(0.05 * i, 2) for i in range(1, 20)) + (0.99,)
 
 _MAP_STEPS = 1000  # the level map is tabulated at requested levels 0, 0.001, ..., 1
 
@@ -172,6 +174,65 @@ def calibration_report(fields, lat, lon, levels=DEFAULT_LEVELS, *, rng=None) -> 
         "pit_ks": ks,
         "n": int(n),
     }
+
+
+def reliability(fields, lat, lon, levels=RELIABILITY_LEVELS) -> dict:
+    """Coverage and mean region area at each requested level, raw and as the fields draw their regions.
+
+    The data of a reliability diagram (:func:`shdd_geo.plotting.plot_reliability`):
+    a calibrated model's coverage follows the diagonal.  ``coverage_raw`` and
+    ``area_km2_raw`` cut the regions at the requested level itself;
+    ``coverage`` and ``area_km2`` at the fields' conformal nominal level
+    when they carry a level map (:class:`ConformalLevels`; else the same as
+    raw).  Areas are exact pixel sums, as :meth:`SphericalField.credible_region`
+    draws them; every value is a mean over the truths, so results for
+    batches of rows combine by a weighted mean with weights ``n``.
+
+    Returns
+    -------
+    dict
+        ``level``, ``coverage_raw``, ``area_km2_raw``, ``coverage``,
+        ``area_km2`` (float arrays, one entry per level), ``calibrated``
+        (whether the fields carry a level map) and ``n`` (number of truths).
+
+    Examples
+    --------
+    >>> import shdd_geo as sg
+    >>> f = sg.SphericalField.from_shdd(sg.encode([30.0], [10.0], L=4)[0], nside=16)
+    >>> r = reliability(f, *f.sample(2000, rng=0), levels=(0.5, 0.9))   # truths drawn from the field
+    >>> r["coverage_raw"].round(1).tolist(), r["calibrated"]
+    ([0.5, 0.9], False)
+    >>> bool(abs(r["area_km2"][0] - f.credible_region(0.5).area_km2) < 1.0)
+    True
+    """
+    f = _check_fields(fields)
+    lv = np.asarray(_levels(levels))
+    denser, _ = _mass_denser(f, lat, lon)
+    table = f.attrs.get(LEVEL_MAP_ATTR)
+    rows = len(f) if f.is_batch else 1
+    if table is None:
+        nominal = np.broadcast_to(lv, (rows, lv.size))
+    else:  # one table for all fields, or one per field: (rows, levels)
+        nominal = np.stack([np.broadcast_to(map_level(x, table), (rows,)) for x in lv], axis=1)
+    return {
+        "level": lv,
+        "coverage_raw": np.mean(denser[:, None] < lv[None, :], axis=0),
+        "area_km2_raw": _region_areas(f, np.broadcast_to(lv, (rows, lv.size))),
+        "coverage": np.mean(denser[:, None] < nominal, axis=0),
+        "area_km2": _region_areas(f, nominal),
+        "calibrated": table is not None,
+        "n": int(denser.size),
+    }
+
+
+def _region_areas(f: SphericalField, nominal: np.ndarray) -> np.ndarray:
+    """Mean area [km^2] of the smallest HPD regions holding ``nominal[i, j]`` of field ``i``'s mass."""
+    v = f.normalize()._rows()
+    p = np.exp(v) * f.pixel_area
+    cum = np.cumsum(-np.sort(-p, axis=1), axis=1)
+    n_in = np.stack([np.searchsorted(c, np.minimum(t, _WHOLE), side="left") + 1 for c, t in zip(cum, nominal)])
+    n_in = np.where(nominal > 0, np.minimum(n_in, cum.shape[1]), 0)
+    return np.mean(n_in, axis=0) * f.pixel_area_km2
 
 
 class ConformalLevels:

@@ -262,6 +262,27 @@ def cmd_evaluate(args) -> int:
         levels = [k[len("coverage_"):] for k in result if k.startswith("coverage_")]
         result["coverage"] = {lv: result.pop(f"coverage_{lv}") for lv in levels}
         result["mean_log_likelihood"] = result.pop("loglik")
+    if args.reliability:  # coverage vs requested level, raw and at the model's conformal levels
+        from ._atomic import atomic_write
+        from .evaluation import reliability_curve
+        from .plotting import plot_reliability
+
+        curve = reliability_curve(model, np.asarray(X, dtype=np.float32), lat, lon, nside=args.nside,
+                                  field_kwargs={"generator": args.seed})
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        ax = plot_reliability(curve, title=f"{Path(args.model).name}: credible regions (n = {curve['n']})")
+        try:
+            atomic_write(args.reliability, lambda tmp: ax.figure.savefig(tmp, format="png", dpi=110,
+                                                                         bbox_inches="tight"))
+        finally:
+            plt.close(ax.figure)
+        result["reliability"] = {"png": str(args.reliability), "calibrated": curve["calibrated"],
+                                 **{k: {f"{lv:g}": float(v) for lv, v in zip(curve["level"], curve[k])}
+                                    for k in ("coverage_raw", "area_km2_raw", "coverage", "area_km2")}}
     print(json.dumps(result, indent=2))
     return 0
 
@@ -460,6 +481,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--nside", type=nside, default=64, help="HEALPix nside of the density metrics")
     s.add_argument("--device", default=None, help="torch device (default: cuda if available)")
     s.add_argument("--seed", type=int_at_least(0), default=0, help="random seed")
+    s.add_argument("--reliability", default=None, metavar="PATH",
+                   help="also write a reliability plot (coverage vs requested credible level, raw and "
+                        "calibrated, region areas annotated) to this PNG; its numbers join the JSON")
     s.set_defaults(func=cmd_evaluate)
 
     s = sub.add_parser("calibrate", help="choose a saved model's density temperature (and prior weight)")

@@ -18,7 +18,7 @@ import numpy as np
 
 from .metrics import DEFAULT_THRESHOLDS_KM, summarize
 
-__all__ = ["compare", "evaluate_predictor", "markdown_table"]
+__all__ = ["compare", "evaluate_predictor", "markdown_table", "reliability_curve"]
 
 
 def _batched_fields(predictor, X, nside: int, batch_size: int, field_kwargs: Mapping):
@@ -92,6 +92,42 @@ def evaluate_predictor(predictor, X, lat, lon, *, fields: bool = False, nside: i
             out[f"coverage_{lv:g}"] = float(np.sum(cov[lv]) / n)
             out[f"area_{lv:g}_km2"] = float(np.sum(area[lv]) / n)
     return out
+
+
+def reliability_curve(predictor, X, lat, lon, *, nside: int = 64, levels=None,
+                      field_kwargs: Mapping | None = None, batch_size: int = 256) -> dict[str, Any]:
+    """:func:`shdd_geo.calibration.reliability` of a predictor's maps, batch by batch.
+
+    ``predictor.predict_field(X, nside=nside, **field_kwargs)`` draws the
+    maps (one batch of ``batch_size`` rows in memory at a time); the result
+    is the weighted mean of the batches' curves, the curve of all rows at once.
+    Plot it with :func:`shdd_geo.plotting.plot_reliability`.
+
+    Examples
+    --------
+    >>> import shdd_geo as sg
+    >>> class Fixed:                         # one map for every row
+    ...     def predict_field(self, X, nside):
+    ...         return sg.SphericalField.from_shdd(sg.encode([30.0] * len(X), [10.0] * len(X), L=4), nside=nside)
+    >>> lat, lon = Fixed().predict_field([0], 16)[0].sample(500, rng=0)
+    >>> r = reliability_curve(Fixed(), np.zeros((500, 1)), lat, lon, nside=16, levels=(0.5,), batch_size=200)
+    >>> r["n"], bool(abs(r["coverage_raw"][0] - 0.5) < 0.07)
+    (500, True)
+    """
+    from .calibration import RELIABILITY_LEVELS, reliability
+
+    X = np.asarray(X)
+    lat, lon = np.asarray(lat, float), np.asarray(lon, float)
+    if X.ndim != 2 or X.shape[0] != lat.size:
+        raise ValueError(f"`X` must be 2-D with one row per location, got shape {X.shape} for {lat.size} locations")
+    parts = []
+    for i, f in enumerate(_batched_fields(predictor, X, nside, batch_size, dict(field_kwargs or {}))):
+        sl = slice(i * batch_size, i * batch_size + len(f))
+        parts.append(reliability(f, lat[sl], lon[sl], RELIABILITY_LEVELS if levels is None else levels))
+    w = np.array([p["n"] for p in parts], dtype=float)
+    out = {k: np.average([p[k] for p in parts], axis=0, weights=w)
+           for k in ("coverage_raw", "area_km2_raw", "coverage", "area_km2")}
+    return {"level": parts[0]["level"], **out, "calibrated": any(p["calibrated"] for p in parts), "n": int(w.sum())}
 
 
 def compare(predictors: Mapping[str, Any], X, lat, lon, **kwargs) -> list[dict[str, Any]]:

@@ -43,6 +43,7 @@ DOCS = ROOT / "docs"
 EXAMPLES = sorted((ROOT / "examples").glob("*/plot_*.py"))
 # Examples that take over ~10 s on 2 cores run in the slow step (measured with --durations=0).
 SLOW_EXAMPLES = {
+    "model/plot_calibrated_regions.py",  # ~10 s CPU (trains two MLPs; 27-56 s wall under load 11-13)
     "model/plot_compare_baselines.py",  # ~37 s (trains four models)
     "model/plot_train_locdiffusion.py",  # ~26 s
 }

@@ -21,34 +21,19 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
-from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import ResultLog, add_result_args
+from benchmarks.common import conformal_recipe_args, finish_conformal_recipe
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=800, help="places per half")
-    ap.add_argument("--nside", type=int, default=64)
-    ap.add_argument("--samples", type=int, default=64)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--cache-dir", default=None)
-    ap.add_argument("--write", action="store_true", help="save the levels into the shipped model file")
-    add_result_args(ap)
-    a = ap.parse_args()
-
-    import torch
+    a = conformal_recipe_args(__doc__.splitlines()[0], n=800, n_help="places per half", nside=64, samples=64)
 
     from shdd_geo import pretrained
-    from shdd_geo.calibration import DEFAULT_LEVELS, coverage, mean_area_km2
     from shdd_geo.datasets import load_geonames, random_split
 
-    torch.set_num_threads(a.threads)
     t0 = time.time()
     table = load_geonames(1000)
     split = random_split(table, fractions=(0.99, 0.0, 0.01), seed=0, groups="geonameid")
@@ -61,22 +46,7 @@ def main() -> None:
     kw = {"nside": a.nside, "n_samples": a.samples, "generator": 1}
     raw = geo.predict_field(list(texts[ev]), **kw)
     levels = geo.calibrate(list(texts[cal]), lat[cal], lon[cal], nside=a.nside, n_samples=a.samples, generator=0)
-    calibrated = levels.apply(raw)
-    cov_raw = coverage(raw, lat[ev], lon[ev], calibrated=False)
-    cov_cal = coverage(calibrated, lat[ev], lon[ev])
-    area_cal = mean_area_km2(calibrated)
-    with ResultLog(a.results, tier=a.tier, seed=0) as log:
-        for lv in DEFAULT_LEVELS:
-            area_raw = float(np.mean(raw.credible_region(lv, calibrated=False).area_km2))
-            log.emit("conformal", method="geonames-minilm", split="held-out places", level=lv, n=int(ev.size),
-                     n_calibration=int(cal.size), nominal=levels.nominal(lv), coverage_raw=cov_raw[lv],
-                     area_Mkm2_raw=area_raw / 1e6, coverage=cov_cal[lv], area_Mkm2=area_cal[lv] / 1e6)
-    out = {"seconds": round(time.time() - t0, 1)}
-    if a.write:
-        path = Path(pretrained.__file__).resolve().parent.parent / "data" / "models" / geo.card.weights
-        geo.model.save(path, half=True)
-        out["written"] = str(path)
-    print(json.dumps(out), flush=True)
+    finish_conformal_recipe(a, t0, geo, levels, "held-out places", raw, lat[ev], lon[ev])
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import functools
+import inspect
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -88,6 +90,12 @@ class BaseGeolocator:
     #: Allowed values of each constructor argument, checked by ``fit``.
     _parameter_constraints: dict[str, list] = {}
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("predict_field")
+        if own is not None and not hasattr(own, "_raw_field"):
+            cls.predict_field = _attaching_levels(own)  # every baseline's maps carry its conformal levels
+
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({params})"
@@ -116,6 +124,55 @@ class BaseGeolocator:
         """Predicted ``(lat, lon)`` [deg] float64 arrays, one per row of ``X``."""
         return self._predict(self._check_X(X))
 
+    def calibrate(self, X: Any, lat: Any, lon: Any, **field_kwargs: Any) -> BaseGeolocator:
+        """Fit conformal credible levels (``conformal_``) on held-out rows; returns ``self``.
+
+        Scores each truth ``(lat, lon)`` [deg] under the model's own map of its
+        row of ``X`` (``predict_field(X, **field_kwargs)``, e.g. ``nside=32``)
+        and stores the :class:`~shdd_geo.calibration.ConformalLevels`.
+        :meth:`predict_field` then attaches them to every map it draws with the
+        same keyword arguments (any ``nside``), so that
+        ``field.credible_region(0.9)`` contains the truth for at least 90 % of
+        new queries exchangeable with these rows (split conformal prediction).
+        Use rows not seen in training, and hundreds of them.  When test places
+        lie in regions without training data, calibrate on such regions too
+        (rows of :func:`shdd_geo.datasets.spatial_split`'s ``val`` cells for a
+        model fitted on its ``train`` cells); calibration on places near
+        training data then under-covers.
+        Maps with zero-density pixels (a :class:`~shdd_geo.baselines.CellClassifier` without
+        ``uniform_weight``) cannot cover truths there at any level: calibrate
+        and predict with ``uniform_weight > 0``.
+
+        The baselines have no file format of their own: ``conformal_`` is a
+        plain attribute, kept in memory and by ``pickle``.
+
+        Examples
+        --------
+        >>> from shdd_geo.baselines import KNNRetrieval
+        >>> rng = np.random.default_rng(0)
+        >>> X, lat, lon = rng.normal(size=(300, 4)), rng.uniform(-60, 60, 300), rng.uniform(-180, 180, 300)
+        >>> knn = KNNRetrieval(k=5).fit(X[:200], lat[:200], lon[:200]).calibrate(X[200:], lat[200:], lon[200:], nside=8)
+        >>> knn.conformal_.n
+        100
+        >>> "credible_level_map" in knn.predict_field(X[:2], nside=8).attrs
+        True
+        """
+        from ..calibration import ConformalLevels
+
+        self._check_fitted()
+        if not hasattr(self, "predict_field"):
+            raise TypeError(f"{type(self).__name__} draws no maps (`predict_field`); it has nothing to calibrate")
+        lat_a, lon_a = as_latlon(lat, lon)
+        X = self._check_X(X)
+        if lat_a.shape[0] != X.shape[0]:
+            raise ValueError(
+                f"`X` has {X.shape[0]} rows but `lat`/`lon` have {lat_a.shape[0]}; pass one location per row"
+            )
+        raw = self.predict_field._raw_field  # type: ignore[attr-defined]
+        self.conformal_ = ConformalLevels.fit(raw(self, X, **field_kwargs), lat_a, lon_a)
+        self.conformal_params_ = _field_params(raw, (), field_kwargs)
+        return self
+
     def _check_fitted(self) -> None:
         if not hasattr(self, self._fitted_attr):
             raise NotFittedError(
@@ -135,6 +192,29 @@ class BaseGeolocator:
 
     def _predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover
         raise NotImplementedError
+
+
+def _field_params(fn: Callable, args: tuple = (), kwargs: dict | None = None) -> dict:
+    """The arguments of a ``predict_field(self, X, ...)`` call that shape the map (all but ``X`` and ``nside``)."""
+    bound = inspect.signature(fn).bind(None, None, *args, **(kwargs or {}))
+    bound.apply_defaults()
+    names = list(bound.arguments)[2:]  # self, X
+    return {k: bound.arguments[k] for k in names if k != "nside"}
+
+
+def _attaching_levels(fn: Callable) -> Callable:
+    """``predict_field`` that attaches the model's conformal levels to maps drawn as they were calibrated."""
+
+    @functools.wraps(fn)
+    def predict_field(self: Any, X: Any, *args: Any, **kwargs: Any) -> Any:
+        field = fn(self, X, *args, **kwargs)
+        levels = getattr(self, "conformal_", None)
+        if levels is not None and _field_params(fn, args, kwargs) == getattr(self, "conformal_params_", None):
+            field = levels.apply(field)
+        return field
+
+    predict_field._raw_field = fn  # type: ignore[attr-defined]
+    return predict_field
 
 
 @contextlib.contextmanager

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import StrOptions
+from .._validation import StrOptions, check_bool
 from ..coords import latlon_to_xyz, xyz_to_latlon
 from ._base import (
     BaseGeolocator,
@@ -117,22 +117,33 @@ class UnitVectorRegression(BaseGeolocator):
             net = mlp(X.shape[1], check_hidden(self.hidden), 3, float(self.dropout))
             self.loss_history_ = train_supervised(net, X, target, _loss(self.loss), self, gen)
         self.net_ = net
-        self.calibrate(X, lat, lon)
+        self._fit_kappa(X, lat, lon)
 
-    def calibrate(self, X: Any, lat: Any, lon: Any) -> UnitVectorRegression:
-        """Set ``kappa_``, the vMF concentration of :meth:`predict_field`, from data.
+    def calibrate(self, X: Any, lat: Any, lon: Any, *, conformal: bool = True, **field_kwargs: Any
+                  ) -> UnitVectorRegression:
+        """Set ``kappa_``, the vMF concentration of :meth:`predict_field`, from held-out data; then conformal levels.
 
-        ``fit`` calls this on the training data (optimistic: too peaked); call it
-        again with held-out data for calibrated fields.  ``kappa_`` is the
-        maximum-likelihood concentration given the mean cosine between the
-        predicted and the true unit vectors.
+        ``fit`` sets ``kappa_`` on the training data (optimistic: too peaked);
+        this sets it again from held-out rows: the maximum-likelihood
+        concentration given the mean cosine between the predicted and the
+        true unit vectors.  With ``conformal=True`` (the default) the same
+        rows then fit the conformal credible levels of the maps at that
+        ``kappa_`` (see :meth:`BaseGeolocator.calibrate`; ``field_kwargs``
+        such as ``nside`` go to :meth:`predict_field`); ``conformal=False``
+        sets ``kappa_`` only (the behaviour before 0.1).
 
         Examples
         --------
         >>> m = UnitVectorRegression(hidden=(4,), epochs=1).fit(np.eye(2), [0.0, 9.0], [0.0, 9.0])
-        >>> m.calibrate(np.eye(2), [0.0, 9.0], [0.0, 9.0]).kappa_ > 0
-        True
+        >>> m.calibrate(np.eye(2), [0.0, 9.0], [0.0, 9.0], nside=8).kappa_ > 0, m.conformal_.n
+        (True, 2)
         """
+        check_bool(conformal, "conformal")
+        self._fit_kappa(X, lat, lon)
+        self.conformal_ = None
+        return super().calibrate(X, lat, lon, **field_kwargs) if conformal else self
+
+    def _fit_kappa(self, X: Any, lat: Any, lon: Any) -> None:
         from ..coords import as_latlon
         from ._fields import kappa_from_mean_cos
 
@@ -142,7 +153,6 @@ class UnitVectorRegression(BaseGeolocator):
             raise ValueError(f"`X` has {xyz.shape[0]} rows but `lat`/`lon` have {lat_a.shape[0]}")
         self.mean_cos_ = float(np.mean(np.sum(xyz * latlon_to_xyz(lat_a, lon_a), axis=1)))
         self.kappa_ = kappa_from_mean_cos(self.mean_cos_)
-        return self
 
     def predict_field(self, X: Any, nside: int = 64) -> Any:
         """Batch :class:`~shdd_geo.fields.SphericalField`: a von Mises-Fisher density per row.

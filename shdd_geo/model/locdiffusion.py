@@ -821,7 +821,11 @@ class LocDiffusion:
         for at least 90 % of exchangeable new queries (split conformal
         prediction), whatever the temperature achieved.  ``conformal=False``
         keeps the behaviour before 0.1: all rows choose the temperature and
-        regions are cut at their raw nominal level.
+        regions are cut at their raw nominal level.  Exchangeable means from
+        the same places: for queries from regions without training data,
+        calibrate on such regions (the ``val`` cells of
+        :func:`~shdd_geo.datasets.spatial_split` for a model fitted on its
+        ``train`` cells; see the study note ``calibration-2026-12``).
 
         Samples once for ``X`` (``sample_kwargs``, e.g. ``guidance_scale``,
         go to :meth:`sample`: calibrate with the sampler you will predict

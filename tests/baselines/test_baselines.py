@@ -39,15 +39,7 @@ def make_data(n: int, seed: int, noise: float = 0.15):
     return X, lat, lon, c
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """Tiny MLPs: one thread is as fast and behaves on a shared 2-core machine."""
-    import torch
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/baselines/conftest.py
 
 
 @pytest.fixture(scope="module")

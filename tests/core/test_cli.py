@@ -40,6 +40,16 @@ def test_train_then_evaluate(tiny_data, capsys, monkeypatch):
     out = json.loads(capsys.readouterr().out)
     assert rc == 0 and out["n"] == 240 and 0 <= out["acc_2500km"] <= 1
     assert set(out["coverage"]) == {"0.5", "0.8", "0.9", "0.95"}
+    png = tiny_data / "reliability.png"
+    rc = main(["evaluate", "--model", str(model), "--embeddings", str(tiny_data / "emb.npy"),
+               "--coords", str(tiny_data / "coords.npy"), "--samples", "4", "--nside", "8",
+               "--reliability", str(png)])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    rel = out["reliability"]
+    assert rel["png"] == str(png) and rel["calibrated"] is False  # the trained model has no conformal levels
+    assert rel["coverage"] == rel["coverage_raw"] and set(rel["coverage_raw"]) >= {"0.5", "0.9", "0.95", "0.99"}
+    assert all(0 <= v <= 1 for v in rel["coverage_raw"].values())
 
 
 def test_calibrate_sets_temperature_and_prior(tiny_data, tmp_path, capsys):

@@ -103,3 +103,25 @@ def test_field_reads_the_attached_map():
     assert LEVEL_MAP_ATTR in f.attrs
     assert f.credible_region(0.5).nominal_level == 0.97  # rank ceil(5 * 0.5) = 3
     assert f.credible_region(0.5, calibrated=False).nominal_level == 0.5
+
+
+def test_reliability_matches_coverage_and_credible_regions():
+    """The vectorised curve against its slow twins: coverage() and credible_region() per level."""
+    from shdd_geo.calibration import reliability
+
+    rng = np.random.default_rng(3)
+    centres = rng.uniform(-50, 50, (6, 2))
+    coeffs = codec.encode(centres[:, 0], centres[:, 1], L=6)
+    fields = SphericalField.from_shdd(coeffs * rng.uniform(0.4, 1.0, (6, 1)), nside=16)
+    lat, lon = centres[:, 0] + rng.normal(0, 15, 6), centres[:, 1] + rng.normal(0, 15, 6)
+    levels = (0.3, 0.5, 0.9)
+    cal = ConformalLevels(rng.uniform(0, 1, 50))
+    for f in (fields, cal.apply(fields)):
+        r = reliability(f, np.clip(lat, -89, 89), lon, levels=levels)
+        cov_raw = coverage(f, np.clip(lat, -89, 89), lon, levels, calibrated=False)
+        cov = coverage(f, np.clip(lat, -89, 89), lon, levels)
+        for j, lv in enumerate(levels):
+            assert r["coverage_raw"][j] == cov_raw[lv] and r["coverage"][j] == cov[lv]
+            assert r["area_km2_raw"][j] == pytest.approx(np.mean(f.credible_region(lv, calibrated=False).area_km2))
+            assert r["area_km2"][j] == pytest.approx(np.mean(f.credible_region(lv).area_km2))
+        assert r["n"] == 6 and r["calibrated"] == (f is not fields)
