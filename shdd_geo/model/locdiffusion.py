@@ -516,10 +516,10 @@ class LocDiffusion:
         mine, theirs = self.net_.state_dict(), other.net_.state_dict()
         shapes = {k: tuple(v.shape) for k, v in mine.items()}
         if shapes != {k: tuple(v.shape) for k, v in theirs.items()}:
-            keys = ("L", "width", "bottleneck", "depth", "time_dim")
+            keys = ("L", "width", "bottleneck", "depth", "time_dim", "retrieval_k")
             raise ValueError("`init_from` has another network: (its, this) "
                              f"{ {k: (getattr(other, k), getattr(self, k)) for k in keys} }; "
-                             "use the same L, width, bottleneck, depth and time_dim")
+                             "use the same L, width, bottleneck, depth, time_dim and retrieval_k (0 or not)")
         new = dict(theirs)  # load_state_dict copies (and casts) into this network's tensors
         if {self.prediction, other.prediction} == {"sample", "v"} and (self.retrieval_k or other.retrieval_k):
             raise ValueError("a warm start between an x0 ('sample') and a 'v' network is only defined without "
