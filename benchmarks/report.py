@@ -54,7 +54,8 @@ def _source(job: str, tier: str, rows: list[dict]) -> str:
     r = rows[0]
     dirty = " (+ uncommitted library changes)" if r["git_dirty"] else ""
     load = f"{r['load_avg_start'][0]:.1f} → {r['load_avg_end'][0]:.1f}"
-    return (f"*Command:* `{_JOB[job].command(tier)}` · *result file:* "
+    command = r.get("command") or _JOB[job].command(tier)  # as run (the suite's arguments may have changed since)
+    return (f"*Command:* `{command}` · *result file:* "
             f"`{result_path(job, tier).relative_to(ROOT)}` (run `{r['run_id']}`, git `{r['git_sha']}`{dirty}, "
             f"{r['timestamp'][:16].replace('T', ' ')} UTC, {r['machine']['cpu_count']} CPUs, "
             f"1-min load average {load})")
@@ -80,10 +81,8 @@ def _section(job: str, title: str, render_rows) -> list[str]:
     out = [f"### {title}", ""]
     if tier is None:
         return out + [_not_run(job, "quick" if job not in FULL_ONLY else "full"), ""]
-    out += [f"{tier.capitalize()} tier. " + _source(job, tier, rows), ""] + render_rows(rows) + [""]
-    if tier == "quick":
-        out += [_not_run(job, "full"), ""]
-    return out
+    later = " " + _not_run(job, "full") if tier == "quick" else ""  # one paragraph: what ran, what is to run
+    return out + [f"{tier.capitalize()} tier. " + _source(job, tier, rows) + later, ""] + render_rows(rows) + [""]
 
 
 # -- per-job tables --------------------------------------------------------------------------
@@ -212,7 +211,25 @@ def _calibration_splits(rows):
     return out
 
 
-_RENDER = {"toponyms": _toponyms, "conformal": _conformal, "conformal_bluemarble": _conformal, "calibration_splits": _calibration_splits, "names": _location, "names_cities1000": _location, "bluemarble": _location, "drift": _drift,
+def _vs_retrieval(rows):
+    """Per split: every method on the same test rows; LocDiffusion's inference chosen on validation rows."""
+    out = []
+    test = [r for r in rows if r["task"] == "vs_retrieval"]
+    for split in dict.fromkeys(r["split"] for r in test):
+        sel = [r for r in test if r["split"] == split]
+        for r in sel:  # fitting cost in CPU minutes (the 2-core budget is 20 minutes per model)
+            r["metrics"]["fit_cpu_min"] = (r["metrics"].get("fit_cpu_s") or 0.0) / 60.0
+        m = sel[0]["metrics"]
+        out += [f"{split.capitalize()} split: {m['n_train']:,} training rows, {m['n_test']:,} test rows, "
+                f"{m['n_val']:,} validation rows for the inference settings and the conformal map.", ""]
+        out += _table(sel, [("method", "method", "")] + _POINT[:3] + [("median km", "median_km", "int"),
+                      ("loglik", "loglik", "f2"), ("cal. cov. 90 %", "coverage_0.9_calibrated", "pct"),
+                      ("cal. area 90 % km²", "area_0.9_km2_calibrated", "e"), ("steps", "steps", ""),
+                      ("fit CPU min", "fit_cpu_min", "f1")]) + [""]
+    return out[:-1]
+
+
+_RENDER = {"toponyms": _toponyms, "conformal": _conformal, "conformal_bluemarble": _conformal, "calibration_splits": _calibration_splits, "vs_retrieval": _vs_retrieval, "names": _location, "names_cities1000": _location, "bluemarble": _location, "drift": _drift,
            "resolution": _resolution, "sh_basis": _sh_basis, "decode": _decode, "field": _field,
            "sample": _sample, "train": _train, "locate": _locate, "locate_memory": _locate_memory,
            "text_embedding": _text}
@@ -349,5 +366,5 @@ def render() -> str:
             out += _section(j.name, j.title, _RENDER[j.name])
     out += ["## Study notes", "", "Dated working notes (text as written at the time; script names there are "
             "the former ones, see [Study notes](notes/index.rst) for the mapping):", ""]
-    out += [f"- [{title}](notes/{name})" for name, title in _NOTES]
+    out += [" · ".join(f"[{title}](notes/{name})" for name, title in _NOTES)]
     return "\n".join(out).rstrip() + "\n"

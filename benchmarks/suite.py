@@ -80,7 +80,7 @@ JOBS: tuple[Job, ...] = (
          "--n-val", "1000", "--steps", "2500", "--epochs", "3", "--threads", "2",
          "--model-dir", "~/.cache/shdd_geo/benchmark-models"),
         "LocDiffusion (defaults, retrieval-conditioned) against the k-NN vote and the baselines (cities1000 names)",
-        "retrieval-conditioning.md"),
+        "retrieval-conditioning-2026-12.md"),
     Job("conformal_bluemarble", "accuracy", "benchmarks.recipes.calibrate_bluemarble_conformal",
         (),
         ("--n", "300", "--nside", "32", "--samples", "16", "--threads", "2"),
