@@ -104,10 +104,48 @@ def _non_negative_int(value: str) -> int:
 
 
 def cmd_locate(args) -> int:
+    if args.column is not None:
+        return _locate_table(args)
     texts = list(args.text) + (_read_lines(args.input) if args.input else [])
     if not texts:
         raise SystemExit("error: give a place name, or --input FILE with one name per line")
     return _locate_all(texts, args, kind="text", unit="name")
+
+
+def _locate_table(args) -> int:
+    """``locate --input TABLE --column NAME``: every name of a CSV/Parquet/GeoPackage column, one row per
+    name and mode (``sg.locate``'s table) in one GeoPackage/GeoParquet, per-name files with ``--per-name``."""
+    from .pretrained import geocode
+
+    if args.text or not args.input:
+        raise SystemExit("error: --column reads the names from --input TABLE; give no names as arguments")
+    try:
+        names = geocode.read_names(args.input, args.column)
+    except (FileNotFoundError, ValueError) as exc:
+        raise SystemExit(f"error: --input/--column: {exc}") from None
+    out = Path(args.out)
+    target = Path(args.table) if args.table else out / "locate.gpkg"
+    if target.suffix.lower() not in (".gpkg", ".parquet", ".geoparquet"):
+        raise SystemExit(f"error: --table {str(target)!r} must end in .gpkg, .parquet or .geoparquet")
+    out.mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    write = (lambda res: _write_outputs(res, out, args.format)) if args.per_name else None
+    try:
+        frame = geocode.locate(names, model=args.model, k=args.k, nside=args.nside, n_samples=args.samples,
+                               seed=args.seed, progress=not args.json, threads=args.threads, on_result=write,
+                               snap_km=None if args.no_snap else args.snap_km, prior_weight=args.prior_weight,
+                               namesake_weight=args.namesake_weight, min_mass=args.min_mass)
+    except (TypeError, ValueError) as exc:
+        raise SystemExit(f"error: --input {args.input!r} column {args.column!r}: {exc}") from None
+    geocode.write_table(frame, target)
+    wall = time.perf_counter() - t0
+    summary = {"names": len(names), "rows": len(frame), "seconds": round(wall, 2),
+               "names_per_s": round(len(names) / wall, 2), "table": str(target)}
+    print(json.dumps(summary) if args.json else
+          f"located {len(names)} names ({len(frame)} modes) in {wall:.1f} s ({len(names) / wall:.1f} names/s); "
+          f"wrote {target}")
+    return 0
 
 
 def cmd_locate_image(args) -> int:
@@ -139,7 +177,8 @@ def _locate_all(items: list[str], args, *, kind: str, unit: str) -> int:
     for item in iterator:
         res = geo.locate(item, k=args.k, nside=args.nside, n_samples=args.samples, generator=args.seed,
                          snap_km=None if args.no_snap else args.snap_km, prior_weight=args.prior_weight,
-                         namesake_weight=args.namesake_weight, min_mass=args.min_mass)
+                         namesake_weight=args.namesake_weight, min_mass=args.min_mass,
+                         threads=getattr(args, "threads", None))
         region = res["field"].credible_region(0.9)
         written = _write_outputs(res, out, args.format, stem=Path(item).stem if kind == "image" else None)
         top = _top_countries(res["field"], args.by_country) if args.by_country else None
@@ -368,7 +407,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("locate", help="place names -> density maps, modes and exports (built-in model)")
     s.add_argument("text", nargs="*", help="place name(s) to locate")
-    s.add_argument("--input", help="file with one name per line")
+    s.add_argument("--input", help="file with one name per line, or with --column a CSV/Parquet/GeoPackage table")
+    s.add_argument("--column", default=None,
+                   help="locate the names of this column of --input and write one table with a row per name "
+                        "and mode (see --table); per-name files only with --per-name")
+    s.add_argument("--table", default=None,
+                   help="with --column: table to write, .gpkg or .parquet (default: OUT/locate.gpkg)")
+    s.add_argument("--per-name", action="store_true", help="with --column: also write each name's --format files")
+    s.add_argument("--threads", type=int, default=None,
+                   help="CPU threads (default: $OMP_NUM_THREADS, else the cores other processes leave free)")
     _add_locate_options(s, what="name", model="geonames-minilm", func=cmd_locate)
 
     s = sub.add_parser("locate-image", help="satellite image tiles -> density maps, modes and exports "

@@ -69,7 +69,7 @@ def _names(texts) -> tuple[list[str], list]:
 
 def locate(texts, *, model: str = "geonames-minilm", k: int = 5, nside: int = DEFAULT_NSIDE,
            n_samples: int = DEFAULT_SAMPLES, seed: int = 0, as_frame: bool = True, progress: bool | None = None,
-           threads: int | None = None, device: str | None = None, **options):
+           threads: int | None = None, device: str | None = None, on_result=None, **options):
     """Locate place names with a built-in model: the Python twin of ``shdd-geo locate``.
 
     Parameters
@@ -93,6 +93,10 @@ def locate(texts, *, model: str = "geonames-minilm", k: int = 5, nside: int = DE
         CPU threads (default ``$OMP_NUM_THREADS``, else the free cores).
     device : str, optional
         Torch device of the model (default CPU).
+    on_result : callable, optional
+        Called with each name's result dict (with its ``field``) as it comes,
+        e.g. to write per-name maps; the table keeps only the field's
+        ``area90_km2``.
     **options
         Any other option of ``Geolocator.locate`` (``snap_km``,
         ``min_mass``, ``namesake_weight``, ``prior_weight``, ...).
@@ -121,8 +125,14 @@ def locate(texts, *, model: str = "geonames-minilm", k: int = 5, nside: int = DE
     if geo.card.inputs != "text":
         raise ValueError(f"`model` {model!r} takes images; sg.locate takes place names "
                          f"(use load({model!r}).locate for images)")
-    results = list(geo.locate_many(values, k=k, nside=nside, n_samples=n_samples, generator=seed,
-                                   progress=progress, threads=threads, keep_fields=not as_frame, **options))
+    results = []
+    for res in geo.locate_many(values, k=k, nside=nside, n_samples=n_samples, generator=seed, progress=progress,
+                               threads=threads, keep_fields=not as_frame or on_result is not None, **options):
+        if on_result is not None:
+            on_result(res)
+        if as_frame and "field" in res:
+            res["area90_km2"] = float(res.pop("field").credible_region(0.9).area_km2)
+        results.append(res)
     if not as_frame:
         return results
     return results_frame(results, index=index, model=model)
