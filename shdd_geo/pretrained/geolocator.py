@@ -29,14 +29,24 @@ import numpy as np
 from .._threads import limit_threads
 from .registry import ModelCard, make_encoder
 
-__all__ = ["DEFAULT_NSIDE", "DEFAULT_POINT", "DEFAULT_SAMPLES", "Geolocator", "PLACE_CACHE_MIN_NAMES"]
+__all__ = ["DEFAULT_NSIDE", "DEFAULT_POINT", "DEFAULT_POINT_SAMPLES", "DEFAULT_SAMPLES", "Geolocator",
+           "PLACE_CACHE_MIN_NAMES"]
 
-#: Diffusion samples per input of every prediction door (``Geolocator``, ``LocDiffusion``, the CLI).
+# The defaults of every door of the built-in models (Geolocator, sg.locate, `shdd-geo locate`).
+# Measured on the validation names (ranks 201-300 of the ambiguous-name set, benchmarks/perf/locate.py,
+# docs/benchmarks.md): the top mode is within 25 km of the most populous namesake for 100 % of them
+# with 16 and 32 samples and 99 % with 64, at 0.16 / 0.27 / 0.44 CPU s per name.  The maps keep 64
+# samples because the shipped conformal credible levels (model.conformal_) were fitted on 64-sample,
+# nside-64 maps: fewer samples give spikier maps whose calibrated regions would under-cover.
+#: Diffusion samples per map (``locate``, ``predict_field``, ``calibrate``).
 DEFAULT_SAMPLES = 64
 #: HEALPix nside of the maps.
 DEFAULT_NSIDE = 64
-#: How ``predict`` turns samples into one point.
+#: How ``predict`` turns samples into one point: the sample where the samples' mixture density is
+#: highest (a namesake's place, never the empty middle between two of them).
 DEFAULT_POINT = "densest"
+#: Diffusion samples per point prediction (``predict``; the paper's K = 16).
+DEFAULT_POINT_SAMPLES = 16
 #: Batches of at least this many names embed every gazetteer name once (cached on disk) for the hybrid.
 PLACE_CACHE_MIN_NAMES = 300
 
@@ -89,7 +99,7 @@ class Geolocator:
         return [Path(x).name if isinstance(x, (str, os.PathLike)) else f"image {i}"
                 for i, x in enumerate(as_image_list(inputs))]
 
-    def predict(self, inputs, *, n_samples: int = DEFAULT_SAMPLES, point: str = DEFAULT_POINT, generator=0,
+    def predict(self, inputs, *, n_samples: int = DEFAULT_POINT_SAMPLES, point: str = DEFAULT_POINT, generator=0,
                 threads: int | None = None, **kwargs):
         """Point predictions ``(lat, lon)`` [deg] for raw inputs (see ``LocDiffusion.predict``).
 
@@ -171,7 +181,8 @@ class Geolocator:
         return SphericalField(log_density, kind="log_density", nest=like.nest, labels=labels,
                               attrs={**dict(like.attrs), "model": self.card.name, **extra, **attrs})
 
-    def calibrate(self, inputs, lat, lon, *, nside: int = 64, n_samples: int = 64, generator=0):
+    def calibrate(self, inputs, lat, lon, *, nside: int = DEFAULT_NSIDE, n_samples: int = DEFAULT_SAMPLES,
+                  generator=0):
         """Fit split-conformal credible levels on this pipeline's maps for held-out inputs.
 
         The maps of :meth:`predict_field` and :meth:`locate` (samples, prior
