@@ -162,9 +162,21 @@ def _train(rows):
 
 def _locate(rows):
     """Rows of benchmarks.perf.locate: this tree (new) against the landed code (base), same run."""
+    def vs_base(task, keys):  # new ÷ base of the same run, computed here from the two rows
+        got = of(task)
+        base = next((r["metrics"] for r in got if r["method"] == "base"), {})
+        for r in got:
+            for k in keys:
+                if r["method"] == "new" and base.get(k):
+                    r["metrics"][f"{k}_ratio_vs_base"] = r["metrics"][k] / base[k]
+        return got
+
     def of(task):
         return [r for r in rows if r["task"] == task]
 
+    for task, keys in (("locate_warm", ("s_per_name", "s_per_name_files")), ("locate_cold", ("wall_s", "wall_s_files")),
+                       ("locate_batch", ("names_per_s",))):
+        vs_base(task, keys)
     out = []
     if not of("locate_warm"):  # an older run of the script: wall time of two names
         return _table(rows, [("case", "method", ""), ("wall s (2 names)", "wall_s", "f1"),

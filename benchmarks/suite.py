@@ -101,7 +101,7 @@ JOBS: tuple[Job, ...] = (
         ("--steps", "4", "--threads", "2", "--L", "15", "23", "31", "47"),
         "Training throughput per L", "model-speed.md"),
     Job("locate", "perf", "benchmarks.perf.locate",
-        ("--warm-names", "6", "--batch-names", "100", "--base-batch-names", "20", "--samples-names", "60"),
+        ("--warm-names", "6", "--batch-names", "100", "--base-batch-names", "10", "--samples-names", "30"),
         ("--warm-names", "10", "--batch-names", "10000", "--base-batch-names", "100", "--samples-names", "200"),
         "`locate` speed against the landed code: warm, cold, busy machine, batch; samples per name", "locate.md"),
     Job("text_embedding", "perf", "benchmarks.perf.text_embedding",

@@ -158,6 +158,9 @@ def _base_tree(commit: str) -> Path:
     return path
 
 
+_TIMES = ("wall_s", "wall_s_files", "s_per_name", "s_per_name_files", "names_per_s")  # compared with base
+
+
 class _Busy:
     """Another CPU-bound process for the duration of the block."""
 
@@ -183,9 +186,8 @@ def run(log, a) -> None:
         rows[task + key] = metrics
         base = rows.get(task + "base")
         if key == "new" and base is not None:
-            for m in list(metrics):
-                if isinstance(metrics[m], float) and isinstance(base.get(m), float) and base[m] > 0 \
-                        and (m.endswith("_s") or m.startswith("s_per") or m.endswith("_per_s")):
+            for m in [m for m in metrics if m in _TIMES]:
+                if isinstance(base.get(m), float) and base[m] > 0:
                     metrics[f"{m}_ratio_vs_base"] = metrics[m] / base[m]
         log.emit(task, method=key, **metrics)
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .._threads import limit_threads
+from .._threads import choose_threads, limit_threads
 from .registry import ModelCard, make_encoder
 
 __all__ = ["DEFAULT_NSIDE", "DEFAULT_POINT", "DEFAULT_POINT_SAMPLES", "DEFAULT_SAMPLES", "Geolocator",
@@ -365,12 +365,15 @@ class Geolocator:
         return self._locate_iter(items, opts, keep_fields, threads)
 
     def _locate_iter(self, items, opts: dict, keep_fields: bool, threads):
-        with limit_threads(threads):
-            for item in items:
+        n = choose_threads(threads)  # once for the batch
+        for item in items:
+            # set again for each input: a library that starts its OpenMP pool mid-call (numba's, on
+            # first use) resets the thread count of the pool torch shares with it
+            with limit_threads(n):
                 res = self._locate(item, **opts)
                 if not keep_fields:
                     res["area90_km2"] = float(res.pop("field").credible_region(0.9).area_km2)
-                yield res
+            yield res
 
     def _locate_options(self, kwargs: dict) -> dict:
         """The options of :meth:`locate` (``threads`` aside), defaults filled in, checked."""
