@@ -201,8 +201,9 @@ def _locate(rows):
                                        ("names/s", "names_per_s", "f2"), ("÷ base", "names_per_s_ratio_vs_base", "x"),
                                        ("10,000 names s (extrapolated)", "extrapolated_10000_s", "int")])
     if of("locate_samples"):
+        n = of("locate_samples")[0]["metrics"].get("n", 0)
         out += ["", "Samples per name: top mode within 25 km of the most populous namesake on the validation "
-                "names (ranks 201-300), and CPU time per name (1 thread):", ""]
+                f"names (ranks 201-{200 + n} of the ambiguous-name set), and CPU time per name:", ""]
         out += _table(of("locate_samples"), [("samples", "n_samples", "int"), ("names", "n", "int"),
                                              ("≤ 25 km %", "acc_25km", "pct"), ("CPU s/name", "cpu_s_per_name", "f2")])
     checks = of("locate_checks")

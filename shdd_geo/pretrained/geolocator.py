@@ -33,9 +33,9 @@ __all__ = ["DEFAULT_NSIDE", "DEFAULT_POINT", "DEFAULT_POINT_SAMPLES", "DEFAULT_S
            "PLACE_CACHE_MIN_NAMES"]
 
 # The defaults of every door of the built-in models (Geolocator, sg.locate, `shdd-geo locate`).
-# Measured on the validation names (ranks 201-300 of the ambiguous-name set, benchmarks/perf/locate.py,
-# docs/benchmarks.md): the top mode is within 25 km of the most populous namesake for 100 % of them
-# with 16 and 32 samples and 99 % with 64, at 0.16 / 0.27 / 0.44 CPU s per name.  The maps keep 64
+# Measured on validation names (ranks 201-300 of the ambiguous-name set; benchmarks/perf/locate.py, whose
+# quick tier repeats it on 30 names, docs/benchmarks.md): the top mode is within 25 km of the most populous
+# namesake for 100 % of them with 16 and 32 samples and 99 % with 64, at 0.16 / 0.27 / 0.44 CPU s per name.  The maps keep 64
 # samples because the shipped conformal credible levels (model.conformal_) were fitted on 64-sample,
 # nside-64 maps: fewer samples give spikier maps whose calibrated regions would under-cover.
 #: Diffusion samples per map (``locate``, ``predict_field``, ``calibrate``).
