@@ -160,9 +160,56 @@ def _train(rows):
 
 
 def _locate(rows):
-    return _table(rows, [("case", "method", ""), ("wall s (2 names)", "wall_s", "f1"),
-                         ("÷ no_snap", "ratio_vs_no_snap", "x"), ("Paris top mode km", "paris_top_mode_km", "f1"),
-                         ("Springfield US and AU", "springfield_us_and_au", "")])
+    """Rows of benchmarks.perf.locate: this tree (new) against the landed code (base), same run."""
+    def vs_base(task, keys):  # new ÷ base of the same run, computed here from the two rows
+        got = of(task)
+        base = next((r["metrics"] for r in got if r["method"] == "base"), {})
+        for r in got:
+            for k in keys:
+                if r["method"] == "new" and base.get(k):
+                    r["metrics"][f"{k}_ratio_vs_base"] = r["metrics"][k] / base[k]
+        return got
+
+    def of(task):
+        return [r for r in rows if r["task"] == task]
+
+    for task, keys in (("locate_warm", ("s_per_name", "s_per_name_files")), ("locate_cold", ("wall_s", "wall_s_files")),
+                       ("locate_batch", ("names_per_s",))):
+        vs_base(task, keys)
+    out = []
+    if not of("locate_warm"):  # an older run of the script: wall time of two names
+        return _table(rows, [("case", "method", ""), ("wall s (2 names)", "wall_s", "f1"),
+                             ("÷ no_snap", "ratio_vs_no_snap", "x"), ("Paris top mode km", "paris_top_mode_km", "f1"),
+                             ("Springfield US and AU", "springfield_us_and_au", "")])
+    out += ["Warm, per name (target ≤ 0.1 s without files, ≤ 0.3 s with the PNG, NetCDF and GeoJSON):", ""]
+    out += _table(of("locate_warm"), [("code", "method", ""), ("s/name", "s_per_name", "f2"),
+                                      ("÷ base", "s_per_name_ratio_vs_base", "x"),
+                                      ("s/name with files", "s_per_name_files", "f2"),
+                                      ("÷ base", "s_per_name_files_ratio_vs_base", "x")])
+    checks = of("locate_checks")
+    m = checks[0]["metrics"] if checks else {}
+    said = (f" Checks: Paris top mode {_fmt(m.get('paris_top_mode_km'), 'f1')} km from Paris, France; Springfield "
+            f"modes in the US and Australia: {_fmt(m.get('springfield_us_and_au'), '')}.") if checks else ""
+    out += ["", "Cold, one name in a fresh process (target ≤ 4 s)." + said, ""]
+    out += _table(of("locate_cold"), [("code", "method", ""), ("s, no files", "wall_s", "f1"),
+                                      ("÷ base", "wall_s_ratio_vs_base", "x"), ("s, with files", "wall_s_files", "f1"),
+                                      ("÷ base", "wall_s_files_ratio_vs_base", "x")])
+    out += ["", "Another CPU-bound process running (target: busy ÷ quiet ≤ 2):", ""]
+    out += _table(of("locate_busy"), [("code", "method", ""), ("s/name", "s_per_name", "f2"),
+                                      ("busy ÷ quiet", "busy_ratio", "x"), ("s/name with files", "s_per_name_files", "f2"),
+                                      ("busy ÷ quiet, files", "busy_ratio_files", "x")])
+    out += ["", "Batch of GeoNames names written to one GeoPackage (target ≥ 33 names/s; 10,000 names "
+            "extrapolated from the names run):", ""]
+    out += _table(of("locate_batch"), [("code", "method", ""), ("names", "names", "int"),
+                                       ("names/s", "names_per_s", "f2"), ("÷ base", "names_per_s_ratio_vs_base", "x"),
+                                       ("10,000 names s (extrapolated)", "extrapolated_10000_s", "int")])
+    if of("locate_samples"):
+        n = of("locate_samples")[0]["metrics"].get("n", 0)
+        out += ["", "Samples per name: top mode within 25 km of the most populous namesake on the validation "
+                f"names (ranks 201-{200 + n} of the ambiguous-name set), and CPU time per name:", ""]
+        out += _table(of("locate_samples"), [("samples", "n_samples", "int"), ("names", "n", "int"),
+                                             ("≤ 25 km %", "acc_25km", "pct"), ("CPU s/name", "cpu_s_per_name", "f2")])
+    return out
 
 
 def _locate_memory(rows):

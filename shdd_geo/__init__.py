@@ -42,6 +42,7 @@ _LAZY = {
     "fields": ("shdd_geo.fields", None),
     "LocDiffusion": ("shdd_geo.model", "LocDiffusion"),
     "pretrained": ("shdd_geo.pretrained", None),
+    "locate": ("shdd_geo.pretrained.geocode", "locate"),
     "namesakes": ("shdd_geo.datasets.gazetteer", None),
     "datasets": ("shdd_geo.datasets", None),
     "baselines": ("shdd_geo.baselines", None),
@@ -107,6 +108,7 @@ __all__ = sorted(
         "geoscore",
         "great_circle_km",
         "io",
+        "locate",
         "lowpass",
 
         "metrics",

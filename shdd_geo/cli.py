@@ -106,10 +106,51 @@ def _top_countries(field, n: int) -> list[dict]:
 
 
 def cmd_locate(args) -> int:
+    if args.column is not None:
+        return _locate_table(args)
     texts = list(args.text) + (read_lines(args.input) if args.input else [])
     if not texts:
         raise UsageError("give a place name, or --input FILE with one name per line")
     return _locate_all(texts, _check_texts(texts), args, kind="text", unit="name")
+
+
+def _locate_table(args) -> int:
+    """``locate --input TABLE --column NAME``: every name of a CSV/Parquet/GeoPackage column, one row per
+    name and mode (``sg.locate``'s table) in one GeoPackage/GeoParquet, per-name files with ``--per-name``."""
+    from .pretrained import geocode
+
+    if args.text or not args.input:
+        raise UsageError("--column reads the names from --input TABLE; give no names as arguments")
+    in_file(args.input, "--input")
+    out = out_dir(args.out)
+    target = Path(args.table) if args.table else out / "locate.gpkg"
+    if target.suffix.lower() not in (".gpkg", ".parquet", ".geoparquet"):
+        raise UsageError(f"--table {str(target)!r} must end in .gpkg, .parquet or .geoparquet")
+    _check_model_kind(args.model, "text")
+    try:
+        names = geocode.read_names(args.input, args.column)
+    except (FileNotFoundError, ValueError) as exc:
+        raise UsageError(f"--input/--column: {exc}") from None
+    stems = dict(zip(names, _check_texts(list(names)))) if args.per_name else {}
+    out.mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    write = (lambda res: _write_outputs(res, out, args.format, stems[res["text"]])) if args.per_name else None
+    try:
+        frame = geocode.locate(names, model=args.model, k=args.k, nside=args.nside, n_samples=args.samples,
+                               seed=args.seed, progress=not args.json, threads=args.threads, on_result=write,
+                               snap_km=None if args.no_snap else args.snap_km, prior_weight=args.prior_weight,
+                               namesake_weight=args.namesake_weight, min_mass=args.min_mass)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"--input {args.input!r} column {args.column!r}: {exc}") from None
+    geocode.write_table(frame, target)
+    wall = time.perf_counter() - t0
+    summary = {"names": len(names), "rows": len(frame), "seconds": round(wall, 2),
+               "names_per_s": round(len(names) / wall, 2), "table": str(target)}
+    print(json.dumps(summary) if args.json else
+          f"located {len(names)} names ({len(frame)} modes) in {wall:.1f} s ({len(names) / wall:.1f} names/s); "
+          f"wrote {target}")
+    return 0
 
 
 def cmd_locate_image(args) -> int:
@@ -139,7 +180,8 @@ def _locate_all(items: list[str], stems: list[str], args, *, kind: str, unit: st
     for item, stem in zip(iterator, stems):
         res = geo.locate(item, k=args.k, nside=args.nside, n_samples=args.samples, generator=args.seed,
                          snap_km=None if args.no_snap else args.snap_km, prior_weight=args.prior_weight,
-                         namesake_weight=args.namesake_weight, min_mass=args.min_mass)
+                         namesake_weight=args.namesake_weight, min_mass=args.min_mass,
+                         threads=getattr(args, "threads", None))
         region = res["field"].credible_region(0.9)
         written = _write_outputs(res, out, args.format, stem)
         top = _top_countries(res["field"], args.by_country) if args.by_country else None
@@ -432,7 +474,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("locate", help="place names -> density maps, modes and exports (built-in model)")
     s.add_argument("text", nargs="*", help="place name(s) to locate")
-    s.add_argument("--input", help="file with one name per line")
+    s.add_argument("--input", help="file with one name per line, or with --column a CSV/Parquet/GeoPackage table")
+    s.add_argument("--column", default=None,
+                   help="locate the names of this column of --input and write one table with a row per name "
+                        "and mode (see --table); per-name files only with --per-name")
+    s.add_argument("--table", default=None,
+                   help="with --column: table to write, .gpkg or .parquet (default: OUT/locate.gpkg)")
+    s.add_argument("--per-name", action="store_true", help="with --column: also write each name's --format files")
+    s.add_argument("--threads", type=int, default=None,
+                   help="CPU threads (default: $OMP_NUM_THREADS, else the cores other processes leave free)")
     _add_locate_options(s, what="name", model="geonames-minilm", func=cmd_locate)
 
     s = sub.add_parser("locate-image", help="satellite image tiles -> density maps, modes and exports "

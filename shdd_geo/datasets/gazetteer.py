@@ -102,8 +102,8 @@ class Gazetteer:
         order = np.argsort(keys, kind="stable")
         sk = keys[order]
         starts = np.flatnonzero(np.r_[True, sk[1:] != sk[:-1]]) if n else np.zeros(0, int)
-        ends = np.r_[starts[1:], n]
-        return {sk[a]: np.sort(order[a:b]) for a, b in zip(starts, ends)}
+        # a stable sort keeps each name's places in ascending index order already
+        return dict(zip(sk[starts].tolist(), np.split(order, starts[1:]))) if n else {}
 
     @cached_property
     def tree(self):

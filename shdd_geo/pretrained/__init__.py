@@ -10,7 +10,9 @@ nothing is downloaded.
 
 * :mod:`~shdd_geo.pretrained.registry` -- :class:`ModelCard`, :func:`available`, :func:`load`;
 * :mod:`~shdd_geo.pretrained.geolocator` -- :class:`Geolocator` (``locate`` as a
-  pipeline of named steps).
+  pipeline of named steps, ``locate_many`` for batches);
+* :mod:`~shdd_geo.pretrained.geocode` -- :func:`locate` (``sg.locate``: names or a
+  table column in, a GeoDataFrame of modes out), :func:`read_names`, :func:`write_table`.
 
 Examples
 --------
@@ -21,10 +23,12 @@ True
 
 from __future__ import annotations
 
+from .geocode import locate, read_names, results_frame, write_table
 from .geolocator import Geolocator
 from .registry import ModelCard, available, load, model_card_json
 
-__all__ = ["Geolocator", "ModelCard", "available", "load", "model_card_json"]
+__all__ = ["Geolocator", "ModelCard", "available", "load", "locate", "model_card_json", "read_names",
+           "results_frame", "write_table"]
 
 
 def __getattr__(name: str):

@@ -26,9 +26,29 @@ from typing import Any
 
 import numpy as np
 
+from .._threads import choose_threads, limit_threads
 from .registry import ModelCard, make_encoder
 
-__all__ = ["Geolocator"]
+__all__ = ["DEFAULT_NSIDE", "DEFAULT_POINT", "DEFAULT_POINT_SAMPLES", "DEFAULT_SAMPLES", "Geolocator",
+           "PLACE_CACHE_MIN_NAMES"]
+
+# The defaults of every door of the built-in models (Geolocator, sg.locate, `shdd-geo locate`).
+# Measured on validation names (ranks 201-300 of the ambiguous-name set; benchmarks/perf/locate.py, whose
+# quick tier repeats it on 30 names, docs/benchmarks.md): the top mode is within 25 km of the most populous
+# namesake for 100 % of them with 16 and 32 samples and 99 % with 64, at 0.16 / 0.27 / 0.44 CPU s per name.  The maps keep 64
+# samples because the shipped conformal credible levels (model.conformal_) were fitted on 64-sample,
+# nside-64 maps: fewer samples give spikier maps whose calibrated regions would under-cover.
+#: Diffusion samples per map (``locate``, ``predict_field``, ``calibrate``).
+DEFAULT_SAMPLES = 64
+#: HEALPix nside of the maps.
+DEFAULT_NSIDE = 64
+#: How ``predict`` turns samples into one point: the sample where the samples' mixture density is
+#: highest (a namesake's place, never the empty middle between two of them).
+DEFAULT_POINT = "densest"
+#: Diffusion samples per point prediction (``predict``; the paper's K = 16).
+DEFAULT_POINT_SAMPLES = 16
+#: Batches of at least this many names embed every gazetteer name once (cached on disk) for the hybrid.
+PLACE_CACHE_MIN_NAMES = 300
 
 
 class Geolocator:
@@ -79,24 +99,33 @@ class Geolocator:
         return [Path(x).name if isinstance(x, (str, os.PathLike)) else f"image {i}"
                 for i, x in enumerate(as_image_list(inputs))]
 
-    def predict(self, inputs, *, n_samples: int = 16, point: str = "densest", generator=0, **kwargs):
+    def predict(self, inputs, *, n_samples: int = DEFAULT_POINT_SAMPLES, point: str = DEFAULT_POINT, generator=0,
+                threads: int | None = None, **kwargs):
         """Point predictions ``(lat, lon)`` [deg] for raw inputs (see ``LocDiffusion.predict``).
 
         Sampling options (``guidance_scale``, ``steps``...) default to the
         model card's ``sample_kwargs``; keyword arguments override them.
+        ``threads``: CPU threads (default: ``$OMP_NUM_THREADS``, else the free
+        cores; see :mod:`shdd_geo._threads`).
         """
-        return self.model.predict(self.embed(inputs), n_samples=n_samples, point=point,
-                                  generator=generator, **{**self.card.sample_kwargs, **kwargs})
+        with limit_threads(threads):
+            return self.model.predict(self.embed(inputs), n_samples=n_samples, point=point,
+                                      generator=generator, **{**self.card.sample_kwargs, **kwargs})
 
-    def predict_field(self, inputs, *, nside: int = 64, n_samples: int = 64, generator=0,
-                      namesake_weight: float | None = None, as_xarray: bool = False, **kwargs):
+    def predict_field(self, inputs, *, nside: int = DEFAULT_NSIDE, n_samples: int = DEFAULT_SAMPLES, generator=0,
+                      namesake_weight: float | None = None, as_xarray: bool = False, threads: int | None = None,
+                      **kwargs):
         """Density maps (a :class:`~shdd_geo.SphericalField` batch, one per input; with
         ``as_xarray=True`` its ``to_xarray()``: a DataArray on ``("query", "cell")``).
 
         For text models each map is mixed with the density of the name's known
         namesakes (``namesake_weight``, default the model card's; see
-        :meth:`locate`).
+        :meth:`locate`).  ``threads`` as in :meth:`predict`.
         """
+        with limit_threads(threads):
+            return self._predict_field(inputs, nside, n_samples, generator, namesake_weight, as_xarray, kwargs)
+
+    def _predict_field(self, inputs, nside, n_samples, generator, namesake_weight, as_xarray, kwargs):
         w = self._namesake_weight(namesake_weight)
         field = self.model.predict_field(self.embed(inputs), nside=nside, n_samples=n_samples,
                                          generator=generator, **{**self.card.sample_kwargs, **kwargs})
@@ -152,7 +181,8 @@ class Geolocator:
         return SphericalField(log_density, kind="log_density", nest=like.nest, labels=labels,
                               attrs={**dict(like.attrs), "model": self.card.name, **extra, **attrs})
 
-    def calibrate(self, inputs, lat, lon, *, nside: int = 64, n_samples: int = 64, generator=0):
+    def calibrate(self, inputs, lat, lon, *, nside: int = DEFAULT_NSIDE, n_samples: int = DEFAULT_SAMPLES,
+                  generator=0):
         """Fit split-conformal credible levels on this pipeline's maps for held-out inputs.
 
         The maps of :meth:`predict_field` and :meth:`locate` (samples, prior
@@ -192,10 +222,11 @@ class Geolocator:
         return Gazetteer.from_geonames(self.card.namesake_gazetteer,
                                        population_power=self.card.namesake_population_power)
 
-    def locate(self, item, *, k: int = 5, nside: int = 64, n_samples: int = 64,
+    def locate(self, item, *, k: int = 5, nside: int = DEFAULT_NSIDE, n_samples: int = DEFAULT_SAMPLES,
                min_separation_km: float = 500.0, generator=0, snap_km: float | None = 350.0,
                snap_min_similarity: float = 0.9, min_mass: float = 0.005,
-               prior_weight: float | None = None, namesake_weight: float | None = None) -> dict[str, Any]:
+               prior_weight: float | None = None, namesake_weight: float | None = None,
+               threads: int | None = None) -> dict[str, Any]:
         """Field and top-``k`` modes for one input, each mode with its nearest known place.
 
         Parameters
@@ -244,19 +275,34 @@ class Geolocator:
             within 25 km 14.75 % of the time instead of 0 %; on held-out
             names (not in the gazetteer) the default threshold 0.9 leaves
             accuracy unchanged, while 0.7 or 0.5 cost 0.25 points at 200 km.
+        threads
+            CPU threads (default: ``$OMP_NUM_THREADS``, else the free cores:
+            see :mod:`shdd_geo._threads`).
 
         Returns
         -------
         dict
             ``text`` (the input's label: the name or the image's file name),
             ``field`` (SphericalField: the model's map, with its location
-            prior and namesakes mixed in), ``modes`` (the modes of the samples'
-            own density with the namesakes, without the prior; list of dicts
-            with ``lat``, ``lon``, ``mass``, ``place``, ``country``,
-            ``place_km``, and, for the hybrid, ``model_lat``, ``model_lon``
-            (the mode before it moved) and ``similarity`` (None where it did
-            not move; 1.0 where it moved onto a namesake)), ``namesakes`` (how
+            prior and namesakes mixed in), ``modes``, ``namesakes`` (how
             many known places bear the name; 0 for images).
+
+            ``modes`` is **the** list of answers: every output (the printed
+            table, JSON, GeoJSON/GeoPackage rows, map labels, the rows of
+            :func:`shdd_geo.locate`) is built from it, in this order (rank
+            1 first, by mass).  Each mode is a dict::
+
+                lat, lon      float  the answer [deg] (after the hybrid moved it)
+                mass          float  probability of the mode's basin in the
+                                     samples' density with the namesakes
+                place         str    nearest known place (GeoNames >= 15,000)
+                country       str    its ISO 3166 alpha-2 code
+                place_km      float  distance to it [km] (0.0 when snapped onto it)
+                model_lat, model_lon float  the model's mode before the hybrid
+                                     (text models with ``snap_km``; else absent)
+                similarity    float or None  name similarity of the place the
+                                     mode moved onto (1.0: a namesake; None:
+                                     it did not move)
 
         Examples
         --------
@@ -266,6 +312,83 @@ class Geolocator:
         (True, ['country', 'lat', 'lon', 'mass'])
         """
         _check_locate_args(snap_km, min_mass)
+        with limit_threads(threads):
+            return self._locate(item, k=k, nside=nside, n_samples=n_samples, min_separation_km=min_separation_km,
+                                generator=generator, snap_km=snap_km, snap_min_similarity=snap_min_similarity,
+                                min_mass=min_mass, prior_weight=prior_weight, namesake_weight=namesake_weight)
+
+    def locate_many(self, items, *, progress: bool | None = None, keep_fields: bool = False,
+                    place_cache: bool | None = None, threads: int | None = None, **kwargs):
+        """:meth:`locate` for each input in turn (an iterator of its results, in order).
+
+        Each result is exactly what ``locate(item, **kwargs)`` returns for the
+        same seed (``generator``): every input is sampled on its own, so an
+        answer never depends on the other inputs of the batch.  The thread
+        count is chosen once for the batch.
+
+        Parameters
+        ----------
+        items : iterable of str or images
+            The inputs.
+        progress : bool, optional
+            Show a progress bar (default: for more than one input).
+        keep_fields : bool
+            Keep each result's ``field`` (a map of ``12 nside**2`` floats:
+            400 kB at nside 64); by default it is replaced by the area of its
+            90 % credible region (``area90_km2``), so that a column of 10,000
+            names fits in memory.
+        place_cache : bool, optional
+            Embed every gazetteer name once (about a minute, cached on disk
+            for all later runs, :meth:`cache_place_names`) instead of the names
+            near each mode as they come.  Default: for text models and at
+            least ``PLACE_CACHE_MIN_NAMES`` inputs.
+        threads, **kwargs
+            As in :meth:`locate`.
+
+        Examples
+        --------
+        >>> from shdd_geo.pretrained import load
+        >>> geo = load("geonames-minilm")
+        >>> [r["text"] for r in geo.locate_many(["Lisbon", "Kyoto"], nside=16, n_samples=8, progress=False)]
+        ['Lisbon', 'Kyoto']
+        """
+        items = list(items) if not isinstance(items, str) else [items]
+        opts = self._locate_options(kwargs)
+        if place_cache is None:
+            place_cache = self.card.inputs == "text" and len(items) >= PLACE_CACHE_MIN_NAMES
+        if place_cache and self.card.inputs == "text":
+            self.cache_place_names(progress=progress is not False)
+        if progress or (progress is None and len(items) > 1):
+            from tqdm.auto import tqdm
+
+            items = tqdm(items, desc="locate", unit="name" if self.card.inputs == "text" else "image")
+        return self._locate_iter(items, opts, keep_fields, threads)
+
+    def _locate_iter(self, items, opts: dict, keep_fields: bool, threads):
+        n = choose_threads(threads)  # once for the batch
+        for item in items:
+            # set again for each input: a library that starts its OpenMP pool mid-call (numba's, on
+            # first use) resets the thread count of the pool torch shares with it
+            with limit_threads(n):
+                res = self._locate(item, **opts)
+                if not keep_fields:
+                    res["area90_km2"] = float(res.pop("field").credible_region(0.9).area_km2)
+            yield res
+
+    def _locate_options(self, kwargs: dict) -> dict:
+        """The options of :meth:`locate` (``threads`` aside), defaults filled in, checked."""
+        import inspect
+
+        params = inspect.signature(self.locate).parameters
+        unknown = sorted(set(kwargs) - set(params) - {"item", "threads"})
+        if unknown:
+            raise TypeError(f"unknown keyword argument(s) {unknown} of Geolocator.locate")
+        opts = {name: kwargs.get(name, p.default) for name, p in params.items() if name not in ("item", "threads")}
+        _check_locate_args(opts["snap_km"], opts["min_mass"])
+        return opts
+
+    def _locate(self, item, *, k, nside, n_samples, min_separation_km, generator, snap_km, snap_min_similarity,
+                min_mass, prior_weight, namesake_weight) -> dict[str, Any]:
         text, query = self._one_input(item)
         coeffs = self._sample(query, n_samples, generator)                                   # 1
         wn = self._namesake_weight(namesake_weight)
@@ -383,7 +506,11 @@ class Geolocator:
         return True
 
     def _place_embeddings(self, idx) -> np.ndarray:
-        """Unit-norm embeddings of the gazetteer's names ``idx`` (cached: each name is embedded once)."""
+        """Unit-norm embeddings of the gazetteer's names ``idx``: from the table of every name when it is
+        cached (:meth:`cache_place_names`), else embedded as needed (each name once per session)."""
+        table = self._place_table(build=False)
+        if table is not None:
+            return np.asarray(table[np.asarray(idx, dtype=np.int64)], dtype=np.float64)
         cache = self.__dict__.setdefault("_name_cache", {})
         todo = [int(i) for i in idx if int(i) not in cache]
         if todo:
@@ -391,6 +518,39 @@ class Geolocator:
             emb /= np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
             cache.update(zip(todo, emb))
         return np.stack([cache[int(i)] for i in idx])
+
+    def cache_place_names(self, *, progress: bool = True) -> None:
+        """Embed every name of the gazetteer (:attr:`places`) once, for the retrieval hybrid of
+        :meth:`locate`: about a minute on two cores, then kept on disk
+        (:func:`shdd_geo.datasets.cached_embeddings`, under the cache root) for every later run.
+
+        Text models only; a no-op when the table is already cached.
+        """
+        if self.card.inputs != "text":
+            raise ValueError(f"{self.card.name!r} takes images: there are no place names to embed")
+        self._place_table(build=True, progress=progress)
+
+    def _place_table(self, *, build: bool, progress: bool = False):
+        """The unit-norm embeddings of every gazetteer name (memory), or None when not cached and not ``build``."""
+        table = self.__dict__.get("_place_table_")
+        if table is not None or self.card.inputs != "text":
+            return table
+        import pandas as pd
+
+        from ..datasets.embedding_cache import cached_embeddings, default_cache_dir, embedding_key
+
+        if not build and self.__dict__.get("_place_table_absent"):
+            return None  # looked once this session: the names are embedded as needed
+        names = [str(n) for n in self.places.names]
+        key = embedding_key(names, self.encoder.name)
+        if not build and not (default_cache_dir() / "embeddings" / key / "embeddings.npy").is_file():
+            self.__dict__["_place_table_absent"] = True
+            return None
+        emb = np.asarray(cached_embeddings(pd.DataFrame({"text": names}), encoder=self.encoder,
+                                           progress=progress, label="Geolocator.places"), dtype=np.float32)
+        table = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+        self.__dict__["_place_table_"] = table
+        return table
 
 
 def _check_locate_args(snap_km, min_mass) -> None:

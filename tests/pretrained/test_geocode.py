@@ -1,0 +1,138 @@
+"""sg.locate, Geolocator.locate_many and `shdd-geo locate --input TABLE --column NAME`: batch geocoding."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import shdd_geo as sg
+from shdd_geo import pretrained
+from shdd_geo.pretrained import geocode
+
+FAST = {"nside": 16, "n_samples": 8}
+NAMES = ["Lisbon", "Springfield", "San José"]
+
+
+@pytest.fixture(scope="module")
+def geo():
+    return pretrained.load("geonames-minilm")
+
+
+@pytest.fixture(scope="module")
+def frame():
+    return sg.locate(pd.Series(NAMES, index=[10, 11, 12]), k=3, seed=3, progress=False, **FAST)
+
+
+def test_batch_rows_are_the_one_at_a_time_answers(geo, frame):
+    assert frame.crs.to_string() == "EPSG:4326"
+    assert list(frame.columns) == list(geocode.COLUMNS)
+    for label, name in zip([10, 11, 12], NAMES):
+        one = geo.locate(name, k=3, generator=3, **FAST)
+        rows = frame[frame["row"] == label]
+        assert rows["query"].tolist() == [name] * len(one["modes"])
+        assert rows["rank"].tolist() == list(range(1, len(one["modes"]) + 1))
+        for (_, r), m in zip(rows.iterrows(), one["modes"]):
+            assert (r["lat"], r["lon"], r["mass"], r["place"], r["country"]) == \
+                (m["lat"], m["lon"], m["mass"], m["place"], m["country"])
+            assert (r.geometry.x, r.geometry.y) == (m["lon"], m["lat"])
+        assert rows["area90_km2"].nunique() == 1
+        np.testing.assert_allclose(rows["area90_km2"].iloc[0], one["field"].credible_region(0.9).area_km2)
+
+
+def test_the_batch_does_not_change_an_answer(geo):
+    alone = list(geo.locate_many(["Kyoto"], progress=False, generator=5, **FAST))[0]
+    among = list(geo.locate_many(["Lisbon", "Kyoto", "Paris"], progress=False, generator=5, **FAST))[1]
+    assert alone["modes"] == among["modes"] and alone["area90_km2"] == among["area90_km2"]
+    assert "field" not in alone
+    kept = list(geo.locate_many(["Kyoto"], progress=False, keep_fields=True, generator=5, **FAST))[0]
+    assert kept["modes"] == alone["modes"] and kept["field"].npix == 12 * 16 * 16
+
+
+def test_locate_many_checks_options_before_running(geo):
+    with pytest.raises(TypeError, match="unknown keyword argument.*nsid"):
+        geo.locate_many(["Kyoto"], nsid=16)
+    with pytest.raises(ValueError, match="`min_mass`"):
+        geo.locate_many(["Kyoto"], min_mass=2.0)
+
+
+def test_as_frame_false_gives_the_locate_dicts():
+    res = sg.locate("Kyoto", as_frame=False, **FAST)
+    assert len(res) == 1 and res[0]["text"] == "Kyoto" and res[0]["field"].nside == 16
+
+
+@pytest.mark.parametrize(("texts", "error", "match"), [
+    ([], ValueError, "empty"), (["Lisbon", "  "], ValueError, "row 1 is an empty name"),
+    (["Lisbon", None], TypeError, "row 1 holds NoneType"),
+])
+def test_bad_names_are_refused(texts, error, match):
+    with pytest.raises(error, match=match):
+        sg.locate(texts, **FAST)
+
+
+def test_image_models_are_refused():
+    with pytest.raises(ValueError, match="takes images"):
+        sg.locate(["Lisbon"], model="bluemarble-effnet", **FAST)
+
+
+@pytest.mark.parametrize("ext", [".csv", ".parquet", ".gpkg"])
+def test_read_names_from_tables(tmp_path, ext):
+    import geopandas as gpd
+
+    df = pd.DataFrame({"name": ["Lisbon", "Kyoto"], "n": [1, 2]})
+    path = tmp_path / f"t{ext}"
+    if ext == ".csv":
+        df.to_csv(path, index=False)
+    elif ext == ".parquet":
+        df.to_parquet(path)
+    else:
+        gpd.GeoDataFrame(df, geometry=gpd.points_from_xy([0, 1], [0, 1]), crs="EPSG:4326").to_file(path)
+    assert geocode.read_names(path, "name").tolist() == ["Lisbon", "Kyoto"]
+    with pytest.raises(ValueError, match=r"`column` 'nom' is not in .*columns are \['name', 'n'"):
+        geocode.read_names(path, "nom")
+
+
+def test_read_names_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="is not a file"):
+        geocode.read_names(tmp_path / "none.csv", "name")
+    (tmp_path / "x.xlsx").write_text("")
+    with pytest.raises(ValueError, match="unknown table format '.xlsx'"):
+        geocode.read_names(tmp_path / "x.xlsx", "name")
+
+
+@pytest.mark.parametrize("ext", [".gpkg", ".parquet"])
+def test_write_table_round_trip(frame, tmp_path, ext):
+    import geopandas as gpd
+
+    path = tmp_path / f"out{ext}"
+    assert geocode.write_table(frame, path) == str(path)
+    back = gpd.read_file(path) if ext == ".gpkg" else gpd.read_parquet(path)
+    assert back.crs.to_epsg() == 4326 and len(back) == len(frame)
+    assert back["query"].tolist() == frame["query"].tolist()
+    np.testing.assert_array_equal(back["lat"], frame["lat"])
+    np.testing.assert_array_equal(back.geometry.y, frame["lat"])
+    with pytest.raises(ValueError, match="unknown output format '.shp'"):
+        geocode.write_table(frame, tmp_path / "x.shp")
+
+
+def test_cli_table_mode_writes_the_batch_rows(tmp_path, capsys):
+    import geopandas as gpd
+
+    from shdd_geo.cli import main
+
+    src = tmp_path / "names.csv"
+    pd.DataFrame({"id": [1, 2], "name": ["Lisbon", "Kyoto"]}).to_csv(src, index=False)
+    out = tmp_path / "o"
+    args = ["locate", "--input", str(src), "--column", "name", "--out", str(out), "--nside", "16",
+            "--samples", "8", "--k", "3", "--seed", "2"]
+    assert main(args + ["--per-name", "--format", "geojson"]) == 0
+    assert "located 2 names" in capsys.readouterr().out
+    table = gpd.read_file(out / "locate.gpkg")
+    expected = sg.locate(["Lisbon", "Kyoto"], k=3, seed=2, progress=False, **FAST)
+    assert table["query"].tolist() == expected["query"].tolist()
+    np.testing.assert_array_equal(table["lat"], expected["lat"])
+    assert sorted(p.name for p in out.iterdir()) == ["Kyoto.geojson", "Lisbon.geojson", "locate.gpkg"]
+    with pytest.raises(SystemExit, match="give no names as arguments"):
+        main(["locate", "Paris", "--input", str(src), "--column", "name"])
+    with pytest.raises(SystemExit, match="`column` 'nom' is not in names.csv"):
+        main(["locate", "--input", str(src), "--column", "nom"])
+    with pytest.raises(SystemExit, match="must end in .gpkg"):
+        main(["locate", "--input", str(src), "--column", "name", "--table", str(tmp_path / "x.csv")])
