@@ -78,7 +78,7 @@ def _not_run(job: str, tier: str) -> str:
 
 def _section(job: str, title: str, render_rows) -> list[str]:
     tier, rows = _pick(job)
-    out = [f"### {title}", ""]
+    out = [f"### {title}"]  # the paragraph follows the heading directly: a short page
     if tier is None:
         return out + [_not_run(job, "quick" if job not in FULL_ONLY else "full"), ""]
     later = " " + _not_run(job, "full") if tier == "quick" else ""  # one paragraph: what ran, what is to run
