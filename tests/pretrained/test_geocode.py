@@ -130,9 +130,11 @@ def test_cli_table_mode_writes_the_batch_rows(tmp_path, capsys):
     assert table["query"].tolist() == expected["query"].tolist()
     np.testing.assert_array_equal(table["lat"], expected["lat"])
     assert sorted(p.name for p in out.iterdir()) == ["Kyoto.geojson", "Lisbon.geojson", "locate.gpkg"]
-    with pytest.raises(SystemExit, match="give no names as arguments"):
-        main(["locate", "Paris", "--input", str(src), "--column", "name"])
-    with pytest.raises(SystemExit, match="`column` 'nom' is not in names.csv"):
-        main(["locate", "--input", str(src), "--column", "nom"])
-    with pytest.raises(SystemExit, match="must end in .gpkg"):
-        main(["locate", "--input", str(src), "--column", "name", "--table", str(tmp_path / "x.csv")])
+    capsys.readouterr()
+    for argv, message in ((["locate", "Paris", "--input", str(src), "--column", "name"], "give no names as arguments"),
+                          (["locate", "--input", str(src), "--column", "nom"], "`column` 'nom' is not in names.csv"),
+                          (["locate", "--input", str(src), "--column", "name", "--table", str(tmp_path / "x.csv")],
+                           "must end in .gpkg")):
+        assert main(argv) == 2  # a usage error: one line on stderr, no traceback
+        err = capsys.readouterr().err.strip()
+        assert message in err and len(err.splitlines()) == 1
