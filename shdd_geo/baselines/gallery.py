@@ -77,6 +77,15 @@ class RetrievalGallery:
         ``(n, d)`` unit-norm float32 gallery embeddings.
     lat_, lon_ : numpy.ndarray
         Gallery locations [deg].
+
+    Examples
+    --------
+    >>> g = RetrievalGallery(k=2, temperature=0.1).fit(np.eye(3), [0.0, 10.0, 20.0], [0.0, 0.0, 0.0])
+    >>> sim, idx = g.neighbours([[1.0, 0.5, 0.0]])
+    >>> idx.tolist(), float(g.weights(sim).sum().round(6))
+    ([[0, 1]], 1.0)
+    >>> g.prior([[1.0, 0.5, 0.0]], L=3).shape
+    (1, 16)
     """
 
     _parameter_constraints = {

@@ -244,7 +244,7 @@ def test_bad_init_from_is_refused(tmp_path, data, x0_model):
         LocDiffusion(**TINY).fit(*data, epochs=1, init_from=LocDiffusion(**TINY))
 
 
-def test_cli_train_init_from(tmp_path, data, x0_model):
+def test_cli_train_init_from(tmp_path, data, x0_model, capsys):
     from shdd_geo.cli import main
 
     X, lat, lon = data
@@ -257,9 +257,10 @@ def test_cli_train_init_from(tmp_path, data, x0_model):
                  "--device", "cpu"]) == 0
     m = LocDiffusion.load(out)  # the tiny network's shape came from the file
     assert (m.prediction, m.L, m.bottleneck, m.depth, m.time_dim) == ("v", 5, 8, 2, 16) and m.history_
-    with pytest.raises(SystemExit, match="--L 7 differs"):
-        main(["train", "--embeddings", str(tmp_path / "X.npy"), "--coords", str(tmp_path / "coords.npy"),
-              "--out", str(out), "--L", "7", "--init-from", str(src)])
-    with pytest.raises(SystemExit, match="is not a file"):
-        main(["train", "--embeddings", str(tmp_path / "X.npy"), "--coords", str(tmp_path / "coords.npy"),
-              "--out", str(out), "--init-from", str(tmp_path / "missing.safetensors")])
+    capsys.readouterr()
+    for extra, message in ((["--L", "7", "--init-from", str(src)], "--L 7 differs"),
+                           (["--init-from", str(tmp_path / "missing.safetensors")], "missing.safetensors")):
+        assert main(["train", "--embeddings", str(tmp_path / "X.npy"), "--coords", str(tmp_path / "coords.npy"),
+                     "--out", str(out), *extra]) == 2  # usage errors: one line, exit 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1

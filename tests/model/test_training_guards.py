@@ -116,7 +116,7 @@ def test_write_checkpoint_round_trip_keeps_the_checksum(tmp_path):
 def test_callbacks_receive_one_record_per_step_and_per_epoch(data):
     X, lat, lon = data
     seen = []
-    m = LocDiffusion(**{**TINY, "warmup_steps": 4}).fit(X, lat, lon, epochs=2, callbacks=[seen.append])
+    m = LocDiffusion(**{**TINY, "warmup_steps": 4, "lr": 1e-4}).fit(X, lat, lon, epochs=2, callbacks=[seen.append])
     steps = [r for r in seen if isinstance(r, StepRecord)]
     epochs = [r for r in seen if isinstance(r, EpochRecord)]
     assert [r.step for r in steps] == [1, 2, 3, 4]  # 64 rows / 32 per batch, 2 epochs
