@@ -269,6 +269,18 @@ def load_task_data(data: str, *, size: int = 15000, split: str = "random", n_til
 # -- methods and scores ------------------------------------------------------------------------
 
 
+#: Methods that need others fitted first (the hybrids: a LocDiffusion and a retriever).
+NEEDS = {"hybrid_knn": ("knn_top1", "locdiffusion"), "hybrid_default": ("locdiffusion_default", "knn_top1")}
+
+
+def fit_order(methods: list[str]) -> list[str]:
+    """``methods`` plus what the hybrids need, in fitting order (hybrids last)."""
+    need = list(methods)
+    for m in methods:
+        need += [d for d in NEEDS.get(m, ()) if d not in need]
+    return sorted(dict.fromkeys(need), key=lambda m: (m.startswith("hybrid"), need.index(m)))
+
+
 _RUN = {"random_state": 0, "verbose": False, "device": "cpu"}  # how a run is made, not a setting
 
 

@@ -32,6 +32,7 @@ import time
 import numpy as np
 
 from benchmarks.common import (
+    fit_order,
     decode_samples,
     fit_method,
     load_names,
@@ -45,15 +46,6 @@ from benchmarks.common import (
 
 __all__ = ["run_location_task"]
 
-_NEEDS = {"hybrid_knn": ("knn_top1", "locdiffusion")}
-
-
-def _order(methods: list[str]) -> list[str]:
-    """``methods`` plus what the hybrid needs, in fitting order."""
-    need = list(methods)
-    for m in methods:
-        need += [d for d in _NEEDS.get(m, ()) if d not in need]
-    return sorted(set(need), key=lambda m: (m.startswith("hybrid"), need.index(m)))
 
 
 def run_location_task(a, log) -> None:
@@ -86,7 +78,7 @@ def _run_split(a, log, split_name, tr, te, X, lat, lon, multi, data) -> dict:
 
     fitted, acc200_knn = {}, None
     factories = method_factories(a, fitted)
-    for name in _order(a.methods):
+    for name in fit_order(a.methods):
         t0 = time.perf_counter()
         est = fitted[name] = fit_method(name, factories[name](), X[tr], lat[tr], lon[tr], a)
         fit_s = time.perf_counter() - t0

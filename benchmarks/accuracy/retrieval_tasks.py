@@ -32,21 +32,13 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import fit_method, load_names, load_tiles, make_split, method_factories, test_rows
+from benchmarks.common import fit_method, fit_order, load_names, load_tiles, make_split, method_factories, test_rows
 
 __all__ = ["run_vs_retrieval"]
 
 VS_METHODS = ("knn_top1,knn_vote,cells_nside16,regression,geoclip_style,locdiffusion_noretrieval,"
               "locdiffusion_default,hybrid_default")
-_NEEDS = {"hybrid_default": ("locdiffusion_default", "knn_top1"), "hybrid_knn": ("locdiffusion", "knn_top1")}
 _CHOICES = [{"init": i, "point": p} for i in ("noise", "prior") for p in ("densest", "centre")]
-
-
-def _order(methods: list[str]) -> list[str]:
-    need = list(methods)
-    for m in methods:
-        need += [d for d in _NEEDS.get(m, ()) if d not in need]
-    return sorted(dict.fromkeys(need), key=lambda m: (m.startswith("hybrid"), need.index(m)))
 
 
 def run_vs_retrieval(a, log) -> None:
@@ -99,7 +91,7 @@ def _run_split(a, log, split_name, tr, va, te, X, lat, lon, data) -> None:
 
     fitted = {}
     factories = method_factories(a, fitted)
-    for name in _order(a.methods):
+    for name in fit_order(a.methods):
         est, fit_s, fit_cpu_s = _fit(a, name, factories[name](), X[tr], lat[tr], lon[tr], split_name)
         fitted[name] = est
         if name not in a.methods:

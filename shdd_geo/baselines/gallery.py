@@ -42,13 +42,20 @@ import numpy as np
 from .._validation import Interval, check_int, validate_params
 from ..coords import as_latlon, km_to_rad, latlon_to_xyz
 
-__all__ = ["RetrievalGallery", "top_k"]
+__all__ = ["RetrievalGallery", "top_k", "unit_rows"]
 
 #: Extra candidates fetched for leave-one-out (copies of a place beyond this many count as neighbours).
 _LOO_SPARE = 16
 
 
-def _unit_rows(X: np.ndarray, name: str) -> np.ndarray:
+def unit_rows(X: np.ndarray, name: str = "X") -> np.ndarray:
+    """Rows scaled to unit length (float32), for cosine similarity; all-zero rows are refused.
+
+    Examples
+    --------
+    >>> unit_rows(np.array([[3.0, 4.0]])).tolist()
+    [[0.6000000238418579, 0.800000011920929]]
+    """
     X = np.asarray(X, dtype=np.float32)
     norm = np.linalg.norm(X, axis=1, keepdims=True)
     if np.any(norm == 0):
@@ -115,7 +122,7 @@ class RetrievalGallery:
         if lat.shape[0] != X.shape[0]:
             raise ValueError(f"`X` has {X.shape[0]} rows but `lat`/`lon` have {lat.shape[0]}")
         # rounded as stored (float16 embeddings, float32 locations): a loaded gallery is this one
-        self.X_ = np.ascontiguousarray(_unit_rows(X, "X").astype(np.float16).astype(np.float32))
+        self.X_ = np.ascontiguousarray(unit_rows(X, "X").astype(np.float16).astype(np.float32))
         self.lat_ = lat.astype(np.float32).astype(np.float64)
         self.lon_ = lon.astype(np.float32).astype(np.float64)
         self._xyz = latlon_to_xyz(self.lat_, self.lon_)
@@ -167,7 +174,7 @@ class RetrievalGallery:
         """
         if not hasattr(self, "X_"):
             raise ValueError("this RetrievalGallery is empty: call `fit(X, lat, lon)` first")
-        Q = _unit_rows(np.atleast_2d(np.asarray(Q, dtype=np.float32)), "Q")
+        Q = unit_rows(np.atleast_2d(np.asarray(Q, dtype=np.float32)), "Q")
         if Q.shape[1] != self.X_.shape[1]:
             raise ValueError(f"queries have {Q.shape[1]} features, the gallery {self.X_.shape[1]}")
         k = min(check_int(self.k if k is None else k, "k", low=1), self.X_.shape[0])
@@ -239,7 +246,7 @@ class RetrievalGallery:
         """
         from .retrieval import top1_near
 
-        Q = _unit_rows(np.atleast_2d(np.asarray(Q, dtype=np.float32)), "Q")
+        Q = unit_rows(np.atleast_2d(np.asarray(Q, dtype=np.float32)), "Q")
         out = top1_near(lambda i, idx: self.X_[idx] @ Q[i], self._xyz, cand_lat, cand_lon, radius_km,
                         n_queries=Q.shape[0])
         miss = np.flatnonzero(out < 0)

@@ -16,18 +16,11 @@ from ..coords import km_to_rad, latlon_to_xyz
 from ..metrics import geographic_centre
 from .._validation import Interval, StrOptions
 from ._base import BaseGeolocator, check_int
-from .gallery import top_k
+from .gallery import top_k, unit_rows
 
 __all__ = ["KNNRetrieval"]
 
 _AGGREGATES = ("top1", "centre", "mode")
-
-
-def _normalise(X: np.ndarray) -> np.ndarray:
-    norm = np.linalg.norm(X, axis=1, keepdims=True)
-    if np.any(norm == 0):
-        raise ValueError("`X` has all-zero rows; cosine similarity is undefined for them")
-    return (X / norm).astype(np.float32)
 
 
 class KNNRetrieval(BaseGeolocator):
@@ -91,7 +84,7 @@ class KNNRetrieval(BaseGeolocator):
     }
 
     def _fit(self, X: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> None:
-        self.gallery_ = _normalise(X)
+        self.gallery_ = unit_rows(X)
         self.lat_, self.lon_ = lat, lon
         self.xyz_ = latlon_to_xyz(lat, lon)
 
@@ -112,7 +105,7 @@ class KNNRetrieval(BaseGeolocator):
         >>> knn.kneighbors([[0.0, 2.0]], k=2)[1].tolist()
         [[1, 0]]
         """
-        Q = _normalise(self._check_X(X))
+        Q = unit_rows(self._check_X(X))
         k = check_int(self.k if k is None else k, "k")
         sims, idxs = [], []
         for i in range(0, Q.shape[0], self.batch_size):
@@ -237,7 +230,7 @@ class KNNRetrieval(BaseGeolocator):
         """
         from .retrieval import top1_near
 
-        Q = _normalise(self._check_X(X))
+        Q = unit_rows(self._check_X(X))
         out = top1_near(lambda i, idx: self.gallery_[idx] @ Q[i], self.xyz_, cand_lat, cand_lon, radius_km,
                         n_queries=Q.shape[0])
         miss = np.flatnonzero(out < 0)  # no gallery item in range: the unrestricted top-1
