@@ -16,21 +16,26 @@ from typing import Any
 
 import numpy as np
 
+from ._progress import check_progress, progress_bar, quiet_kwargs
 from .metrics import DEFAULT_THRESHOLDS_KM, summarize
 
 __all__ = ["compare", "evaluate_predictor", "markdown_table", "reliability_curve"]
 
 
-def _batched_fields(predictor, X, nside: int, batch_size: int, field_kwargs: Mapping):
-    """Fields batch by batch (a generator: one batch of fields in memory at a time)."""
-    for i in range(0, len(X), batch_size):
-        yield predictor.predict_field(X[i : i + batch_size], nside=nside, **field_kwargs)
+def _batched_fields(predictor, X, nside: int, batch_size: int, field_kwargs: Mapping, progress: bool | None):
+    """Fields batch by batch (a generator: one batch of fields in memory at a time), with a bar over the rows."""
+    kwargs = {**quiet_kwargs(predictor.predict_field), **field_kwargs}  # one bar: the rows'
+    with progress_bar(len(X), "maps", unit="row", progress=progress) as bar:
+        for i in range(0, len(X), batch_size):
+            f = predictor.predict_field(X[i : i + batch_size], nside=nside, **kwargs)
+            bar.update(len(f))
+            yield f
 
 
 def evaluate_predictor(predictor, X, lat, lon, *, fields: bool = False, nside: int = 64,
                        levels=(0.5, 0.8, 0.9, 0.95), predict_kwargs: Mapping | None = None,
                        field_kwargs: Mapping | None = None, batch_size: int = 256,
-                       thresholds_km=DEFAULT_THRESHOLDS_KM) -> dict[str, Any]:
+                       thresholds_km=DEFAULT_THRESHOLDS_KM, progress: bool | None = None) -> dict[str, Any]:
     """Point metrics (and optionally density metrics) of one predictor.
 
     Parameters
@@ -46,6 +51,10 @@ def evaluate_predictor(predictor, X, lat, lon, *, fields: bool = False, nside: i
     fields : bool
         Also compute ``loglik`` (mean log-density of the truth [log sr^-1]),
         ``coverage_<level>`` and ``area_<level>_km2``.
+    progress : bool, optional
+        Progress bars: the predictor's own for the point predictions (when
+        its ``predict`` takes ``progress``), one over the rows for the maps.
+        Default: only when a step runs longer than a few seconds.
 
     Returns
     -------
@@ -68,8 +77,10 @@ def evaluate_predictor(predictor, X, lat, lon, *, fields: bool = False, nside: i
         raise ValueError(f"`X` must be a non-empty 2-D array, got shape {X.shape}")
     if len(np.atleast_1d(lat)) != X.shape[0]:
         raise ValueError(f"`X` has {X.shape[0]} rows but {len(np.atleast_1d(lat))} locations were given")
+    progress = check_progress(progress)
     t0 = time.perf_counter()
-    pl, po = predictor.predict(X, **dict(predict_kwargs or {}))
+    shown = {"progress": progress} if quiet_kwargs(predictor.predict) else {}
+    pl, po = predictor.predict(X, **{**shown, **dict(predict_kwargs or {})})
     out = summarize(pl, po, lat, lon, thresholds_km)
     out["seconds"] = time.perf_counter() - t0
     if fields:
@@ -79,7 +90,8 @@ def evaluate_predictor(predictor, X, lat, lon, *, fields: bool = False, nside: i
 
         lat, lon = np.asarray(lat, float), np.asarray(lon, float)
         ll, cov, area = [], {lv: [] for lv in levels}, {lv: [] for lv in levels}
-        for i, f in enumerate(_batched_fields(predictor, X, nside, batch_size, dict(field_kwargs or {}))):
+        batches = _batched_fields(predictor, X, nside, batch_size, dict(field_kwargs or {}), progress)
+        for i, f in enumerate(batches):
             sl = slice(i * batch_size, i * batch_size + len(f))
             ll.append(np.atleast_1d(f.log_likelihood(lat[sl], lon[sl])))
             c, a = coverage(f, lat[sl], lon[sl], levels), mean_area_km2(f, levels)
@@ -95,12 +107,14 @@ def evaluate_predictor(predictor, X, lat, lon, *, fields: bool = False, nside: i
 
 
 def reliability_curve(predictor, X, lat, lon, *, nside: int = 64, levels=None,
-                      field_kwargs: Mapping | None = None, batch_size: int = 256) -> dict[str, Any]:
+                      field_kwargs: Mapping | None = None, batch_size: int = 256,
+                      progress: bool | None = None) -> dict[str, Any]:
     """:func:`shdd_geo.calibration.reliability` of a predictor's maps, batch by batch.
 
     ``predictor.predict_field(X, nside=nside, **field_kwargs)`` draws the
     maps (one batch of ``batch_size`` rows in memory at a time); the result
     is the weighted mean of the batches' curves, the curve of all rows at once.
+    ``progress``: a bar over the rows (default: only after a few seconds).
     Plot it with :func:`shdd_geo.plotting.plot_reliability`.
 
     Examples
@@ -121,7 +135,8 @@ def reliability_curve(predictor, X, lat, lon, *, nside: int = 64, levels=None,
     if X.ndim != 2 or X.shape[0] != lat.size:
         raise ValueError(f"`X` must be 2-D with one row per location, got shape {X.shape} for {lat.size} locations")
     parts = []
-    for i, f in enumerate(_batched_fields(predictor, X, nside, batch_size, dict(field_kwargs or {}))):
+    batches = _batched_fields(predictor, X, nside, batch_size, dict(field_kwargs or {}), check_progress(progress))
+    for i, f in enumerate(batches):
         sl = slice(i * batch_size, i * batch_size + len(f))
         parts.append(reliability(f, lat[sl], lon[sl], RELIABILITY_LEVELS if levels is None else levels))
     w = np.array([p["n"] for p in parts], dtype=float)
@@ -133,8 +148,8 @@ def reliability_curve(predictor, X, lat, lon, *, nside: int = 64, levels=None,
 def compare(predictors: Mapping[str, Any], X, lat, lon, **kwargs) -> list[dict[str, Any]]:
     """:func:`evaluate_predictor` for several named predictors; one row each (``method`` first).
 
-    ``kwargs`` go to every call; a per-method ``fields`` flag can be given as
-    ``fields={"knn": False, ...}``.
+    ``kwargs`` go to every call (``progress`` included); a per-method
+    ``fields`` flag can be given as ``fields={"knn": False, ...}``.
 
     Examples
     --------

@@ -34,6 +34,7 @@ import os
 import numpy as np
 
 from ._optional import attempt_import
+from ._progress import quiet_kwargs
 
 __all__ = ["predict_to_zarr", "rows_to_tasks"]
 
@@ -87,7 +88,8 @@ def _run_task(model, spec, store: str, start: int, stop: int, seed: int, predict
     """Predict rows ``[start, stop)`` and write them into their region of the store."""
     xr = attempt_import("xarray", "Zarr output")
     X, _, _ = _read_rows(_open(spec), start, stop)
-    field = model.predict_field(X, generator=seed, **predict_kwargs)
+    quiet = quiet_kwargs(model.predict_field)
+    field = model.predict_field(X, generator=seed, **{**quiet, **predict_kwargs})  # the bar is over the tasks
     log = np.asarray(field.log_density, dtype=np.float32).reshape(stop - start, -1)
     ds = xr.Dataset({"log_density": (("query", "cell"), log)})
     ds.to_zarr(store, region={"query": slice(start, stop)}, mode="r+", consolidated=False)

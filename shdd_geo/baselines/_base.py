@@ -13,6 +13,7 @@ import numpy as np
 from numbers import Integral, Real
 
 from .. import _validation
+from .._progress import progress_bar
 from .._validation import Interval, TupleOf, check_option, check_real_values, validate_params
 from ..coords import as_latlon
 from ..errors import NotFittedError
@@ -124,7 +125,8 @@ class BaseGeolocator:
         """Predicted ``(lat, lon)`` [deg] float64 arrays, one per row of ``X``."""
         return self._predict(self._check_X(X))
 
-    def calibrate(self, X: Any, lat: Any, lon: Any, **field_kwargs: Any) -> BaseGeolocator:
+    def calibrate(self, X: Any, lat: Any, lon: Any, *, progress: bool | None = None, batch_size: int = 256,
+                  **field_kwargs: Any) -> BaseGeolocator:
         """Fit conformal credible levels (``conformal_``) on held-out rows; returns ``self``.
 
         Scores each truth ``(lat, lon)`` [deg] under the model's own map of its
@@ -144,7 +146,10 @@ class BaseGeolocator:
         and predict with ``uniform_weight > 0``.
 
         The baselines have no file format of their own: ``conformal_`` is a
-        plain attribute, kept in memory and by ``pickle``.
+        plain attribute, kept in memory and by ``pickle``.  The maps are drawn
+        ``batch_size`` rows at a time (bounded memory), with a progress bar
+        (``progress``: default only when the call runs longer than a few
+        seconds).
 
         Examples
         --------
@@ -168,8 +173,15 @@ class BaseGeolocator:
             raise ValueError(
                 f"`X` has {X.shape[0]} rows but `lat`/`lon` have {lat_a.shape[0]}; pass one location per row"
             )
+        batch_size = check_int(batch_size, "batch_size")
         raw = self.predict_field._raw_field  # type: ignore[attr-defined]
-        self.conformal_ = ConformalLevels.fit(raw(self, X, **field_kwargs), lat_a, lon_a)
+        scores = []
+        with progress_bar(X.shape[0], "calibrating", unit="row", progress=progress) as bar:
+            for lo in range(0, X.shape[0], batch_size):
+                sl = slice(lo, lo + batch_size)
+                scores.append(ConformalLevels.fit(raw(self, X[sl], **field_kwargs), lat_a[sl], lon_a[sl]).scores)
+                bar.update(len(scores[-1]))
+        self.conformal_ = ConformalLevels(np.concatenate(scores))
         self.conformal_params_ = _field_params(raw, (), field_kwargs)
         return self
 

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .._progress import progress_bar
 from .._validation import (Interval, StrOptions, TupleOf, as_real_array, check_bool, check_int, check_option,
                            check_real, validate_params)
 from ..coords import as_latlon
@@ -497,12 +498,12 @@ class LocDiffusion:
             self.retrieval_ = RetrievalGallery(int(self.retrieval_k), float(self.retrieval_temperature)).fit(X, lat, lon)
         table = np.empty((X.shape[0], (self.L + 1) ** 2), dtype=np.float16)
         step = 8192
-        bar = _bar(X.shape[0], "retrieval prior", self.verbose)
-        for lo in range(0, X.shape[0], step):
-            sl = slice(lo, lo + step)
-            table[sl] = self._prior_cond(X[sl], exclude=(lat[sl], lon[sl]))
-            bar.update(len(X[sl]))
-        bar.close()
+        shown = None if self.verbose else False
+        with progress_bar(X.shape[0], "retrieval prior", unit="row", progress=shown) as bar:
+            for lo in range(0, X.shape[0], step):
+                sl = slice(lo, lo + step)
+                table[sl] = self._prior_cond(X[sl], exclude=(lat[sl], lon[sl]))
+                bar.update(len(X[sl]))
         return RetrievalData(data, table)
 
     def _prior_cond(self, X: np.ndarray, exclude=None) -> np.ndarray:
@@ -548,24 +549,31 @@ class LocDiffusion:
             return torch.Generator(device=self._device).manual_seed(int(seed))
         raise TypeError(f"`generator` must be None, an int seed or a torch.Generator, got {type(generator).__name__}")
 
-    @torch.inference_mode()
-    def _denoise(self, cond: torch.Tensor, steps: int, sampler: str, guidance_scale: float, eta: float,
-                 g: torch.Generator, init_strength: float | None = None) -> torch.Tensor:
-        """Reverse diffusion for rows of ``cond``; returns unscaled coefficients (float32).
-
-        With ``init_strength`` the chain starts from the retrieval prior noised
-        to timestep ``init_strength * (T - 1)`` instead of from pure noise.
-        """
-        # the network's output is turned into x0 here, so the stepping scheduler always gets x0
+    def _schedule(self, steps: int, sampler: str, eta: float, init_strength: float | None):
+        """The stepping scheduler of one reverse chain (its ``timesteps`` cut for a prior start)."""
+        # the network's output is turned into x0 in _denoise, so the stepping scheduler always gets x0
         sched = make_scheduler(sampler, replace(self.scheduler_.config, eta=float(eta), prediction_type="sample"))
-        to_x0 = self.scheduler_.predict_x0
         sched.set_timesteps(int(steps))
-        D = (self.L + 1) ** 2
-        x = torch.randn(cond.shape[0], D, generator=g, device=g.device).to(cond.device)
         if init_strength is not None:
             t0 = int(round(init_strength * (self.scheduler_.config.num_train_timesteps - 1)))
             keep = sched.timesteps[sched.timesteps <= t0]
             sched.timesteps = keep if keep.numel() else sched.timesteps[-1:]
+        return sched
+
+    @torch.inference_mode()
+    def _denoise(self, cond: torch.Tensor, steps: int, sampler: str, guidance_scale: float, eta: float,
+                 g: torch.Generator, init_strength: float | None = None, bar=None) -> torch.Tensor:
+        """Reverse diffusion for rows of ``cond``; returns unscaled coefficients (float32).
+
+        With ``init_strength`` the chain starts from the retrieval prior noised
+        to timestep ``init_strength * (T - 1)`` instead of from pure noise.
+        ``bar`` (a progress bar) advances by one per reverse step.
+        """
+        sched = self._schedule(steps, sampler, eta, init_strength)
+        to_x0 = self.scheduler_.predict_x0
+        D = (self.L + 1) ** 2
+        x = torch.randn(cond.shape[0], D, generator=g, device=g.device).to(cond.device)
+        if init_strength is not None:
             start = cond[:, -D:] * math.sqrt(D)  # the prior x0, in network units
             tt = torch.full((cond.shape[0],), int(sched.timesteps[0]), device=cond.device, dtype=torch.long)
             x = self.scheduler_.add_noise(start, x, tt)
@@ -578,11 +586,14 @@ class LocDiffusion:
                 x0_u = to_x0(self.net_(x, tt, cond, null), tt, x)
                 x0 = x0_u + guidance_scale * (x0 - x0_u)
             x = sched.step(x0, t, x, generator=g).prev_sample
+            if bar is not None:
+                bar.update()
         return x / self.scale_
 
     def sample(self, X, n_samples: int = 16, *, steps: int | None = None, sampler: str = "ddim",
                guidance_scale: float = 1.0, eta: float = 0.0, generator=None,
-               max_batch: int = 8192, init: str = "noise", init_strength: float = 0.5) -> np.ndarray:
+               max_batch: int = 8192, init: str = "noise", init_strength: float = 0.5,
+               progress: bool | None = None) -> np.ndarray:
         """Draw SHDD coefficient vectors conditioned on embeddings ``X``.
 
         Parameters
@@ -611,6 +622,9 @@ class LocDiffusion:
             fewer effective steps).
         init_strength : float
             In (0, 1]: how much noise the ``"prior"`` start gets.
+        progress : bool, optional
+            A progress bar over the reverse steps (default: only when the
+            call runs longer than a few seconds; see :ref:`progress-bars`).
 
         Returns
         -------
@@ -635,17 +649,22 @@ class LocDiffusion:
         T = self.scheduler_.config.num_train_timesteps
         steps = (100 if sampler == "ddpm" else 20) if steps is None else check_int(steps, "steps", low=1, high=T)
         g = self._generator(generator)
+        start = strength if init == "prior" else None
+        rows = cond.repeat_interleave(int(n_samples), dim=0)
+        chunks = range(0, rows.shape[0], max_batch)
+        per_chunk = len(self._schedule(steps, sampler, eta, start).timesteps)
         was_training = self.net_.training
         self.net_.eval()
-        rows = cond.repeat_interleave(int(n_samples), dim=0)
-        out = [self._denoise(rows[i : i + max_batch], steps, sampler, guidance_scale, eta, g,
-                             strength if init == "prior" else None)
-               for i in range(0, rows.shape[0], max_batch)]
-        self.net_.train(was_training)
+        try:
+            with progress_bar(len(chunks) * per_chunk, "sampling", unit="step", progress=progress) as bar:
+                out = [self._denoise(rows[i : i + max_batch], steps, sampler, guidance_scale, eta, g, start, bar)
+                       for i in chunks]
+        finally:
+            self.net_.train(was_training)
         return torch.cat(out).cpu().numpy().reshape(cond.shape[0], int(n_samples), -1)
 
     def predict(self, X, n_samples: int = 16, point: str = "centre", *, decode_kwargs: dict | None = None,
-                **sample_kwargs):
+                progress: bool | None = None, **sample_kwargs):
         """Predict one location per condition: ``(lat, lon)`` [deg].
 
         Draws ``n_samples`` coefficient vectors per condition (:meth:`sample`),
@@ -653,7 +672,8 @@ class LocDiffusion:
         ``"centre"`` -- geographic centre (the paper's choice); ``"median"`` --
         spherical geometric median; ``"densest"`` -- the decoded sample where the
         mixture of the samples' densities is highest (best for multi-modal
-        answers).
+        answers).  ``progress``: a bar over the sampling steps (see
+        :meth:`sample`).
 
         Examples
         --------
@@ -665,7 +685,7 @@ class LocDiffusion:
         point = check_point(point, _POINTS)  # "mode": deprecated alias of "densest"
         if decode_kwargs is not None and not isinstance(decode_kwargs, dict):
             raise TypeError(f"`decode_kwargs` must be a dict of keyword arguments of decode(), got {decode_kwargs!r}")
-        coeffs = self.sample(X, n_samples, **sample_kwargs)
+        coeffs = self.sample(X, n_samples, progress=progress, **sample_kwargs)
         lat, lon = self._decode(coeffs, decode_kwargs)
         if point == "centre":
             return geographic_centre(lat, lon)
@@ -675,12 +695,13 @@ class LocDiffusion:
         idx = np.arange(lat.shape[0])
         return lat[idx, best], lon[idx, best]
 
-    def predict_samples(self, X, n_samples: int = 16, *, decode_kwargs: dict | None = None, **sample_kwargs):
+    def predict_samples(self, X, n_samples: int = 16, *, decode_kwargs: dict | None = None,
+                        progress: bool | None = None, **sample_kwargs):
         """Decoded samples ``(lat, lon)``, each of shape ``(B, n_samples)`` [deg].
 
         The candidates of the retrieval hybrid (:class:`shdd_geo.baselines.hybrid.RetrievalHybrid`).
         """
-        return self._decode(self.sample(X, n_samples, **sample_kwargs), decode_kwargs)
+        return self._decode(self.sample(X, n_samples, progress=progress, **sample_kwargs), decode_kwargs)
 
     def _decode(self, coeffs: np.ndarray, decode_kwargs: dict | None):
         from ..decoding import decode
@@ -691,7 +712,7 @@ class LocDiffusion:
 
     def predict_field(self, X, nside: int = 64, *, n_samples: int = 16, kind: str = "mixture",
                       temperature: float | None = None, prior_weight: float | None = None,
-                      as_xarray: bool = False, **sample_kwargs):
+                      as_xarray: bool = False, progress: bool | None = None, **sample_kwargs):
         """Density map per condition: a :class:`~shdd_geo.SphericalField` batch (``len == B``).
 
         ``kind="mixture"``: the equal-weight mixture of the ``n_samples`` sample
@@ -708,6 +729,8 @@ class LocDiffusion:
         ``credible_region(level)`` is calibrated.  ``as_xarray=True`` returns the
         density map as an xarray DataArray instead (``field.to_xarray()``:
         dims ``("query", "cell")``; ``da.shdd.to_field()`` goes back).
+        ``progress``: bars over the sampling steps and the maps (default: only
+        when the call runs longer than a few seconds).
 
         Examples
         --------
@@ -720,8 +743,9 @@ class LocDiffusion:
             raise ValueError(f"`kind` must be 'mixture' or 'mean', got {kind!r}")
         t = getattr(self, "temperature_", 1.0) if temperature is None else temperature
         w = getattr(self, "prior_weight_", 0.0) if prior_weight is None else prior_weight
-        field = self.field_from_samples(self.sample(X, n_samples, **sample_kwargs), nside=nside, kind=kind,
-                                        temperature=t, prior=getattr(self, "prior_", None), prior_weight=w)
+        field = self.field_from_samples(self.sample(X, n_samples, progress=progress, **sample_kwargs), nside=nside,
+                                        kind=kind, temperature=t, prior=getattr(self, "prior_", None),
+                                        prior_weight=w, progress=progress)
         levels = getattr(self, "conformal_", None)
         if levels is not None and temperature is None and prior_weight is None and kind == "mixture":
             field = levels.apply(field)  # the maps it was calibrated on: credible regions mean what they say
@@ -729,13 +753,14 @@ class LocDiffusion:
 
     @staticmethod
     def field_from_samples(coeffs, nside: int = 64, *, kind: str = "mixture", temperature: float = 1.0,
-                           prior=None, prior_weight: float = 0.0):
+                           prior=None, prior_weight: float = 0.0, progress: bool | None = None):
         """Density maps from sampled coefficients ``(B, K, D)`` (see :meth:`predict_field`).
 
         With ``prior`` (one :class:`~shdd_geo.SphericalField`, any nside) and
         ``prior_weight`` ``w`` in [0, 1), each map becomes ``(1 - w) q + w p``.
+        ``progress``: a bar over the maps (see :ref:`progress-bars`).
         """
-        field = LocDiffusion._field_from_samples(coeffs, nside, kind, temperature)
+        field = LocDiffusion._field_from_samples(coeffs, nside, kind, temperature, progress)
         return LocDiffusion.mix_prior(field, prior, prior_weight)
 
     @staticmethod
@@ -758,7 +783,7 @@ class LocDiffusion:
                               attrs={**dict(field.attrs), "prior_weight": w})
 
     @staticmethod
-    def _field_from_samples(coeffs, nside: int, kind: str, temperature: float):
+    def _field_from_samples(coeffs, nside: int, kind: str, temperature: float, progress: bool | None = False):
         from ..fields import SphericalField
 
         check_option(kind, "kind", ("mixture", "mean"))
@@ -774,10 +799,12 @@ class LocDiffusion:
         npix = 12 * nside * nside
         mix = np.empty((B, npix))
         step = max(1, _FIELD_CHUNK_VALUES // (K * npix))  # conditions per chunk: bounded memory for any batch
-        for lo in range(0, B, step):
-            part = coeffs[lo : lo + step]
-            rows = np.atleast_2d(SphericalField.from_shdd(part.reshape(-1, D), nside=nside).log_density)
-            mix[lo : lo + step] = logsumexp(rows.reshape(part.shape[0], K, -1), axis=1) - math.log(K)
+        with progress_bar(B, "maps", unit="map", progress=progress) as bar:
+            for lo in range(0, B, step):
+                part = coeffs[lo : lo + step]
+                rows = np.atleast_2d(SphericalField.from_shdd(part.reshape(-1, D), nside=nside).log_density)
+                mix[lo : lo + step] = logsumexp(rows.reshape(part.shape[0], K, -1), axis=1) - math.log(K)
+                bar.update(part.shape[0])
         return SphericalField(mix, kind="log_density", attrs={"source": "LocDiffusion", "n_samples": int(K),
                                                              "temperature": float(temperature)})
 
@@ -809,7 +836,8 @@ class LocDiffusion:
                   prior_weights=(0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7),
                   n_samples: int = 16, nside: int = 32, generator=0, min_coverage: float | None = None,
                   max_coverage: float | None = None, level: float = 0.9, conformal: bool = True,
-                  conformal_fraction: float = 0.5, **sample_kwargs) -> "LocDiffusion":
+                  conformal_fraction: float = 0.5, progress: bool | None = None,
+                  **sample_kwargs) -> "LocDiffusion":
         """Calibrate the maps: temperature (and prior weight) by log-likelihood, credible regions by conformal levels.
 
         By default (``conformal=True``) the held-out rows are split at random
@@ -846,7 +874,9 @@ class LocDiffusion:
         a weight in ``prior_weights`` competes and the winner's weight becomes
         ``prior_weight_``; ``calibration_`` and ``calibration_coverage_`` are
         then keyed by ``(temperature, weight)``.  Without a prior only the
-        temperature is chosen and the keys are temperatures.
+        temperature is chosen and the keys are temperatures.  ``progress``:
+        bars over the sampling steps and the candidates (default: only when
+        the call runs longer than a few seconds).
         """
         self._check_fitted()
         temps = _numbers(temperatures, "temperatures", low=0.0, closed="neither")
@@ -864,19 +894,21 @@ class LocDiffusion:
         check_bool(conformal, "conformal")
         lat, lon = as_latlon(lat, lon)
         choose, fit_levels = _calibration_split(lat.size, conformal, conformal_fraction, generator)
-        coeffs = self.sample(X, n_samples, generator=generator, **sample_kwargs)
+        coeffs = self.sample(X, n_samples, generator=generator, progress=progress, **sample_kwargs)
         from ..calibration import ConformalLevels, coverage
 
         scores, covered = {}, {}
         la, lo_ = lat[choose], lon[choose]
-        for t in temps:
-            base = self._field_from_samples(coeffs[choose], nside, "mixture", t)
-            for w in weights:
-                key = (t, w) if prior is not None else t
-                f = self.mix_prior(base, prior, w)
-                scores[key] = float(np.mean(np.atleast_1d(f.log_likelihood(la, lo_))))
-                if check:
-                    covered[key] = float(coverage(f, la, lo_, levels=(float(level),))[float(level)])
+        with progress_bar(len(temps) * len(weights), "calibrating", unit="candidate", progress=progress) as bar:
+            for t in temps:
+                base = self._field_from_samples(coeffs[choose], nside, "mixture", t)
+                for w in weights:
+                    key = (t, w) if prior is not None else t
+                    f = self.mix_prior(base, prior, w)
+                    scores[key] = float(np.mean(np.atleast_1d(f.log_likelihood(la, lo_))))
+                    if check:
+                        covered[key] = float(coverage(f, la, lo_, levels=(float(level),))[float(level)])
+                    bar.update()
         ok = [k for k in scores if not check or lo <= covered[k] <= hi]
         off = lambda k: max(lo - covered[k], covered[k] - hi)  # noqa: E731  distance to the range
         best = max(ok, key=scores.get) if ok else min(covered, key=lambda k: (off(k), -scores[k]))
@@ -894,7 +926,7 @@ class LocDiffusion:
         from ..metrics import summarize
 
         was = self.net_.training
-        plat, plon = self.predict(X, n_samples=4, steps=20, sampler="ddim", generator=int(seed))
+        plat, plon = self.predict(X, n_samples=4, steps=20, sampler="ddim", generator=int(seed), progress=False)
         self.net_.train(was)
         return {f"val_{k}": v for k, v in summarize(plat, plon, lat, lon).items()}
 
@@ -1078,9 +1110,3 @@ def densest_sample(coeffs: np.ndarray, lat: np.ndarray, lon: np.ndarray, n_ancho
         out[i:i + n] = np.argmax(logsumexp(f, axis=1), axis=-1)
     return out
 
-
-def _bar(total: int, desc: str, enabled: bool):
-    """A tqdm progress bar (a no-op one when disabled)."""
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit="row", disable=not enabled, leave=False)

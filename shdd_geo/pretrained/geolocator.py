@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from .._progress import check_progress, progress_bar
 from .._threads import choose_threads, limit_threads
 from .registry import ModelCard, make_encoder
 
@@ -100,41 +101,50 @@ class Geolocator:
                 for i, x in enumerate(as_image_list(inputs))]
 
     def predict(self, inputs, *, n_samples: int = DEFAULT_POINT_SAMPLES, point: str = DEFAULT_POINT, generator=0,
-                threads: int | None = None, **kwargs):
+                threads: int | None = None, progress: bool | None = None, **kwargs):
         """Point predictions ``(lat, lon)`` [deg] for raw inputs (see ``LocDiffusion.predict``).
 
         Sampling options (``guidance_scale``, ``steps``...) default to the
         model card's ``sample_kwargs``; keyword arguments override them.
         ``threads``: CPU threads (default: ``$OMP_NUM_THREADS``, else the free
-        cores; see :mod:`shdd_geo._threads`).
+        cores; see :mod:`shdd_geo._threads`).  ``progress``: a bar over the
+        sampling steps (default: only when the call runs longer than a few
+        seconds; see :ref:`progress-bars`).
         """
         with limit_threads(threads):
-            return self.model.predict(self.embed(inputs), n_samples=n_samples, point=point,
-                                      generator=generator, **{**self.card.sample_kwargs, **kwargs})
+            return self.model.predict(self.embed(inputs), n_samples=n_samples, point=point, generator=generator,
+                                      progress=progress, **{**self.card.sample_kwargs, **kwargs})
 
     def predict_field(self, inputs, *, nside: int = DEFAULT_NSIDE, n_samples: int = DEFAULT_SAMPLES, generator=0,
                       namesake_weight: float | None = None, as_xarray: bool = False, threads: int | None = None,
-                      **kwargs):
+                      progress: bool | None = None, **kwargs):
         """Density maps (a :class:`~shdd_geo.SphericalField` batch, one per input; with
         ``as_xarray=True`` its ``to_xarray()``: a DataArray on ``("query", "cell")``).
 
         For text models each map is mixed with the density of the name's known
         namesakes (``namesake_weight``, default the model card's; see
-        :meth:`locate`).  ``threads`` as in :meth:`predict`.
+        :meth:`locate`).  ``threads`` as in :meth:`predict`; ``progress``: bars
+        over the sampling steps, the maps and the namesakes (default: only
+        when the call runs longer than a few seconds).
         """
         with limit_threads(threads):
-            return self._predict_field(inputs, nside, n_samples, generator, namesake_weight, as_xarray, kwargs)
+            return self._predict_field(inputs, nside, n_samples, generator, namesake_weight, as_xarray, progress,
+                                       kwargs)
 
-    def _predict_field(self, inputs, nside, n_samples, generator, namesake_weight, as_xarray, kwargs):
+    def _predict_field(self, inputs, nside, n_samples, generator, namesake_weight, as_xarray, progress, kwargs):
         w = self._namesake_weight(namesake_weight)
-        field = self.model.predict_field(self.embed(inputs), nside=nside, n_samples=n_samples,
-                                         generator=generator, **{**self.card.sample_kwargs, **kwargs})
+        field = self.model.predict_field(self.embed(inputs), nside=nside, n_samples=n_samples, generator=generator,
+                                         progress=progress, **{**self.card.sample_kwargs, **kwargs})
         from ..datasets.gazetteer import mix_namesakes
 
         labels = self._labels(inputs)
         log = np.asarray(field.log_density)
-        names = [self._namesake_log(text, field) if w > 0 else None for text in labels]
+        names = [None] * len(labels)
         if w > 0:
+            with progress_bar(len(labels), "namesakes", unit="name", progress=progress) as bar:
+                for i, text in enumerate(labels):
+                    names[i] = self._namesake_log(text, field)
+                    bar.update()
             log = np.stack([mix_namesakes(row, k, w) for row, k in zip(log, names)])
         field = self._tagged(log, field, labels=labels, known=[k is not None for k in names])
         return field.to_xarray() if as_xarray else field
@@ -182,7 +192,7 @@ class Geolocator:
                               attrs={**dict(like.attrs), "model": self.card.name, **extra, **attrs})
 
     def calibrate(self, inputs, lat, lon, *, nside: int = DEFAULT_NSIDE, n_samples: int = DEFAULT_SAMPLES,
-                  generator=0):
+                  generator=0, progress: bool | None = None):
         """Fit split-conformal credible levels on this pipeline's maps for held-out inputs.
 
         The maps of :meth:`predict_field` and :meth:`locate` (samples, prior
@@ -194,7 +204,7 @@ class Geolocator:
         queries.  Use inputs never trained on whose names the gazetteer
         knows (as users' place names mostly are), with the
         ``nside``/``n_samples`` you predict with; maps of other inputs keep
-        their raw levels.
+        their raw levels.  ``progress`` as in :meth:`predict_field`.
 
         Returns
         -------
@@ -202,7 +212,7 @@ class Geolocator:
         """
         from ..calibration import ConformalLevels
 
-        field = self.predict_field(inputs, nside=nside, n_samples=n_samples, generator=generator)
+        field = self.predict_field(inputs, nside=nside, n_samples=n_samples, generator=generator, progress=progress)
         self.model.conformal_ = ConformalLevels.fit(field, lat, lon)
         return self.model.conformal_
 
@@ -353,6 +363,7 @@ class Geolocator:
         ['Lisbon', 'Kyoto']
         """
         items = list(items) if not isinstance(items, str) else [items]
+        progress = check_progress(progress)
         opts = self._locate_options(kwargs)
         if place_cache is None:
             place_cache = self.card.inputs == "text" and len(items) >= PLACE_CACHE_MIN_NAMES
@@ -411,7 +422,7 @@ class Geolocator:
 
     def _sample(self, query: np.ndarray, n_samples: int, generator) -> np.ndarray:
         """1. Sample once: the same draws give the map and the continuous modes."""
-        return self.model.sample(query, n_samples, generator=generator, **self.card.sample_kwargs)
+        return self.model.sample(query, n_samples, generator=generator, progress=False, **self.card.sample_kwargs)
 
     def _mix(self, coeffs, text: str, nside: int, prior_weight, wn: float):
         """2. The map (samples + location prior + namesakes) and the answer density (no prior).
@@ -425,7 +436,7 @@ class Geolocator:
 
         m = self.model
         w = getattr(m, "prior_weight_", 0.0) if prior_weight is None else prior_weight
-        own = m.field_from_samples(coeffs, nside=nside, temperature=m.temperature_)
+        own = m.field_from_samples(coeffs, nside=nside, temperature=m.temperature_, progress=False)
         mix = m.mix_prior(own, getattr(m, "prior_", None), w)
         names_log = self._namesake_log(text, own) if wn > 0 else None
         known = names_log is not None

@@ -331,3 +331,15 @@ def test_shipped_conformal_levels_apply_to_known_names_only(geo):
     assert f.credible_region(0.9, calibrated=False).nominal_level == 0.9
     one = geo.locate("Paris", nside=16, n_samples=4)["field"].credible_region(0.9)
     assert one.nominal_level == pytest.approx(levels.nominal(0.9), abs=1e-9)
+
+
+def test_progress_bars_of_the_pipeline_never_nest(geo, capsys):
+    """predict_field reports its stages when asked; locate_many shows one bar (issue 26)."""
+    geo.predict_field(["Lisbon", "Kyoto"], nside=8, n_samples=2, progress=True)
+    err = capsys.readouterr().err
+    assert all(stage in err for stage in ("sampling", "maps", "namesakes"))
+    list(geo.locate_many(["Lisbon", "Kyoto"], nside=8, n_samples=2, progress=True, place_cache=False))
+    err = capsys.readouterr().err
+    assert "locate" in err and "sampling" not in err and "maps" not in err
+    geo.predict_field(["Lisbon"], nside=8, n_samples=2, progress=False)
+    assert capsys.readouterr().err == ""
