@@ -19,10 +19,14 @@ the unit sphere: ``integral Y_lm Y_l'm' dOmega = delta``.  In this convention
 fixed ``m``, seeded by the diagonal ``Pbar_m^m`` (never with factorials), so
 values are accurate to ~1e-12 in float64 up to ``L`` in the hundreds, poles
 included.  The same code runs on NumPy arrays and on torch tensors (any
-dtype/device, autograd through lat/lon).  Large NumPy inputs (``n (L+1)^2 >=
-2e6`` values) use a compiled, multi-threaded kernel of the same recurrence
-when ``numba`` is installed (``pip install shdd_geo[fast]``; about 2x the NumPy
-path at L = 47, ``docs/benchmarks.md``); ``SHDD_GEO_NUMBA=0`` switches it off.
+dtype/device, autograd through lat/lon).  Large NumPy inputs use a compiled,
+multi-threaded kernel of the same recurrence when ``numba`` is installed
+(``pip install shdd_geo[fast]``; about 2x the NumPy path at L = 47,
+``docs/benchmarks.md``) for calls of at least 2e6 values (``n (L+1)^2``),
+once such calls have produced 5e7 values in the process: loading it costs
+about a second and 100 MiB, once, which batch work repays and interactive
+work (decoding a few samples) never pays.  ``SHDD_GEO_NUMBA=0`` switches it
+off.
 
 The bridge :func:`real_to_alm` / :func:`alm_to_real` converts to and from
 healpy's complex ``alm`` layout (which uses the Condon-Shortley phase), so
@@ -163,7 +167,9 @@ def _basis_numpy(x, s, phi, L: int, *, compiled: bool | None = None) -> np.ndarr
     in cache); large inputs spread the chunks over threads (NumPy releases
     the GIL inside its loops), one per CPU core.  Large inputs go to the
     compiled kernel of :mod:`shdd_geo._sh_numba` instead when ``numba`` is
-    installed (``compiled=None``: automatic; see :func:`_use_compiled`).
+    installed (``compiled=None``: automatic; see :func:`_compiled_for`: calls
+    of at least 2 M output values, once large calls have produced 50 M
+    values in this process).
     """
     import os
 
@@ -176,8 +182,7 @@ def _basis_numpy(x, s, phi, L: int, *, compiled: bool | None = None) -> np.ndarr
         np.array([0.0] + [math.sqrt(2.0 * l + 1.0) for l in range(1, L + 1)]),
     )
     n = x.shape[0]
-    if compiled or (compiled is None and dtype.char in "fd" and n * (L + 1) ** 2 >= _COMPILED_MIN_SIZE
-                    and _use_compiled()):
+    if compiled or (compiled is None and dtype.char in "fd" and _compiled_for(n * (L + 1) ** 2)):
         from ._sh_numba import basis
 
         return basis(x, s, phi, L, tables)
@@ -197,8 +202,25 @@ def _basis_numpy(x, s, phi, L: int, *, compiled: bool | None = None) -> np.ndarr
     return out.T
 
 
-_COMPILED_MIN_SIZE = 2_000_000  # output values from which the compiled kernel is used
+_COMPILED_MIN_SIZE = 2_000_000  # output values from which the loaded compiled kernel is used
+#: Output values of large calls after which the kernel is loaded (importing numba: about a second
+#: and 100 MiB, once per process).  Until then large calls run on NumPy (about 0.7 s for this many
+#: values at L = 23): interactive work (decoding a few samples: 2 M values) never pays the load,
+#: batch work switches after its first second.
+_COMPILED_LOAD_SIZE = 50_000_000
 _COMPILED_OK: bool | None = None
+_NUMPY_VALUES = 0  # values of large calls computed on NumPy before the kernel was loaded
+
+
+def _compiled_for(size: int) -> bool:
+    """Whether a call producing ``size`` values uses the compiled kernel (see the constants above)."""
+    global _NUMPY_VALUES
+    if size < _COMPILED_MIN_SIZE:
+        return False
+    if _COMPILED_OK is None and _NUMPY_VALUES + size < _COMPILED_LOAD_SIZE:
+        _NUMPY_VALUES += size
+        return False
+    return _use_compiled()
 
 
 def _use_compiled() -> bool:

@@ -73,10 +73,11 @@ def _entry_ok(folder: Path, n: int, dim: int) -> bool:
     return ok
 
 
-def _embed_unique(texts: Sequence[str], encoder: Any, batch_size: int, progress: bool) -> np.ndarray:
-    """Embed each distinct text once and scatter back to rows."""
+def _embed_unique(texts: Sequence[str], encoder: Any, batch_size: int | None, progress: bool) -> np.ndarray:
+    """Embed each distinct text once and scatter back to rows (``batch_size`` None: the encoder's default)."""
     uniq, inverse = np.unique(np.asarray(texts, dtype=object), return_inverse=True)
-    emb = encoder.embed(list(uniq), batch_size=batch_size, progress=progress)
+    sized = {} if batch_size is None else {"batch_size": batch_size}
+    emb = encoder.embed(list(uniq), progress=progress, **sized)
     return np.ascontiguousarray(emb[inverse], dtype=np.float32)
 
 
@@ -107,7 +108,7 @@ def cached_embeddings(
     text_column: str = "text",
     encoder: Any = None,
     cache_dir: str | os.PathLike[str] | None = None,
-    batch_size: int = 256,
+    batch_size: int | None = None,
     progress: bool = True,
     label: str = "",
     refresh: bool = False,
@@ -127,7 +128,8 @@ def cached_embeddings(
     cache_dir : path, optional
         Cache root (default :func:`default_cache_dir`).
     batch_size, progress
-        Passed to the encoder; distinct strings are embedded once.
+        Passed to the encoder (``batch_size`` None: the encoder's default);
+        distinct strings are embedded once.
     label : str
         Human-readable data version stored in ``info.json``.
     refresh : bool

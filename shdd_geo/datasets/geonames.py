@@ -243,7 +243,7 @@ def embed_table(
     *,
     encoder: Any = None,
     cache_dir: str | os.PathLike[str] | None = None,
-    batch_size: int = 256,
+    batch_size: int | None = None,
     progress: bool = True,
     refresh: bool = False,
 ) -> np.ndarray:

@@ -247,6 +247,7 @@ def test_broken_compiled_kernel_falls_back_with_a_warning(monkeypatch):
     monkeypatch.setattr(kernel, "basis", broken)
     monkeypatch.setattr(sh, "_COMPILED_OK", None)
     monkeypatch.setattr(sh, "_COMPILED_MIN_SIZE", 1000)
+    monkeypatch.setattr(sh, "_COMPILED_LOAD_SIZE", 1000)
     lat, lon = _special_points(np.random.default_rng(1), 3000)
     with pytest.warns(RuntimeWarning, match="SHDD_GEO_NUMBA=0"):
         Y = sh.sh_basis(lat, lon, 10)
@@ -285,3 +286,32 @@ def test_numba_kernel_cache_never_lands_in_the_package(tmp_path, numba_env):
     assert not new, f"files written into the package: {new}"
     cache = tmp_path / ("nb" if numba_env else "sg/numba")
     assert any(p.suffix == ".nbi" for p in cache.rglob("*")), "no numba index in the cache folder"
+
+
+def test_small_calls_do_not_load_the_compiled_kernel(monkeypatch):
+    """Issue 28: decoding a few samples (2-50 M values) never pays numba's load (time and ~100 MiB)."""
+    pytest.importorskip("numba")
+    import shdd_geo._sh_numba as kernel
+    from shdd_geo import sh
+
+    calls, loads = [], []
+    real = kernel.basis
+    monkeypatch.setattr(kernel, "basis", lambda *a: calls.append(a[3]) or real(*a))
+    monkeypatch.setattr(sh, "_use_compiled", lambda: loads.append(1) or True)
+    monkeypatch.setattr(sh, "_COMPILED_OK", None)                      # not loaded yet
+    monkeypatch.setattr(sh, "_NUMPY_VALUES", 0)
+    monkeypatch.setattr(sh, "_COMPILED_MIN_SIZE", 1000)
+    monkeypatch.setattr(sh, "_COMPILED_LOAD_SIZE", 1_000_000)
+    lat, lon = _special_points(np.random.default_rng(2), 3000)        # ~3000 * 121 = 363,000 values
+    first = sh.sh_basis(lat, lon, 10)
+    sh.sh_basis(np.zeros(5), np.zeros(5), 10)                           # small calls do not count
+    second = sh.sh_basis(lat, lon, 10)
+    assert calls == [] and loads == [] and sh._NUMPY_VALUES == 2 * lat.size * 121
+    third = sh.sh_basis(lat, lon, 10)
+    assert calls == [10] and loads == [1]                               # batch work: loads and uses it
+    np.testing.assert_array_equal(first, second)
+    np.testing.assert_allclose(third, first, rtol=0, atol=1e-13)
+    monkeypatch.setattr(sh, "_COMPILED_OK", True)                      # once loaded: from the min size
+    monkeypatch.setattr(sh, "_COMPILED_LOAD_SIZE", 10**12)
+    sh.sh_basis(lat, lon, 10)
+    assert calls == [10, 10]
