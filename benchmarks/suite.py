@@ -83,7 +83,7 @@ JOBS: tuple[Job, ...] = (
         "retrieval-conditioning-2026-12.md"),
     Job("conformal_bluemarble", "accuracy", "benchmarks.recipes.calibrate_bluemarble_conformal",
         (),
-        ("--n", "300", "--nside", "32", "--samples", "16", "--threads", "2"),
+        ("--n", "300", "--nside", "64", "--samples", "64", "--threads", "2"),
         "Credible regions of the built-in Blue Marble model: raw and conformal (held-out tiles)",
         "calibration-2026-12.md"),
     Job("calibration_splits", "accuracy", "benchmarks.recipes.calibration_splits",

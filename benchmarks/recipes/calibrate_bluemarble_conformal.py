@@ -8,9 +8,12 @@ fit :class:`shdd_geo.calibration.ConformalLevels` on the model's maps
 images), the others measure coverage and mean area of the 50/80/90/95 %
 regions, raw and calibrated (rows of task ``conformal``; the suite's
 ``conformal_bluemarble`` job).  ``--write`` stores the levels in the shipped
-model file; note that :class:`shdd_geo.pretrained.Geolocator` attaches a
-model's levels only to maps of names with known namesakes, so image maps
-would keep their raw levels until that changes.
+model file, and :class:`shdd_geo.pretrained.Geolocator` attaches them to
+every image map.  The shipped levels were fitted with the pipeline's
+defaults (nside 64, 64 samples)::
+
+    python -m benchmarks.recipes.calibrate_bluemarble_conformal --n 300 --nside 64 --samples 64 --write \
+        --tier full --results benchmarks/results/conformal_bluemarble-full.jsonl
 
 Usage::
 

@@ -146,7 +146,7 @@ class Geolocator:
                     names[i] = self._namesake_log(text, field)
                     bar.update()
             log = np.stack([mix_namesakes(row, k, w) for row, k in zip(log, names)])
-        field = self._tagged(log, field, labels=labels, known=[k is not None for k in names])
+        field = self._tagged(log, field, labels=labels, known=[self._levels_hold(k) for k in names])
         return field.to_xarray() if as_xarray else field
 
     def _namesake_weight(self, weight) -> float:
@@ -167,13 +167,19 @@ class Geolocator:
         k = self.namesakes.field(text, nside=like.nside, bandwidth_km=bw, nest=like.nest)
         return None if k is None else np.asarray(k.log_density)
 
+    def _levels_hold(self, names_log) -> bool:
+        """Whether the model's conformal levels hold for a map: every image map; for text, the
+        maps of names with known namesakes (``names_log`` not None), on which they were fitted."""
+        return self.card.inputs != "text" or names_log is not None
+
     def _tagged(self, log_density, like, labels=None, known=True, **attrs):
         """A field on ``like``'s grid with these rows, labels, the model name and, when the model
         has them, the conformal levels of this pipeline's maps (:meth:`calibrate`) in its attrs.
 
-        The levels were fitted on names with known namesakes (the held-out places are in the
-        gazetteer); fields of other inputs (``known`` False, per row for a batch) keep their raw
-        levels (an identity table), which the temperature calibration already made honest there.
+        The levels of a text model were fitted on names with known namesakes (the held-out places
+        are in the gazetteer); fields of other names (``known`` False, per row for a batch) keep
+        their raw levels (an identity table), which the temperature calibration already made
+        honest there.  An image model's levels hold for every image (:meth:`_levels_hold`).
         """
         from ..fields import SphericalField
         from ..fields.regions import LEVEL_MAP_ATTR
@@ -199,11 +205,11 @@ class Geolocator:
         and namesakes mixed) are scored at the true locations ``(lat, lon)``
         [deg]; the resulting :class:`~shdd_geo.calibration.ConformalLevels`
         becomes ``model.conformal_`` (saved with ``model.save``) and is
-        attached to every later map of a name with known namesakes, so that
-        ``credible_region(0.9)`` holds the truth for 90 % of exchangeable
-        queries.  Use inputs never trained on whose names the gazetteer
-        knows (as users' place names mostly are), with the
-        ``nside``/``n_samples`` you predict with; maps of other inputs keep
+        attached to every later map of an image, or of a name with known
+        namesakes, so that ``credible_region(0.9)`` holds the truth for 90 %
+        of exchangeable queries.  Use inputs never trained on -- for text,
+        names the gazetteer knows (as users' place names mostly are) -- with
+        the ``nside``/``n_samples`` you predict with; maps of other names keep
         their raw levels.  ``progress`` as in :meth:`predict_field`.
 
         Returns
@@ -439,7 +445,7 @@ class Geolocator:
         own = m.field_from_samples(coeffs, nside=nside, temperature=m.temperature_, progress=False)
         mix = m.mix_prior(own, getattr(m, "prior_", None), w)
         names_log = self._namesake_log(text, own) if wn > 0 else None
-        known = names_log is not None
+        known = self._levels_hold(names_log)
         field = self._tagged(mix_namesakes(np.asarray(mix.log_density[0]), names_log, wn), mix, known=known,
                              text=text)
         answer = self._tagged(mix_namesakes(np.asarray(own.log_density[0]), names_log, wn), own, known=known)
