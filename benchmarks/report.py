@@ -43,11 +43,34 @@ def _get(row: dict, key: str):
     return row["metrics"].get(key)
 
 
+def _shown(rows: list[dict], cols: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """The columns with a value in at least one row."""
+    return [c for c in cols if c[1] in ("method", "split") or any(_get(r, c[1]) is not None for r in rows)]
+
+
+def _markdown(header: list[str], body: list[list[str]]) -> list[str]:
+    return (["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+            + ["| " + " | ".join(cells) + " |" for cells in body])
+
+
 def _table(rows: list[dict], cols: list[tuple[str, str, str]]) -> list[str]:
-    cols = [c for c in cols if c[1] in ("method", "split") or any(_get(r, c[1]) is not None for r in rows)]
-    out = ["| " + " | ".join(c[0] for c in cols) + " |", "|" + "---|" * len(cols)]
-    out += ["| " + " | ".join(_fmt(_get(r, k), how) for _, k, how in cols) + " |" for r in rows]
-    return out
+    cols = _shown(rows, cols)
+    return _markdown([c[0] for c in cols], [[_fmt(_get(r, k), how) for _, k, how in cols] for r in rows])
+
+
+def _split_table(rows: list[dict], cols: list[tuple[str, str, str]], describe, note: str = "") -> list[str]:
+    """One table for every split: a line per method, each cell ``random / spatial`` (splits as they appear).
+
+    ``describe(split, rows)`` says what one split holds (rows, run); the caption joins them, then ``note``.
+    """
+    splits = list(dict.fromkeys(r["split"] for r in rows))
+    of = {(r["method"], r["split"]): r for r in rows}
+    said = "; ".join(describe(s, [r for r in rows if r["split"] == s]) for s in splits)
+    lead = f"Each cell reads {' / '.join(splits)} split. " if len(splits) > 1 else ""
+    cols = _shown(rows, cols)
+    body = [[m] + [" / ".join(_fmt(_get(of[m, s], k), how) if (m, s) in of else "–" for s in splits)
+                   for _, k, how in cols[1:]] for m in dict.fromkeys(r["method"] for r in rows)]
+    return [lead + said[0].upper() + said[1:] + note + ".", ""] + _markdown([c[0] for c in cols], body)
 
 
 def _source(job: str, tier: str, rows: list[dict]) -> str:
@@ -101,19 +124,20 @@ def _section(job: str, title: str, render_rows) -> list[str]:
 
 
 def _location(rows):
-    out = []
-    for split in dict.fromkeys(r["split"] for r in rows if r["task"] != "anchors"):
-        sel = [r for r in rows if r["split"] == split and r["task"] != "anchors"]
+    def describe(split, sel):
         m = sel[0]["metrics"]
-        out += [f"{split.capitalize()} split: {m['n_train']:,} training rows, {m['n_test']:,} test rows; "
-                "accuracy in % of test rows.", ""]
-        out += _table(sel, [("method", "method", "")] + _POINT + _DENSITY) + [""]
+        return f"{split} split: {m['n_train']:,} training rows, {m['n_test']:,} test rows"
+
+    main = [r for r in rows if r["task"] != "anchors"]
+    out = _split_table(main, [("method", "method", "")] + _POINT + _DENSITY, describe,
+                       "; accuracy in % of test rows") if main else []
     anchors = [r for r in rows if r["task"] == "anchors"]
     if anchors:
-        out += ["Paper Table 2 (random split): LocDiffusion samples decoded on each anchor set (argmax, no "
-                "refinement, samples' centre) and the GeoCLIP-style retriever searching the same gallery.", ""]
-        out += _table(anchors, [("method", "method", ""), ("anchors", "anchors", "")] + _POINT[:3]) + [""]
-    return out[:-1]
+        out += [""] * bool(out) + ["Paper Table 2 (random split): LocDiffusion samples decoded on each anchor set "
+                                   "(argmax, no refinement, samples' centre) and the GeoCLIP-style retriever "
+                                   "searching the same gallery.", ""]
+        out += _table(anchors, [("method", "method", ""), ("anchors", "anchors", "")] + _POINT[:3])
+    return out
 
 
 def _drift(rows):
@@ -271,22 +295,21 @@ def _calibration_splits(rows):
 
 
 def _vs_retrieval(rows):
-    """Per split: every method on the same test rows; LocDiffusion's inference chosen on validation rows."""
-    out = []
+    """Every method on the same test rows; LocDiffusion's inference chosen on validation rows."""
     test = [r for r in rows if r["task"] == "vs_retrieval"]
-    for split in dict.fromkeys(r["split"] for r in test):
-        sel = [r for r in test if r["split"] == split]
-        for r in sel:  # fitting cost in CPU minutes (the 2-core budget is 20 minutes per model)
-            r["metrics"]["fit_cpu_min"] = (r["metrics"].get("fit_cpu_s") or 0.0) / 60.0
+    for r in test:  # fitting cost in CPU minutes (the 2-core budget is 20 minutes per model)
+        r["metrics"]["fit_cpu_min"] = (r["metrics"].get("fit_cpu_s") or 0.0) / 60.0
+
+    def describe(split, sel):
         m = sel[0]["metrics"]
-        out += [f"{split.capitalize()} split (run `{sel[0]['run_id']}`): {m['n_train']:,} training rows, "
-                f"{m['n_test']:,} test rows, {m['n_val']:,} validation rows for the inference settings and the "
-                "conformal map.", ""]
-        out += _table(sel, [("method", "method", "")] + _POINT[:3] + [("median km", "median_km", "int"),
-                      ("loglik", "loglik", "f2"), ("cal. cov. 90 %", "coverage_0.9_calibrated", "pct"),
-                      ("cal. area 90 % km²", "area_0.9_km2_calibrated", "e"), ("steps", "steps", ""),
-                      ("fit CPU min", "fit_cpu_min", "f1")]) + [""]
-    return out[:-1]
+        return (f"{split} split (run `{sel[0]['run_id']}`): {m['n_train']:,} training rows, {m['n_test']:,} test "
+                f"rows, {m['n_val']:,} validation rows")
+
+    return _split_table(test, [("method", "method", "")] + _POINT[:3] + [
+        ("median km", "median_km", "int"), ("loglik", "loglik", "f2"),
+        ("cal. cov. 90 %", "coverage_0.9_calibrated", "pct"), ("cal. area 90 % km²", "area_0.9_km2_calibrated", "e"),
+        ("steps", "steps", ""), ("fit CPU min", "fit_cpu_min", "f1")], describe,
+        " (validation rows choose the inference settings and the conformal map)")
 
 
 _RENDER = {"toponyms": _toponyms, "conformal": _conformal, "conformal_bluemarble": _conformal, "calibration_splits": _calibration_splits, "vs_retrieval": _vs_retrieval, "names": _location, "names_cities1000": _location, "bluemarble": _location, "drift": _drift,
@@ -401,17 +424,17 @@ _NOTES = [("2026-11-27-headline.md", "headline table of 2026-11-27 (the page bef
           ("calibration-2026-12.md", "conformal credible regions on random and spatial splits (2026-12-03)"),
           ("retrieval-conditioning-2026-12.md", "retrieval-conditioned LocDiffusion against the k-NN vote (2026-12-03)")]
 
-_INTRO = """<!-- Generated by `python -m benchmarks report` from benchmarks/results/*.jsonl: do not edit by hand. -->
-
-Every figure below is read from a result file in `benchmarks/results/` (one JSON line per
-case, with the git sha, machine, seed, command, time and load average of its run); nothing in
-the tables is typed by hand.  `python -m benchmarks quick` runs the quick tier (small seeded
-data, short trainings: figures that check the pipeline and the speed ratios, **not** the
-paper-scale accuracy), `python -m benchmarks full` the paper-scale tier (hours), and
-`python -m benchmarks report` regenerates this page.  Speed is always a ratio against a peer
-measured in the same run: the development machine is shared, so absolute seconds are noisy
-(see each run's load average).  The dated study notes behind the model choices are in
-[Study notes](notes/index.rst)."""
+_INTRO = "\n".join([  # one source line per page line: the page stays short
+    "<!-- Generated by `python -m benchmarks report` from benchmarks/results/*.jsonl: do not edit by hand. -->",
+    "",
+    "Every figure below is read from a result file in `benchmarks/results/` (one JSON line per case, with the "
+    "git sha, machine, seed, command, time and load average of its run); nothing is typed by hand.",
+    "`python -m benchmarks quick` runs the quick tier (small seeded data, short trainings: figures that check "
+    "the pipeline and the speed ratios, **not** the paper-scale accuracy), `python -m benchmarks full` the "
+    "paper-scale tier (hours), `python -m benchmarks report` regenerates this page.",
+    "Speed is always a ratio against a peer measured in the same run (the development machine is shared, so "
+    "absolute seconds are noisy: see each run's load average). The dated study notes behind the model choices "
+    "are in [Study notes](notes/index.rst)."])
 
 
 def render() -> str:
@@ -421,11 +444,11 @@ def render() -> str:
     for j in JOBS:
         if j.kind == "accuracy":
             out += _section(j.name, j.title, _RENDER[j.name])
-    out += ["## Speed", "", "Each ratio compares two cases of the same run.", ""]
+    out += ["## Speed", ""]
     for j in JOBS:
         if j.kind == "perf":
             out += _section(j.name, j.title, _RENDER[j.name])
-    out += ["## Study notes", "", "Dated working notes (text as written at the time; script names there are "
-            "the former ones, see [Study notes](notes/index.rst) for the mapping):", ""]
-    out += [" · ".join(f"[{title}](notes/{name})" for name, title in _NOTES)]
+    out += ["## Study notes", "", "Dated working notes (text as written at the time; script names there are the "
+            "former ones, see [Study notes](notes/index.rst) for the mapping): "
+            + " · ".join(f"[{title}](notes/{name})" for name, title in _NOTES)]
     return "\n".join(out).rstrip() + "\n"

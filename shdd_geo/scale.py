@@ -35,6 +35,7 @@ import numpy as np
 
 from ._optional import attempt_import
 from ._progress import quiet_kwargs
+from ._validation import check_int
 
 __all__ = ["predict_to_zarr", "rows_to_tasks"]
 
@@ -47,8 +48,7 @@ def rows_to_tasks(shard_sizes, rows_per_task: int) -> list[tuple[int, int]]:
     >>> rows_to_tasks([10], 4)
     [(0, 4), (4, 8), (8, 10)]
     """
-    if isinstance(rows_per_task, bool) or not isinstance(rows_per_task, (int, np.integer)) or rows_per_task < 1:
-        raise ValueError(f"`rows_per_task` must be a positive integer, got {rows_per_task!r}")
+    check_int(rows_per_task, "rows_per_task", low=1, what="a positive integer")
     n = int(sum(shard_sizes))
     return [(a, min(a + int(rows_per_task), n)) for a in range(0, n, int(rows_per_task))]
 

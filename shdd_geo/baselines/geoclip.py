@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from .._optional import attempt_import
+from .._validation import check_int
 from ..coords import as_latlon, latlon_to_xyz
 from ..errors import OptionalDependencyError
 
@@ -163,12 +164,7 @@ class GeoCLIPAdapter:
     ) -> None:
         if clip_path is not None and image_encoder is not None:
             raise ValueError("pass either `clip_path` or `image_encoder`, not both")
-        if (
-            isinstance(batch_size, bool)
-            or not isinstance(batch_size, (int, np.integer))
-            or batch_size < 1
-        ):
-            raise ValueError(f"`batch_size` must be an int >= 1, got {batch_size!r}")
+        check_int(batch_size, "batch_size", low=1, what="an int >= 1")
         self.clip_path = clip_path
         self._image_encoder = image_encoder
         self.device = device
@@ -420,8 +416,7 @@ class GeoCLIPAdapter:
         self, image_features: Any, k: Any, features: str
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         G = self.gallery_lat.size
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= G:
-            raise ValueError(f"`k` must be an int in [1, {G}] (the gallery size), got {k!r}")
+        check_int(k, "k", low=1, high=G, what=f"an int in [1, {G}] (the gallery size)")
         z = self.logits(image_features, features=features).astype(np.float64)
         z -= z.max(axis=1, keepdims=True)
         logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))

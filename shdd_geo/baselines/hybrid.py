@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import check_int
+
 __all__ = ["RetrievalHybrid"]
 
 
@@ -59,8 +61,7 @@ class RetrievalHybrid:
                  sample_kwargs: Mapping[str, Any] | None = None) -> None:
         if not (isinstance(radius_km, (int, float)) and math.isfinite(radius_km) and radius_km > 0):
             raise ValueError(f"`radius_km` must be a positive number, got {radius_km!r}")
-        if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
-            raise ValueError(f"`n_samples` must be a positive integer, got {n_samples!r}")
+        check_int(n_samples, "n_samples", low=1, what="a positive integer")
         if retriever is None:
             retriever = getattr(diffusion, "retrieval_", None)
             if retriever is None:

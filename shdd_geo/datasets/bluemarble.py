@@ -33,6 +33,7 @@ import numpy as np
 
 from .. import anchors
 from .._optional import attempt_import
+from .._validation import check_int
 from ..coords import as_latlon, deg2rad, latlon_to_xyz, xyz_to_latlon
 
 __all__ = [
@@ -149,8 +150,7 @@ def sample_equirect(image: np.ndarray, lat: Any, lon: Any) -> np.ndarray:
 
 
 def _check_tile_args(size: Any, fov_deg: Any, projection: str) -> tuple[int, float]:
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 2:
-        raise ValueError(f"`size` must be an int >= 2 [px], got {size!r}")
+    size = check_int(size, "size", low=2, what="an int >= 2 [px]")
     f = (
         float(fov_deg)
         if isinstance(fov_deg, (int, float, np.floating)) and not isinstance(fov_deg, bool)

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .._optional import attempt_import
+from .._validation import check_int
 from ..coords import as_latlon
 
 __all__ = [
@@ -198,10 +199,7 @@ def load_geonames(
     size = _check_size(min_population)
     if alternate_script not in _SCRIPTS:
         raise ValueError(f"`alternate_script` must be one of {_SCRIPTS}, got {alternate_script!r}")
-    if isinstance(max_alternates, bool) or not isinstance(max_alternates, (int, np.integer)):
-        raise TypeError(f"`max_alternates` must be an int, got {type(max_alternates).__name__}")
-    if max_alternates < 0:
-        raise ValueError(f"`max_alternates` must be >= 0, got {max_alternates}")
+    check_int(max_alternates, "max_alternates", low=0, what="an int >= 0")
     if not isinstance(cache, (bool, np.bool_)):
         raise TypeError(f"`cache` must be True or False, got {type(cache).__name__}")
     version = geonames_version(

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import check_int
+
 from ..coords import as_latlon, latlon_to_thetaphi
 
 __all__ = ["Split", "random_split", "spatial_split"]
@@ -99,9 +101,7 @@ def _check_fractions(fractions: Sequence[float]) -> np.ndarray:
 
 
 def _check_seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"`seed` must be an int, got {type(seed).__name__}")
-    return int(seed)
+    return check_int(seed, "seed", what="an int")
 
 
 def _counts(n: int, f: np.ndarray) -> tuple[int, int]:
@@ -226,11 +226,12 @@ def spatial_split(
     >>> set(s.cells["train"].tolist()) & set(s.cells["test"].tolist())
     set()
     """
+    from ..fields.grid import check_nside  # lazily: `import shdd_geo.datasets` stays light
+
     hp = _healpy()
     f = _check_fractions(fractions)
     seed = _check_seed(seed)
-    if isinstance(nside, bool) or not isinstance(nside, (int, np.integer)) or nside < 1 or (nside & (nside - 1)):
-        raise ValueError(f"`nside` must be a positive power of 2, got {nside!r}")
+    nside = check_nside(nside)
     lat_a, lon_a = as_latlon(lat, lon)
     theta, phi = latlon_to_thetaphi(lat_a, lon_a)
     pix = hp.ang2pix(int(nside), theta, phi)

@@ -3,7 +3,8 @@
 * :mod:`~shdd_geo.decoding.decoders` -- :func:`decode` (the paper's
   mode-seeking cap decoder, KL and argmax decoders, Newton refinement);
 * :mod:`~shdd_geo.decoding.points` -- one point from many decoded samples
-  (:func:`predict_from_samples`: centre, median, densest by KDE);
+  (:func:`predict_from_samples`: centre, median, densest by KDE;
+  :func:`densest_sample`: densest under the samples' own densities);
 * ``_caps`` (private) -- cap sums and ``f_e`` on anchor sets, used by the
   decoders.
 
@@ -18,6 +19,6 @@ Examples
 
 from . import decoders, points
 from .decoders import METHODS, SYNTHESIS, decode, default_anchors, default_rho_km, kernel_hwhm, refine_points
-from .points import HOW, check_point, predict_from_samples
+from .points import HOW, check_point, densest_sample, predict_from_samples
 
 __all__ = sorted(decoders.__all__ + points.__all__)

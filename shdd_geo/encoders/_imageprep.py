@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .._optional import attempt_import
+from .._validation import check_int, check_real
 
 __all__ = ["Preprocess", "as_image_list", "load_rgb", "preprocess_batch"]
 
@@ -50,13 +51,8 @@ class Preprocess:
     std: tuple[float, float, float]
 
     def __post_init__(self) -> None:
-        if isinstance(self.image_size, bool) or not isinstance(self.image_size, (int, np.integer)):
-            raise TypeError(f"`image_size` must be an int, got {type(self.image_size).__name__}")
-        if self.image_size < 8:
-            raise ValueError(f"`image_size` must be >= 8 pixels, got {self.image_size}")
-        cf = self.crop_fraction
-        if isinstance(cf, bool) or not isinstance(cf, (int, float)) or not 0.25 <= float(cf) <= 1.0:
-            raise ValueError(f"`crop_fraction` must be a number in [0.25, 1], got {cf!r}")
+        check_int(self.image_size, "image_size", low=8, what="an int >= 8 [px]")
+        check_real(self.crop_fraction, "crop_fraction", low=0.25, high=1.0)
 
     @property
     def resize_to(self) -> int:

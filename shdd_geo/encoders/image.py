@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from .._optional import attempt_import
+from .._validation import check_int
 from ._clip_load import (
     CLIP_HELP,
     CLIP_MEAN,
@@ -70,11 +71,7 @@ def resolve_device(device: Any = None) -> Any:
 
 
 def _check_batch_size(batch_size: Any) -> int:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
-        raise TypeError(f"`batch_size` must be an int, got {type(batch_size).__name__}")
-    if batch_size < 1:
-        raise ValueError(f"`batch_size` must be >= 1, got {batch_size}")
-    return int(batch_size)
+    return check_int(batch_size, "batch_size", low=1, what="an int >= 1")
 
 
 class ImageEncoder:
@@ -190,12 +187,7 @@ class ImageEncoder:
         bs = _check_batch_size(batch_size)
         if on_error not in _ON_ERROR:
             raise ValueError(f"`on_error` must be one of {_ON_ERROR}, got {on_error!r}")
-        if (
-            isinstance(num_workers, bool)
-            or not isinstance(num_workers, (int, np.integer))
-            or num_workers < 0
-        ):
-            raise ValueError(f"`num_workers` must be an int >= 0, got {num_workers!r}")
+        check_int(num_workers, "num_workers", low=0, what="an int >= 0")
         torch = attempt_import("torch", "image encoders")
         dev = self._model_on(device)
         out = np.full((len(items), self.dim), np.nan, dtype=np.float32)

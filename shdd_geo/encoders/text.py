@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from .._optional import attempt_import
+from .._validation import check_int
 
 __all__ = ["TextEncoder"]
 
@@ -176,10 +177,7 @@ class TextEncoder:
         items = _check_texts(texts)
         if batch_size is None:
             batch_size = 32 if str(self.device or "cpu").startswith("cpu") else 256
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
-            raise TypeError(f"`batch_size` must be an int, got {type(batch_size).__name__}")
-        if batch_size < 1:
-            raise ValueError(f"`batch_size` must be >= 1, got {batch_size}")
+        check_int(batch_size, "batch_size", low=1, what="an int >= 1")
         out = self.model.encode(
             items,
             batch_size=int(batch_size),

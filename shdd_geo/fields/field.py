@@ -39,6 +39,8 @@ from types import MappingProxyType
 import numpy as np
 from scipy.special import logsumexp
 
+from .._validation import check_int
+
 from ..coords import EARTH_RADIUS_KM, as_latlon, latlon_to_xyz
 from . import grid as _grid
 from . import regrid as _regrid
@@ -485,8 +487,7 @@ class SphericalField:
         >>> bool(abs(np.sin(np.radians(lat)).mean()) < 0.1)
         True
         """
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-            raise ValueError(f"`n` must be a non-negative integer, got {n!r}")
+        check_int(n, "n", low=0, what="a non-negative integer")
         gen = _rng(rng)
         cum = np.cumsum(self._probs(), axis=1)
         u = gen.random((cum.shape[0], int(n))) * cum[:, -1:]

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from .._validation import check_nbytes
+from .._validation import check_int, check_nbytes
 from ..coords import EARTH_RADIUS_KM, wrap_lon
 
 __all__ = [
@@ -52,9 +52,7 @@ def check_nside(nside, name: str = "nside") -> int:
     >>> check_nside(64)
     64
     """
-    if isinstance(nside, bool) or not isinstance(nside, (int, np.integer)):
-        raise TypeError(f"`{name}` must be an integer power of two, got {nside!r}")
-    nside = int(nside)
+    nside = check_int(nside, name, what="an integer power of two")
     if nside < 1 or nside > _MAX_NSIDE or nside & (nside - 1):
         raise ValueError(
             f"`{name}` must be a power of two between 1 and 2**29 (e.g. 32, 64, 128), got {nside}"

@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 
 from ..coords import as_latlon
+from .._validation import check_real
+
 from .grid import import_healpy
 
 __all__ = ["LEVEL_MAP_ATTR", "CredibleRegion", "check_level", "credible_region"]
@@ -25,12 +27,7 @@ def check_level(level) -> float:
     >>> check_level(0.9)
     0.9
     """
-    if isinstance(level, bool) or not isinstance(level, (int, float, np.number)):
-        raise TypeError(f"`level` must be a number in (0, 1), got {level!r}")
-    lv = float(level)
-    if not (0.0 < lv < 1.0):
-        raise ValueError(f"`level` must be strictly between 0 and 1 (e.g. 0.9), got {level}")
-    return lv
+    return check_real(level, "level", low=0.0, high=1.0, closed="neither")
 
 
 @dataclass(frozen=True, eq=False)

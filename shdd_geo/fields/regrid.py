@@ -13,7 +13,7 @@ import math
 import numpy as np
 from scipy.special import logsumexp
 
-from .._validation import check_nbytes
+from .._validation import check_nbytes, check_real
 from ..coords import wrap_lon
 from .grid import import_healpy, pixel_area_sr
 
@@ -106,9 +106,7 @@ def grid_axes(resolution_deg) -> tuple[np.ndarray, np.ndarray]:
     >>> lat.tolist(), lon.size
     ([-67.5, -22.5, 22.5, 67.5], 8)
     """
-    if isinstance(resolution_deg, bool) or not isinstance(resolution_deg, (int, float, np.number)):
-        raise TypeError(f"`resolution_deg` must be a number [deg], got {resolution_deg!r}")
-    r = float(resolution_deg)
+    r = check_real(resolution_deg, "resolution_deg", unit=" [deg]")
     n_lat = round(180.0 / r) if math.isfinite(r) and r > 0 else 0
     if n_lat < 1 or abs(n_lat * r - 180.0) > 1e-9 * 180:
         raise ValueError(

@@ -44,6 +44,7 @@ import numpy as np
 
 from ..io.geojson import pixel_polygons
 from .._optional import attempt_import
+from .._validation import check_int
 
 __all__ = ["mass_in"]
 
@@ -101,8 +102,7 @@ def _pixel_fractions(field, polygons, *, step: int = 8, densify_deg: float = 0.2
     """Sparse matrix ``(n_polygons, npix)``: the share of each pixel's area inside each polygon."""
     shapely = attempt_import("shapely", "mass per polygon")
     sparse = attempt_import("scipy.sparse", "mass per polygon")
-    if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 1:
-        raise ValueError(f"`step` must be a positive integer, got {step!r}")
+    check_int(step, "step", low=1, what="a positive integer")
     if not (np.isfinite(densify_deg) and densify_deg > 0):
         raise ValueError(f"`densify_deg` must be a positive number of degrees, got {densify_deg!r}")
     geoms = _project(shapely, shapely.segmentize(_as_geometries(polygons), float(densify_deg)))

@@ -43,6 +43,7 @@ import numpy as np
 
 from .._atomic import atomic_write
 from .._optional import attempt_import
+from .._validation import check_int
 
 __all__ = ["EmbeddingFile", "embed_to_disk", "items_key", "open_embeddings"]
 
@@ -255,8 +256,7 @@ def embed_to_disk(
     if n == 0:
         raise ValueError("`items` is empty; pass at least one input")
     for name, v in (("chunk_size", chunk_size), ("batch_size", batch_size)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"`{name}` must be an int >= 1, got {v!r}")
+        check_int(v, name, low=1, what="an int >= 1")
     out = Path(out)
     if out.suffix != ".npy":
         out = out.with_name(out.name + ".npy")

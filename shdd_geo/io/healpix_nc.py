@@ -36,6 +36,7 @@ import numpy as np
 from .. import __version__
 from .._atomic import atomic_write
 from .._optional import attempt_import
+from .._validation import check_bool
 
 __all__ = ["XDGGS_KEYS", "netcdf_encoding", "open_xdggs", "prepare_cf", "to_fits"]
 
@@ -81,8 +82,7 @@ def netcdf_encoding(ds, *, dtype: str = "float64", compress: bool = True, comple
     'float32'
     """
     dtype = _check_dtype(dtype)
-    if not isinstance(compress, bool):
-        raise TypeError(f"`compress` must be True or False, got {compress!r}")
+    compress = check_bool(compress, "compress")
     comp = {"zlib": True, "shuffle": True, "complevel": int(complevel)} if compress else {}
     enc = {}
     for name in list(ds.data_vars) + [c for c in ds.coords if ds[c].ndim > 0]:

@@ -1,6 +1,20 @@
 """LocDiffusion: conditional diffusion over SHDD coefficients (paper §4.5-4.6).
 
-Importing this subpackage imports torch.
+Importing this subpackage imports torch.  The estimator
+(:mod:`~shdd_geo.model.locdiffusion`) delegates to one module per concern:
+
+* :mod:`~shdd_geo.model.data` -- training data sources (arrays, shards);
+* :mod:`~shdd_geo.model.nn`, :mod:`~shdd_geo.model.scheduler` -- the CS-UNet
+  denoiser and the DDPM/DDIM schedules;
+* :mod:`~shdd_geo.model.training`, :mod:`~shdd_geo.model.distributed` -- the
+  training loop (one or many processes);
+* :mod:`~shdd_geo.model.retrieval` -- the retrieval prior of
+  retrieval-conditioned models;
+* :mod:`~shdd_geo.model.sampling` -- the reverse chain with guidance;
+* :mod:`~shdd_geo.model.maps` -- density maps from samples, prior mixing;
+* :mod:`~shdd_geo.model.calibrate` -- temperature, prior weight and conformal
+  levels of the maps;
+* :mod:`~shdd_geo.model.checkpoint` and ``_serialization`` -- model files.
 
 Examples
 --------

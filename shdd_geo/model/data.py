@@ -17,7 +17,7 @@ import numpy as np
 from .._validation import check_int
 from ..coords import as_latlon
 
-__all__ = ["ArrayData", "NpyShards", "ParquetShards", "RetrievalData", "read_all"]
+__all__ = ["ArrayData", "NpyShards", "ParquetShards", "RetrievalData", "fit_sources", "read_all"]
 
 class ArrayData:
     """Training rows held in arrays (or NumPy memmaps): ``X (n, d)``, ``lat``, ``lon`` [deg].
@@ -275,6 +275,35 @@ def read_all(data, batch: int = 65536):
             parts.append(data.read(s, np.arange(lo, min(n, lo + batch))))
     X, lat, lon = (np.concatenate(p) for p in zip(*parts))
     return X, lat, lon
+
+
+def fit_sources(X, lat=None, lon=None, X_val=None, lat_val=None, lon_val=None):
+    """The training data source and the validation arrays of ``LocDiffusion.fit``.
+
+    ``X`` is an array (then ``lat``, ``lon`` are required) or a data source
+    (then they are inside it).  Returns ``(data, val)`` with ``val`` =
+    ``(X_val, lat_val, lon_val)`` checked, or None.
+
+    Examples
+    --------
+    >>> data, val = fit_sources(np.ones((3, 2)), [0, 1, 2], [0, 0, 0])
+    >>> data.n_features, val is None
+    (2, True)
+    """
+    if isinstance(X, (ArrayData, NpyShards, ParquetShards)):
+        if lat is not None or lon is not None:
+            raise ValueError("pass `lat`/`lon` inside the data source, not separately, when `X` is a data source")
+        data = X
+    else:
+        if lat is None or lon is None:
+            raise ValueError("`lat` and `lon` are required when `X` is an array")
+        data = ArrayData(X, lat, lon)
+    if X_val is None:
+        return data, None
+    val_data = ArrayData(X_val, lat_val, lon_val, names=("X_val", "lat_val", "lon_val"))
+    if val_data.n_features != data.n_features:
+        raise ValueError(f"`X_val` has {val_data.n_features} features, `X` has {data.n_features}")
+    return data, (val_data.X, val_data.lat, val_data.lon)
 
 
 def check_embeddings(X, name: str = "X", n_features: int | None = None) -> np.ndarray:

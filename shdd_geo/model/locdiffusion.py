@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import inspect
 import math
-from dataclasses import replace
 from numbers import Integral, Real
 from pathlib import Path
 
@@ -27,28 +26,28 @@ import numpy as np
 import torch
 
 from .._progress import progress_bar
-from .._validation import (Interval, StrOptions, TupleOf, as_real_array, check_bool, check_int, check_option,
-                           check_real, validate_params)
-from ..coords import as_latlon
+from .._validation import (Interval, StrOptions, TupleOf, check_int, check_option, check_real,
+                           validate_params)
+from ..decoding.points import densest_sample
 from ..errors import NotFittedError
-from ..sh import degree_from_dim, sh_basis
+from . import maps
+from .calibrate import calibrate_maps
 from .checkpoint import read_checkpoint, write_checkpoint
+from .data import RetrievalData, check_embeddings, fit_sources, read_all
 from .nn import CSUNet
+from .retrieval import prior_condition, prior_table
+from .sampling import reverse_chain, stepping_scheduler
 from .scheduler import SchedulerConfig, make_scheduler
-from .data import ArrayData, NpyShards, ParquetShards, check_embeddings
+from ._serialization import check_resumable, fitted_attributes, model_state, net_weights, read_model
 from .training import TrainConfig, Trainer, nonfinite_tensors
 
 __all__ = ["LocDiffusion"]
 
 _POINTS = ("centre", "densest", "median")
 _LOSSES = ("kl", "l1", "l2", "cosine")
-_NET_TENSOR = "net."
-_PRIOR_TENSOR = "prior.log_density"
 _PREDICTIONS = ("sample", "v")
-#: parameters added after models were first saved, with the value older files imply
-_ADDED_LATER = {"prediction": "sample", "timestep_power": 1.0, "retrieval_k": 0, "retrieval_temperature": 0.05}
-_RETRIEVAL_TENSOR = "retrieval."
-
+#: sample-map values per chunk of field_from_samples (a module attribute: tests shrink it)
+_FIELD_CHUNK_VALUES = maps.CHUNK_VALUES
 
 class LocDiffusion:
     """Conditional DDPM over SHDD coefficients with a CS-UNet denoiser (scikit-learn style).
@@ -393,20 +392,7 @@ class LocDiffusion:
         from .distributed import setup, teardown
 
         self._check_params()
-        if isinstance(X, (ArrayData, NpyShards, ParquetShards)):
-            if lat is not None or lon is not None:
-                raise ValueError("pass `lat`/`lon` inside the data source, not separately, when `X` is a data source")
-            data = X
-        else:
-            if lat is None or lon is None:
-                raise ValueError("`lat` and `lon` are required when `X` is an array")
-            data = ArrayData(X, lat, lon)
-        val = None
-        if X_val is not None:
-            val_data = ArrayData(X_val, lat_val, lon_val, names=("X_val", "lat_val", "lon_val"))
-            if val_data.n_features != data.n_features:
-                raise ValueError(f"`X_val` has {val_data.n_features} features, `X` has {data.n_features}")
-            val = (val_data.X, val_data.lat, val_data.lon)
+        data, val = fit_sources(X, lat, lon, X_val, lat_val, lon_val)
         epochs = check_int(epochs, "epochs", low=1)
         for name, v in (("checkpoint_every", checkpoint_every), ("max_steps", max_steps)):
             if v is not None:
@@ -457,14 +443,7 @@ class LocDiffusion:
             torch.manual_seed(self.seeds_["dropout"])
             return self._trainer(ctx, val, callbacks)
         meta, tensors = read_checkpoint(resume)
-        stored = {**_ADDED_LATER, **meta["params"]}
-        diff = {k: (stored.get(k), v) for k, v in _jsonable(self.get_params()).items()
-                if k not in ("verbose", "device") and stored.get(k) != v}
-        if diff:
-            raise ValueError(f"`resume` checkpoint was made with other hyper-parameters "
-                             f"(name: (stored, now)) {diff}; use LocDiffusion(**stored params)")
-        if "train" not in meta:
-            raise ValueError(f"`resume`={str(resume)!r} holds no training state (written by `save`?)")
+        check_resumable(meta, self.get_params(), resume)
         self._restore(meta, tensors, ctx.device)
         if self.n_features_in_ != n_features:
             raise ValueError(f"data have {n_features} features, the checkpoint {self.n_features_in_}")
@@ -491,26 +470,16 @@ class LocDiffusion:
     def _retrieval_data(self, data, *, fresh: bool):
         """``data`` with each row's leave-one-out retrieval prior appended (builds ``retrieval_`` if ``fresh``)."""
         from ..baselines.gallery import RetrievalGallery
-        from .data import RetrievalData, read_all
 
         X, lat, lon = read_all(data)
         if fresh:
             self.retrieval_ = RetrievalGallery(int(self.retrieval_k), float(self.retrieval_temperature)).fit(X, lat, lon)
-        table = np.empty((X.shape[0], (self.L + 1) ** 2), dtype=np.float16)
-        step = 8192
         shown = None if self.verbose else False
-        with progress_bar(X.shape[0], "retrieval prior", unit="row", progress=shown) as bar:
-            for lo in range(0, X.shape[0], step):
-                sl = slice(lo, lo + step)
-                table[sl] = self._prior_cond(X[sl], exclude=(lat[sl], lon[sl]))
-                bar.update(len(X[sl]))
-        return RetrievalData(data, table)
+        return RetrievalData(data, prior_table(self.retrieval_, X, lat, lon, self.L, self._scale, progress=shown))
 
     def _prior_cond(self, X: np.ndarray, exclude=None) -> np.ndarray:
-        """Retrieval priors in condition units: ``scale * prior / sqrt(D)`` (a point's prior has norm ~1)."""
-        D = (self.L + 1) ** 2
-        prior = self.retrieval_.prior(X, self.L, exclude=exclude)
-        return prior * np.float32(self._scale / math.sqrt(D))
+        """Retrieval priors in condition units (see :func:`.retrieval.prior_condition`)."""
+        return prior_condition(self.retrieval_, X, self.L, self._scale, exclude)
 
     def _init_weights(self, other: "LocDiffusion") -> None:
         """Copy ``other``'s network into the freshly built one (``fit(init_from=...)``)."""
@@ -548,47 +517,6 @@ class LocDiffusion:
             seed = np.random.SeedSequence(generator).generate_state(1, np.uint64)[0] >> np.uint64(1)
             return torch.Generator(device=self._device).manual_seed(int(seed))
         raise TypeError(f"`generator` must be None, an int seed or a torch.Generator, got {type(generator).__name__}")
-
-    def _schedule(self, steps: int, sampler: str, eta: float, init_strength: float | None):
-        """The stepping scheduler of one reverse chain (its ``timesteps`` cut for a prior start)."""
-        # the network's output is turned into x0 in _denoise, so the stepping scheduler always gets x0
-        sched = make_scheduler(sampler, replace(self.scheduler_.config, eta=float(eta), prediction_type="sample"))
-        sched.set_timesteps(int(steps))
-        if init_strength is not None:
-            t0 = int(round(init_strength * (self.scheduler_.config.num_train_timesteps - 1)))
-            keep = sched.timesteps[sched.timesteps <= t0]
-            sched.timesteps = keep if keep.numel() else sched.timesteps[-1:]
-        return sched
-
-    @torch.inference_mode()
-    def _denoise(self, cond: torch.Tensor, steps: int, sampler: str, guidance_scale: float, eta: float,
-                 g: torch.Generator, init_strength: float | None = None, bar=None) -> torch.Tensor:
-        """Reverse diffusion for rows of ``cond``; returns unscaled coefficients (float32).
-
-        With ``init_strength`` the chain starts from the retrieval prior noised
-        to timestep ``init_strength * (T - 1)`` instead of from pure noise.
-        ``bar`` (a progress bar) advances by one per reverse step.
-        """
-        sched = self._schedule(steps, sampler, eta, init_strength)
-        to_x0 = self.scheduler_.predict_x0
-        D = (self.L + 1) ** 2
-        x = torch.randn(cond.shape[0], D, generator=g, device=g.device).to(cond.device)
-        if init_strength is not None:
-            start = cond[:, -D:] * math.sqrt(D)  # the prior x0, in network units
-            tt = torch.full((cond.shape[0],), int(sched.timesteps[0]), device=cond.device, dtype=torch.long)
-            x = self.scheduler_.add_noise(start, x, tt)
-        guided = guidance_scale != 1.0
-        null = torch.ones(cond.shape[0], dtype=torch.bool, device=cond.device)
-        for t in sched.timesteps.tolist():
-            tt = torch.full((cond.shape[0],), t, device=cond.device, dtype=torch.long)
-            x0 = to_x0(self.net_(x, tt, cond), tt, x)
-            if guided:  # classifier-free guidance: x0_u + w (x0_c - x0_u)
-                x0_u = to_x0(self.net_(x, tt, cond, null), tt, x)
-                x0 = x0_u + guidance_scale * (x0 - x0_u)
-            x = sched.step(x0, t, x, generator=g).prev_sample
-            if bar is not None:
-                bar.update()
-        return x / self.scale_
 
     def sample(self, X, n_samples: int = 16, *, steps: int | None = None, sampler: str = "ddim",
                guidance_scale: float = 1.0, eta: float = 0.0, generator=None,
@@ -652,13 +580,14 @@ class LocDiffusion:
         start = strength if init == "prior" else None
         rows = cond.repeat_interleave(int(n_samples), dim=0)
         chunks = range(0, rows.shape[0], max_batch)
-        per_chunk = len(self._schedule(steps, sampler, eta, start).timesteps)
+        per_chunk = len(stepping_scheduler(self.scheduler_, steps, sampler, eta, start).timesteps)
         was_training = self.net_.training
         self.net_.eval()
         try:
             with progress_bar(len(chunks) * per_chunk, "sampling", unit="step", progress=progress) as bar:
-                out = [self._denoise(rows[i : i + max_batch], steps, sampler, guidance_scale, eta, g, start, bar)
-                       for i in chunks]
+                out = [reverse_chain(self.net_, self.scheduler_, rows[i : i + max_batch], (self.L + 1) ** 2,
+                                     self.scale_, steps=steps, sampler=sampler, guidance_scale=guidance_scale,
+                                     eta=eta, generator=g, init_strength=start, bar=bar) for i in chunks]
         finally:
             self.net_.train(was_training)
         return torch.cat(out).cpu().numpy().reshape(cond.shape[0], int(n_samples), -1)
@@ -760,8 +689,9 @@ class LocDiffusion:
         ``prior_weight`` ``w`` in [0, 1), each map becomes ``(1 - w) q + w p``.
         ``progress``: a bar over the maps (see :ref:`progress-bars`).
         """
-        field = LocDiffusion._field_from_samples(coeffs, nside, kind, temperature, progress)
-        return LocDiffusion.mix_prior(field, prior, prior_weight)
+        return maps.field_from_samples(coeffs, nside, kind=kind, temperature=temperature, prior=prior,
+                                       prior_weight=prior_weight, progress=progress,
+                                       chunk_values=_FIELD_CHUNK_VALUES)
 
     @staticmethod
     def mix_prior(field, prior, prior_weight: float):
@@ -770,43 +700,7 @@ class LocDiffusion:
         ``prior`` is one :class:`~shdd_geo.SphericalField` on any grid (it is
         regridded); ``field`` comes back unchanged for ``w = 0``.
         """
-        from ..fields import SphericalField
-
-        w = check_real(prior_weight, "prior_weight", low=0.0, high=1.0, closed="left")
-        if w == 0.0:
-            return field
-        if not isinstance(prior, SphericalField) or prior.is_batch:
-            raise ValueError("`prior_weight` > 0 needs a prior: one SphericalField (see LocDiffusion.set_prior)")
-        p = prior.ud_grade(field.nside).reorder(field.nest)
-        out = field.mixture(p, 1.0 - w)
-        return SphericalField(out.log_density, kind="log_density", nest=out.nest, labels=out.labels,
-                              attrs={**dict(field.attrs), "prior_weight": w})
-
-    @staticmethod
-    def _field_from_samples(coeffs, nside: int, kind: str, temperature: float, progress: bool | None = False):
-        from ..fields import SphericalField
-
-        check_option(kind, "kind", ("mixture", "mean"))
-        check_real(temperature, "temperature", low=0.0, closed="neither")
-        coeffs = np.asarray(coeffs, dtype=np.float64) / float(temperature)
-        if coeffs.ndim != 3:
-            raise ValueError(f"`coeffs` must have shape (batch, n_samples, D), got {coeffs.shape}")
-        B, K, D = coeffs.shape
-        if kind == "mean":
-            return SphericalField.from_shdd(coeffs.mean(axis=1), nside=nside)
-        from scipy.special import logsumexp
-
-        npix = 12 * nside * nside
-        mix = np.empty((B, npix))
-        step = max(1, _FIELD_CHUNK_VALUES // (K * npix))  # conditions per chunk: bounded memory for any batch
-        with progress_bar(B, "maps", unit="map", progress=progress) as bar:
-            for lo in range(0, B, step):
-                part = coeffs[lo : lo + step]
-                rows = np.atleast_2d(SphericalField.from_shdd(part.reshape(-1, D), nside=nside).log_density)
-                mix[lo : lo + step] = logsumexp(rows.reshape(part.shape[0], K, -1), axis=1) - math.log(K)
-                bar.update(part.shape[0])
-        return SphericalField(mix, kind="log_density", attrs={"source": "LocDiffusion", "n_samples": int(K),
-                                                             "temperature": float(temperature)})
+        return maps.mix_prior(field, prior, prior_weight)
 
     def set_prior(self, lat, lon, *, nside: int = 32, bandwidth_km: float = 300.0,
                   weights=None) -> "LocDiffusion":
@@ -879,47 +773,13 @@ class LocDiffusion:
         the call runs longer than a few seconds).
         """
         self._check_fitted()
-        temps = _numbers(temperatures, "temperatures", low=0.0, closed="neither")
-        for name, v in (("min_coverage", min_coverage), ("max_coverage", max_coverage)):
-            if v is not None:
-                check_real(v, name, low=0.0, high=1.0, closed="right")
-        lo = 0.0 if min_coverage is None else float(min_coverage)
-        hi = 1.0 if max_coverage is None else float(max_coverage)
-        if lo > hi:
-            raise ValueError(f"`min_coverage` ({lo}) must not exceed `max_coverage` ({hi})")
-        check = min_coverage is not None or max_coverage is not None
-        prior = getattr(self, "prior_", None)
-        weights = _numbers(prior_weights, "prior_weights", low=0.0, high=1.0, closed="left") if prior is not None \
-            else [0.0]
-        check_bool(conformal, "conformal")
-        lat, lon = as_latlon(lat, lon)
-        choose, fit_levels = _calibration_split(lat.size, conformal, conformal_fraction, generator)
-        coeffs = self.sample(X, n_samples, generator=generator, progress=progress, **sample_kwargs)
-        from ..calibration import ConformalLevels, coverage
-
-        scores, covered = {}, {}
-        la, lo_ = lat[choose], lon[choose]
-        with progress_bar(len(temps) * len(weights), "calibrating", unit="candidate", progress=progress) as bar:
-            for t in temps:
-                base = self._field_from_samples(coeffs[choose], nside, "mixture", t)
-                for w in weights:
-                    key = (t, w) if prior is not None else t
-                    f = self.mix_prior(base, prior, w)
-                    scores[key] = float(np.mean(np.atleast_1d(f.log_likelihood(la, lo_))))
-                    if check:
-                        covered[key] = float(coverage(f, la, lo_, levels=(float(level),))[float(level)])
-                    bar.update()
-        ok = [k for k in scores if not check or lo <= covered[k] <= hi]
-        off = lambda k: max(lo - covered[k], covered[k] - hi)  # noqa: E731  distance to the range
-        best = max(ok, key=scores.get) if ok else min(covered, key=lambda k: (off(k), -scores[k]))
-        self.temperature_, self.prior_weight_ = best if prior is not None else (best, 0.0)
-        self.calibration_ = scores
-        self.calibration_coverage_ = covered
-        self.conformal_ = None
-        if fit_levels is not None:
-            f = self.mix_prior(self._field_from_samples(coeffs[fit_levels], nside, "mixture", self.temperature_),
-                               prior, self.prior_weight_)
-            self.conformal_ = ConformalLevels.fit(f, lat[fit_levels], lon[fit_levels])
+        got = calibrate_maps(
+            lambda: self.sample(X, n_samples, generator=generator, progress=progress, **sample_kwargs), lat, lon,
+            prior=getattr(self, "prior_", None), temperatures=temperatures, prior_weights=prior_weights,
+            nside=nside, generator=generator, min_coverage=min_coverage, max_coverage=max_coverage, level=level,
+            conformal=conformal, conformal_fraction=conformal_fraction, progress=progress)
+        self.temperature_, self.prior_weight_ = got.temperature, got.prior_weight
+        self.calibration_, self.calibration_coverage_, self.conformal_ = got.scores, got.coverage, got.conformal
         return self
 
     def _validation_metrics(self, X, lat, lon, seed: int) -> dict:
@@ -946,64 +806,21 @@ class LocDiffusion:
         return self._write(path, half=half)
 
     def _write(self, path, *, train: tuple[dict, dict] | None = None, half: bool = False) -> Path:
-        tensors = {_NET_TENSOR + k: (v.half() if half and v.is_floating_point() else v)
-                   for k, v in self.net_.state_dict().items()}
-        meta = {"params": _jsonable(self.get_params()), "n_features_in": self.n_features_in_,
-                "temperature": float(getattr(self, "temperature_", 1.0)),
-                "prior_weight": float(getattr(self, "prior_weight_", 0.0)),
-                "seeds": self.seeds_, "history": self.history_}
-        if getattr(self, "conformal_", None) is not None:
-            meta["conformal"] = self.conformal_.to_dict()
-        if getattr(self, "retrieval_", None) is not None:  # the gallery: float16 embeddings, float32 locations
-            tensors.update({_RETRIEVAL_TENSOR + k: torch.from_numpy(v)
-                            for k, v in self.retrieval_.to_arrays().items()})
-        prior = getattr(self, "prior_", None)
-        if prior is not None:  # float32 log-density, RING order, always full precision
-            tensors[_PRIOR_TENSOR] = torch.from_numpy(prior.reorder(False).log_density.astype(np.float32))
-        if train is not None:  # the trainer's optimiser, schedule, counters and generator states
-            meta["train"], train_tensors = train
-            tensors.update(train_tensors)
-        return write_checkpoint(path, meta, tensors)
+        return write_checkpoint(path, *model_state(self, train=train, half=half))
 
     def _restore(self, meta: dict, tensors: dict, device) -> None:
         self._build(meta["n_features_in"], torch.device(device))
-        weights = {k[len(_NET_TENSOR):]: v for k, v in tensors.items() if k.startswith(_NET_TENSOR)}
-        self.net_.load_state_dict(weights)
-        self.seeds_ = meta["seeds"]
-        self.history_ = list(meta.get("history", []))
-        self.temperature_ = float(meta.get("temperature", 1.0))
-        self.prior_weight_ = float(meta.get("prior_weight", 0.0))
-        if meta.get("conformal") is not None:
-            from ..calibration import ConformalLevels
-
-            self.conformal_ = ConformalLevels.from_dict(meta["conformal"])
-        if self.retrieval_k:
-            from ..baselines.gallery import RetrievalGallery
-
-            arrays = {k[len(_RETRIEVAL_TENSOR):]: v.numpy() for k, v in tensors.items()
-                      if k.startswith(_RETRIEVAL_TENSOR)}
-            if set(arrays) != {"X", "lat", "lon"}:
-                raise ValueError("the model file has `retrieval_k` > 0 but no retrieval gallery tensors; it is damaged")
-            self.retrieval_ = RetrievalGallery.from_arrays(arrays, k=int(self.retrieval_k),
-                                                           temperature=float(self.retrieval_temperature))
-        if _PRIOR_TENSOR in tensors:
-            from ..fields import SphericalField
-
-            self.prior_ = SphericalField(tensors[_PRIOR_TENSOR].double().numpy(), kind="log_density")
+        self.net_.load_state_dict(net_weights(tensors))
+        fitted = fitted_attributes(meta, tensors, retrieval_k=self.retrieval_k,
+                                   retrieval_temperature=self.retrieval_temperature)
+        for name, value in fitted.items():
+            setattr(self, name, value)
 
     @classmethod
     def load(cls, path: str | Path, device: str | None = None) -> "LocDiffusion":
         """Load a model written by :meth:`save` (or a training checkpoint)."""
-        meta, tensors = read_checkpoint(path)
-        params = {**_ADDED_LATER, **_stored_params(meta, path, cls._get_param_names())}  # older files: implied values
-        if device is not None:
-            params["device"] = device
+        params, meta, tensors = read_model(path, cls._get_param_names(), cls._parameter_constraints, device)
         est = cls(**params)
-        validate_params(params, cls._parameter_constraints, caller=f"the model file {str(path)!r}")
-        bad = nonfinite_tensors({k: v for k, v in tensors.items() if k.startswith(_NET_TENSOR)})
-        if bad:
-            raise ValueError(f"the model file {str(path)!r} holds NaN/inf weights ({', '.join(bad[:3])}); "
-                             "it is corrupt or was saved from a diverged training run")
         dev = device or params.get("device") or ("cuda" if torch.cuda.is_available() else "cpu")
         est._restore(meta, tensors, dev)
         est.net_.eval()
@@ -1017,96 +834,3 @@ def _planned_steps(n_rows: int, batch_size: int, epochs: int) -> int:
     same schedule as an uninterrupted one.
     """
     return epochs * -(-n_rows // batch_size)
-
-
-def _numbers(values, name: str, **bounds) -> list[float]:
-    """A non-empty sequence of finite numbers within ``bounds`` (see ``check_real``) as floats."""
-    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
-        raise TypeError(f"`{name}` must be a sequence of numbers, got {values!r}")
-    out = [check_real(v, name, **bounds) for v in values]
-    if not out:
-        raise ValueError(f"`{name}` is empty; pass at least one number")
-    return out
-
-
-def _stored_params(meta: dict, path, names: list[str]) -> dict:
-    """Hyper-parameters from a model file's header, with a clear error for a damaged header."""
-    params = meta.get("params")
-    if not isinstance(params, dict):
-        raise ValueError(f"the model file {str(path)!r} has no hyper-parameters in its header (`params`)")
-    unknown = sorted(set(params) - set(names))
-    if unknown:
-        raise ValueError(f"the model file {str(path)!r} names unknown hyper-parameters {unknown}; "
-                         "it was written by another version of shdd_geo or edited")
-    params = dict(params)
-    if isinstance(params.get("betas"), list):
-        params["betas"] = tuple(params["betas"])
-    return params
-
-
-_FIELD_CHUNK_VALUES = 1 << 25  # sample-map values per chunk of field_from_samples (256 MiB of float64)
-
-
-def _calibration_split(n: int, conformal: bool, fraction, generator) -> tuple[np.ndarray, np.ndarray | None]:
-    """Rows that choose the temperature, and rows that fit the conformal levels (None without)."""
-    rows = np.arange(n)
-    if not conformal:
-        return rows, None
-    fraction = check_real(fraction, "conformal_fraction", low=0.0, high=1.0, closed="neither")
-    n_fit = int(round(fraction * n))
-    if n_fit < 1 or n - n_fit < 1:
-        raise ValueError(f"{n} calibration rows cannot be split by `conformal_fraction`={fraction}: pass more "
-                         "rows (hundreds for useful regions) or conformal=False")
-    seed = generator if isinstance(generator, (int, np.integer)) and not isinstance(generator, bool) else 0
-    perm = np.random.default_rng(int(seed)).permutation(n)
-    return np.sort(perm[n_fit:]), np.sort(perm[:n_fit])
-
-
-def _jsonable(params: dict) -> dict:
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
-
-
-def densest_sample(coeffs: np.ndarray, lat: np.ndarray, lon: np.ndarray, n_anchors: int | None = None,
-                   *, max_floats: int = 2 ** 26) -> np.ndarray:
-    """Index of the decoded sample with the highest mixture density, per condition.
-
-    For samples ``e_1..e_K`` decoded at ``u_1..u_K``, returns
-    ``argmax_j sum_k q_{e_k}(u_j)`` with ``log q_e(u) = f_e(u) - log Z(e)``
-    and ``log Z`` by quadrature over a Fibonacci set of ``max(4 D, 2048)`` points.
-    Conditions are processed in chunks whose largest temporary holds about
-    ``max_floats`` float64 values (512 MiB by default), so memory does not
-    grow with the number of conditions.
-
-    Examples
-    --------
-    >>> from shdd_geo.codec import encode
-    >>> e = encode([0, 0, 50], [0, 1, 90], L=10)[None]      # two samples near (0, 0), one far
-    >>> int(densest_sample(e, np.array([[0.0, 0, 50]]), np.array([[0.0, 1, 90]]))[0]) in (0, 1)
-    True
-    """
-    from scipy.special import logsumexp
-
-    from ..anchors import fibonacci
-
-    coeffs = as_real_array(coeffs, "coeffs", dtype=None)
-    if coeffs.ndim != 3:
-        raise ValueError(f"`coeffs` must have shape (batch, n_samples, D), got {coeffs.shape}")
-    B, K, D = coeffs.shape
-    L = degree_from_dim(D)
-    if np.size(lat) != B * K or np.size(lon) != B * K:
-        raise ValueError(f"`lat` and `lon` must hold batch x n_samples = {B * K} decoded points, "
-                         f"got {np.size(lat)} and {np.size(lon)}")
-    anchors = fibonacci(n_anchors or max(4 * D, 2048))
-    A = anchors.basis(L)
-    lat, lon = np.asarray(lat).reshape(B, K), np.asarray(lon).reshape(B, K)
-    rows = max(1, int(max_floats) // (K * max(len(A), K, D)))
-    out = np.empty(B, dtype=np.int64)
-    for i in range(0, B, rows):
-        c = coeffs[i:i + rows].astype(np.float64)
-        n = len(c)
-        log_z = logsumexp(c @ A.T + anchors.log_weights, axis=-1)        # (n, K)
-        Y = sh_basis(lat[i:i + n].ravel(), lon[i:i + n].ravel(), L).reshape(n, K, D)  # decoded points
-        f = np.einsum("bkd,bjd->bkj", c, Y) - log_z[:, :, None]          # log q_k(u_j)
-        out[i:i + n] = np.argmax(logsumexp(f, axis=1), axis=-1)
-    return out
-

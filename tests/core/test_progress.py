@@ -82,7 +82,8 @@ def test_bars_print_to_stderr_only_when_asked(model, capsys):
 def test_calibrate_bar_over_candidates(model, monkeypatch):
     m, X, lat, lon = model
     rec = Recorder()
-    monkeypatch.setattr("shdd_geo.model.locdiffusion.progress_bar", rec)
+    for where in ("locdiffusion", "calibrate", "maps"):  # sampling, the candidates, the maps
+        monkeypatch.setattr(f"shdd_geo.model.{where}.progress_bar", rec)
     m.calibrate(X[:20], lat[:20], lon[:20], temperatures=(1.0, 2.0, 4.0), n_samples=2, nside=4, steps=3,
                 progress=False)
     descs = {d: (total, n, p) for d, total, n, p in rec.summary()}
