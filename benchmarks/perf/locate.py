@@ -55,21 +55,32 @@ WARM_NAMES = ["Springfield", "San José", "Paris", "Lisbon", "Kyoto", "Portland"
 
 
 # ----------------------------------------------------------------- workers (run with either tree) ----
+def _write_outputs(res: dict, out: Path) -> None:
+    """What ``shdd-geo locate --format png,nc,geojson`` writes for one result (either tree's CLI)."""
+    import inspect
+
+    from shdd_geo import cli
+
+    args = [res, out, ["png", "nc", "geojson"]]
+    if "stem" in inspect.signature(cli._write_outputs).parameters:  # trees since the collision-free names
+        args.append(str(res["text"]))
+    cli._write_outputs(*args)
+
+
 def _worker_warm(n: int) -> dict:
     from shdd_geo import pretrained
-    from shdd_geo.cli import _write_outputs
 
     geo = pretrained.load("geonames-minilm")
     out = Path(tempfile.mkdtemp())
     for name in ("Dublin", "Lima"):  # warm-up: gazetteers, kernels, plotting
-        _write_outputs(geo.locate(name), out, ["png", "nc", "geojson"])
+        _write_outputs(geo.locate(name), out)
     plain, files = [], []
     for name in WARM_NAMES[:n]:
         t0 = time.perf_counter()
         res = geo.locate(name)
         res["field"].credible_region(0.9)
         t1 = time.perf_counter()
-        _write_outputs(res, out, ["png", "nc", "geojson"])
+        _write_outputs(res, out)
         plain.append(t1 - t0)
         files.append(time.perf_counter() - t0)
     return {"s_per_name": sum(plain) / len(plain), "s_per_name_files": sum(files) / len(files), "names": len(plain)}

@@ -343,3 +343,17 @@ def test_progress_bars_of_the_pipeline_never_nest(geo, capsys):
     assert "locate" in err and "sampling" not in err and "maps" not in err
     geo.predict_field(["Lisbon"], nside=8, n_samples=2, progress=False)
     assert capsys.readouterr().err == ""
+
+
+def test_image_maps_carry_the_shipped_conformal_levels(geo_image, tile_png):
+    """Issue 24: the built-in image model ships conformal levels (fitted on unseen tiles by
+    ``benchmarks.recipes.calibrate_bluemarble_conformal --write``), and every image map uses them."""
+    levels = geo_image.model.conformal_
+    assert levels is not None and levels.n >= 300
+    nominal = levels.nominal(0.9)
+    assert nominal != 0.9
+    f = geo_image.predict_field([tile_png, tile_png], nside=16, n_samples=4)
+    np.testing.assert_allclose(f.credible_region(0.9).nominal_level, nominal, atol=1e-9)
+    one = geo_image.locate(tile_png, nside=16, n_samples=4)["field"].credible_region(0.9)
+    assert one.nominal_level == pytest.approx(nominal, abs=1e-9)
+    assert np.all(f.credible_region(0.9, calibrated=False).nominal_level == 0.9)
