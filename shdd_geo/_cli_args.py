@@ -84,14 +84,16 @@ def nside(value: str) -> int:
     return n
 
 
-def format_list(choices: tuple[str, ...]):
-    """An argparse type: a non-empty comma list of ``choices``."""
+def format_list(choices: tuple[str, ...], *, allow_none: bool = False):
+    """An argparse type: a non-empty comma list of ``choices`` (or ``none``, an empty list, if allowed)."""
     def parse(value: str) -> list[str]:
+        if allow_none and value.strip().lower() == "none":
+            return []
         fmts = [f.strip().lower() for f in value.split(",") if f.strip()]
         bad = [f for f in fmts if f not in choices]
         if bad or not fmts:
             raise argparse.ArgumentTypeError(f"unknown format(s) {','.join(bad) or '(empty)'}; "
-                                             f"choose from {','.join(choices)}")
+                                             f"choose from {','.join(choices)}" + (" or none" if allow_none else ""))
         return fmts
 
     return parse

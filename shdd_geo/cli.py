@@ -24,7 +24,7 @@ __all__ = ["main"]
 _FORMATS = ("png", "nc", "geojson")
 
 
-_formats = format_list(_FORMATS)
+_formats = format_list(_FORMATS, allow_none=True)
 
 
 def _check_texts(texts: list[str]) -> list[str]:
@@ -170,7 +170,8 @@ def _locate_all(items: list[str], stems: list[str], args, *, kind: str, unit: st
 
     t0 = time.perf_counter()
     geo = pretrained.load(args.model)
-    out.mkdir(parents=True, exist_ok=True)
+    if args.format:
+        out.mkdir(parents=True, exist_ok=True)
     iterator = items
     if len(items) > 1:
         from tqdm.auto import tqdm
@@ -434,7 +435,8 @@ def cmd_info(args) -> int:
 def _add_locate_options(s: argparse.ArgumentParser, *, what: str, model: str, func) -> None:
     """The options ``locate`` and ``locate-image`` share."""
     s.add_argument("--out", default="shdd_geo_out", help="output folder (default: %(default)s)")
-    s.add_argument("--format", type=_formats, default=",".join(_FORMATS), help="comma list of png,nc,geojson")
+    s.add_argument("--format", type=_formats, default=",".join(_FORMATS),
+                   help="comma list of png,nc,geojson, or none to print only (default: %(default)s)")
     s.add_argument("--model", default=model, help="built-in model (default: %(default)s)")
     s.add_argument("--k", type=int_at_least(1), default=5, help="number of modes to list")
     s.add_argument("--nside", type=nside, default=64, help="HEALPix nside of the map (a power of 2)")

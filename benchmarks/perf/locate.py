@@ -205,14 +205,14 @@ def run(log, a) -> None:
     order = [k for k in ("base", "new") if k in trees]
     for key in order:
         tree = trees[key]
-        nofile, _ = _cold(tree, "")
+        nofile, _ = _cold(tree, "" if key == "base" else "none")  # the landed CLI took "" for no files
         wall, rec = _cold(tree, "png,nc,geojson")
         emit("locate_cold", key, wall_s=nofile, wall_s_files=wall, target_s=4.0)
     _, paris = _run(ROOT, "-m", "shdd_geo.cli", "locate", "Paris", "--out", tempfile.mkdtemp(), "--json",
-                    "--format", "", "--k", "8")
+                    "--format", "none", "--k", "8")
     top = json.loads(paris[paris.index("["):])[0]["modes"][0]
     _, spring = _run(ROOT, "-m", "shdd_geo.cli", "locate", "Springfield", "--out", tempfile.mkdtemp(), "--json",
-                     "--format", "", "--k", "8")
+                     "--format", "none", "--k", "8")
     countries = [m["country"] for m in json.loads(spring[spring.index("["):])[0]["modes"]]
     paris_km = float(great_circle_km(top["lat"], top["lon"], 48.8566, 2.3522))
     log.emit("locate_checks", method="new", paris_top_mode_km=paris_km, paris_within_25km=paris_km <= 25.0,

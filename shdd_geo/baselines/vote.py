@@ -21,6 +21,9 @@ from .gallery import RetrievalGallery
 
 __all__ = ["KNNVote"]
 
+#: Default weight of the graded tail of the vote's maps (chosen on validation rows: benchmarks.studies.vote_tail).
+TAIL_WEIGHT = 0.0
+
 
 class KNNVote(BaseGeolocator):
     """Similarity-weighted vote of the ``k`` nearest training examples.
@@ -40,7 +43,14 @@ class KNNVote(BaseGeolocator):
         weighted mean of their SHDD vectors at degree ``L`` (the retrieval
         prior of retrieval-conditioned LocDiffusion).
     L : int
-        SH degree of ``field="shdd"``.
+        SH degree of ``field="shdd"`` and of the tail.
+    tail_weight : float
+        ``field="kde"`` only: weight ``w`` of a graded tail, the ``"shdd"``
+        field of the same neighbours: the map is ``(1 - w) kde + w shdd``.
+        The narrow kernel density underflows a few bandwidths away from the
+        neighbours, where a truth can then not be covered at any credible
+        level (conformal calibration fails there); the band-limited tail
+        decays smoothly instead.  0: the plain kernel density.
     batch_size : int
         Queries per similarity block.
 
@@ -61,9 +71,9 @@ class KNNVote(BaseGeolocator):
     _fitted_attr = "gallery_"
 
     def __init__(self, *, k: int = 32, temperature: float = 0.05, radius_km: float = 500.0,
-                 field: str = "kde", L: int = 23, batch_size: int = 256) -> None:
+                 field: str = "kde", L: int = 23, tail_weight: float = TAIL_WEIGHT, batch_size: int = 256) -> None:
         self.k, self.temperature, self.radius_km = k, temperature, radius_km
-        self.field, self.L, self.batch_size = field, L, batch_size
+        self.field, self.L, self.tail_weight, self.batch_size = field, L, tail_weight, batch_size
 
     _parameter_constraints = {
         "k": [Interval(Integral, 1, None, closed="left")],
@@ -71,6 +81,7 @@ class KNNVote(BaseGeolocator):
         "radius_km": [Interval(Real, 0, None, closed="neither")],
         "field": [StrOptions({"kde", "shdd"})],
         "L": [Interval(Integral, 1, 200, closed="both")],
+        "tail_weight": [Interval(Real, 0, 1, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
     }
 
@@ -119,14 +130,17 @@ class KNNVote(BaseGeolocator):
         >>> f.is_batch, round(float(f.integral()[0]), 6)
         (True, 1.0)
         """
-        Q = self._check_X(X)
-        if self.field == "shdd":
-            from ..fields import SphericalField
+        from ..fields import SphericalField
 
+        Q = self._check_X(X)
+        if self.field == "shdd" or self.tail_weight > 0:
             out = SphericalField.from_shdd(self.gallery_.prior(Q, int(self.L)).astype(np.float64), nside=nside)
-            return SphericalField(out.log_density, kind="log_density", attrs={"source": "baseline:knn_vote"})
+            tail = SphericalField(out.log_density, kind="log_density", attrs={"source": "baseline:knn_vote"})
+            if self.field == "shdd":
+                return tail
         from ._fields import points_field
 
         w, idx = self.predict_proba(Q)
         safe = np.where(idx >= 0, idx, 0)
-        return points_field(self.gallery_.lat_[safe], self.gallery_.lon_[safe], w, nside, bandwidth_km)
+        kde = points_field(self.gallery_.lat_[safe], self.gallery_.lon_[safe], w, nside, bandwidth_km)
+        return kde.mixture(tail, 1.0 - float(self.tail_weight)) if self.tail_weight > 0 else kde

@@ -105,3 +105,21 @@ def test_stored_gallery_is_the_gallery_used(data):
     back = RetrievalGallery.from_arrays(g.to_arrays(), k=6)
     np.testing.assert_array_equal(g.prior(X[:20], 5), back.prior(X[:20], 5))
     assert g.nbytes_stored == 300 * (8 * 2 + 8)
+
+
+def test_graded_tail_is_the_stated_mixture_and_never_underflows(data):
+    """Issue 24: ``tail_weight`` w gives (1 - w) kde + w shdd, pixel by pixel, and density everywhere."""
+    X, lat, lon = data
+    kde = KNNVote(k=4, L=8, tail_weight=0.0).fit(X, lat, lon)
+    shdd = KNNVote(k=4, L=8, field="shdd").fit(X, lat, lon)
+    mixed = KNNVote(k=4, L=8, tail_weight=0.2).fit(X, lat, lon)
+    fk, fs, fm = (m.predict_field(X[:3], nside=8, bandwidth_km=100.0) if m.field == "kde"
+                  else m.predict_field(X[:3], nside=8) for m in (kde, shdd, mixed))
+    pk, ps, pm = (np.exp(np.asarray(f.log_density)) for f in (fk, fs, fm))
+    pk /= pk.sum(axis=1, keepdims=True)
+    ps /= ps.sum(axis=1, keepdims=True)
+    pm /= pm.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(pm, 0.8 * pk + 0.2 * ps, rtol=1e-9, atol=1e-300)
+    assert (pk < 1e-30).any() and (pm > 1e-30).all()  # the plain kde underflows somewhere, the tail never
+    with pytest.raises(ValueError, match="tail_weight"):
+        KNNVote(tail_weight=1.0).fit(X, lat, lon)

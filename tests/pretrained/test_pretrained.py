@@ -357,3 +357,13 @@ def test_image_maps_carry_the_shipped_conformal_levels(geo_image, tile_png):
     one = geo_image.locate(tile_png, nside=16, n_samples=4)["field"].credible_region(0.9)
     assert one.nominal_level == pytest.approx(nominal, abs=1e-9)
     assert np.all(f.credible_region(0.9, calibrated=False).nominal_level == 0.9)
+
+
+def test_locate_cli_format_none_prints_without_files(tmp_path, capsys):
+    from shdd_geo.cli import main
+
+    out = tmp_path / "never"
+    assert main(["locate", "Lisbon", "--out", str(out), "--samples", "4", "--nside", "8", "--format", "none",
+                 "--json"]) == 0
+    assert capsys.readouterr().out.count('"text": "Lisbon"') == 1
+    assert not out.exists()  # nothing written, not even the folder
