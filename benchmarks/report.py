@@ -84,7 +84,7 @@ def _source(job: str, tier: str, rows: list[dict]) -> str:
             f"1-min load average {load})")
 
 
-#: jobs run one split at a time (hours each): the page shows the latest run of every split
+#: jobs run one split (or method) at a time (hours each): the page shows the latest run of every split and method
 _PER_SPLIT = {"vs_retrieval"}
 
 
@@ -98,11 +98,12 @@ def _pick(job: str) -> tuple[str | None, list[dict]]:
 
 
 def _latest_per_split(job: str, tier: str) -> list[dict]:
-    """Rows of the most recent run of each split (splits in the order they first appear)."""
+    """Rows of the most recent run of each split and method (splits in the order they first appear)."""
     path = result_path(job, tier)
     rows = read_results(path) if path.exists() else []
-    last = {r["split"]: r["run_id"] for r in rows}
-    return [r for r in rows if last.get(r["split"]) == r["run_id"]]
+    key = lambda r: (r["split"], r["task"], r["method"])  # noqa: E731
+    last = {key(r): r["run_id"] for r in rows}
+    return [r for r in rows if last.get(key(r)) == r["run_id"]]
 
 
 def _not_run(job: str, tier: str) -> str:
@@ -302,8 +303,11 @@ def _vs_retrieval(rows):
 
     def describe(split, sel):
         m = sel[0]["metrics"]
-        return (f"{split} split (run `{sel[0]['run_id']}`): {m['n_train']:,} training rows, {m['n_test']:,} test "
-                f"rows, {m['n_val']:,} validation rows")
+        later = {r["run_id"]: r for r in sel if r["run_id"] != sel[0]["run_id"]}  # methods measured again later
+        again = "".join(f"; {', '.join(x['method'] for x in sel if x['run_id'] == rid)} from run `{rid}` "
+                        f"(`{r.get('command', '')}`)" for rid, r in later.items())
+        return (f"{split} split (run `{sel[0]['run_id']}`{again}): {m['n_train']:,} training rows, "
+                f"{m['n_test']:,} test rows, {m['n_val']:,} validation rows")
 
     return _split_table(test, [("method", "method", "")] + _POINT[:3] + [
         ("median km", "median_km", "int"), ("loglik", "loglik", "f2"),
