@@ -167,7 +167,8 @@ def finish_conformal_recipe(a, t0: float, geo, levels, split: str, fields, lat, 
     """Rows of task ``conformal`` for built-in pipeline ``geo`` (see :func:`emit_conformal_rows`), the levels
     written into its shipped model file with ``--write``, and a JSON line with the seconds taken."""
     with ResultLog(a.results, tier=a.tier, seed=0) as log:
-        emit_conformal_rows(log, "conformal", geo.card.name, split, levels, fields, lat, lon)
+        emit_conformal_rows(log, "conformal", geo.card.name, split, levels, fields, lat, lon,
+                            nside=int(a.nside), n_samples=int(a.samples))
     out = {"seconds": round(time.time() - t0, 1)}
     if a.write:
         from shdd_geo import pretrained

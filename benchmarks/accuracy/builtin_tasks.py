@@ -62,8 +62,8 @@ def run_toponyms(a, log) -> None:
     geo = pretrained.load("geonames-minilm")
     places = ambiguous_places(a.n, offset=a.offset)
     hits, wrong_country = [], 0
-    for p in places:
-        top = geo.locate(p["text"])["modes"][0]
+    for p, res in zip(places, geo.locate_many([p["text"] for p in places], progress=False)):
+        top = res["modes"][0]
         d = float(great_circle_km(top["lat"], top["lon"], p["lat"], p["lon"]))
         hits.append(d <= 25.0)
         wrong_country += top["country"] != p["country"]

@@ -35,7 +35,7 @@ def main() -> None:
         for w in W:
             answer = geo._tagged(mix_namesakes(np.asarray(own.log_density[0]), names_log, w), own)
             base = geo._find_modes(answer, 5, 500.0, 0.01)
-            geo._refine(base, coeffs, 500.0)
+            geo._refine(base, geo._decode_samples(coeffs)[0], 500.0)
             for s in SNAP:
                 modes = geo._name_places({k: v.copy() for k, v in base.items()})
                 geo._snap(modes, text, query, s, 0.9)

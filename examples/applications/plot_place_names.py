@@ -59,7 +59,7 @@ for name, a, b in zip(names, lat, lon):
 # one name and its ``k`` most probable separated modes, each with its
 # probability mass and the nearest known place (a GeoNames town of at least
 # 15,000 inhabitants), which is how ``shdd-geo locate`` prints its answers.
-result = geo.locate("Springfield", k=6, n_samples=64, generator=0)
+result = geo.locate("Springfield", k=6, generator=0)
 table = pd.DataFrame(result["modes"])
 print(table.round({"lat": 2, "lon": 2, "mass": 3, "place_km": 0}).to_string())
 

@@ -95,15 +95,12 @@ class Gazetteer:
             raise ValueError("`weights` must be positive and finite")
 
     @cached_property
-    def _index(self) -> dict:
-        """Folded name -> sorted indices of its places (built on first lookup)."""
-        n = len(self.names)
+    def _index(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(sorted folded names, place index of each)``, built on first lookup; a name's places are a
+        contiguous run, found by bisection (no per-name arrays: building it is about twice as fast)."""
         keys = np.array([fold_name(s) for s in self.names], dtype=object)
-        order = np.argsort(keys, kind="stable")
-        sk = keys[order]
-        starts = np.flatnonzero(np.r_[True, sk[1:] != sk[:-1]]) if n else np.zeros(0, int)
-        # a stable sort keeps each name's places in ascending index order already
-        return dict(zip(sk[starts].tolist(), np.split(order, starts[1:]))) if n else {}
+        order = np.argsort(keys, kind="stable")  # a stable sort keeps each name's places in index order
+        return keys[order], order
 
     @cached_property
     def tree(self):
@@ -118,7 +115,9 @@ class Gazetteer:
         return len(self.names)
 
     def __repr__(self) -> str:
-        return f"Gazetteer({len(self)} places, {len(self._index)} names)"
+        keys = self._index[0]
+        n_names = int(np.count_nonzero(keys[1:] != keys[:-1]) + 1) if keys.size else 0
+        return f"Gazetteer({len(self)} places, {n_names} names)"
 
     @classmethod
     def from_geonames(cls, min_population: int = 1000, *, exclude_ids=None,
@@ -174,7 +173,10 @@ class Gazetteer:
         >>> Gazetteer(["Paris", "PARIS"], ["FR", "US"], [48.9, 33.7], [2.4, -95.6]).lookup("paris").tolist()
         [0, 1]
         """
-        return self._index.get(fold_name(text), np.zeros(0, dtype=np.int64))
+        keys, order = self._index
+        key = fold_name(text)
+        lo, hi = np.searchsorted(keys, key, side="left"), np.searchsorted(keys, key, side="right")
+        return order[lo:hi].astype(np.int64)
 
     def field(self, text: str, nside: int = 64, *, bandwidth_km: float = 200.0, nest: bool = False):
         """Normalised kernel density (von Mises-Fisher, ``bandwidth_km``) of ``text``'s namesakes,

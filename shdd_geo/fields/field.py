@@ -37,8 +37,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 import numpy as np
-from scipy.special import logsumexp
 
+from .._arrays import logsumexp
 from .._validation import check_int
 
 from ..coords import EARTH_RADIUS_KM, as_latlon, latlon_to_xyz

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from .._progress import progress_bar
+from ..defaults import DEFAULT_NSIDE, DEFAULT_POINT, DEFAULT_SAMPLES
 from .._validation import (Interval, StrOptions, TupleOf, check_int, check_option, check_real,
                            validate_params)
 from ..decoding.points import densest_sample
@@ -518,7 +519,7 @@ class LocDiffusion:
             return torch.Generator(device=self._device).manual_seed(int(seed))
         raise TypeError(f"`generator` must be None, an int seed or a torch.Generator, got {type(generator).__name__}")
 
-    def sample(self, X, n_samples: int = 16, *, steps: int | None = None, sampler: str = "ddim",
+    def sample(self, X, n_samples: int = DEFAULT_SAMPLES, *, steps: int | None = None, sampler: str = "ddim",
                guidance_scale: float = 1.0, eta: float = 0.0, generator=None,
                max_batch: int = 8192, init: str = "noise", init_strength: float = 0.5,
                progress: bool | None = None) -> np.ndarray:
@@ -537,8 +538,14 @@ class LocDiffusion:
             Classifier-free guidance weight ``w`` (1: plain conditional).
         eta : float
             DDIM stochasticity (0: deterministic given the initial noise).
-        generator : None, int or torch.Generator
-            Source of randomness.
+        generator : None, int, torch.Generator or a sequence of them
+            Source of randomness.  A sequence gives one per condition (length
+            ``B``): condition ``i``'s samples are then those of
+            ``sample(X[i:i+1], ..., generator=generator[i])``, whatever the
+            other conditions, up to the float rounding of computing them in a
+            bigger batch (often bit for bit).  Deterministic chains (DDIM
+            with ``eta`` 0) still run as one batch, several times faster;
+            stochastic ones run one condition at a time.
         max_batch : int
             Rows (condition x sample) denoised at once; the noise is drawn
             chunk by chunk, so results are reproducible for a given
@@ -576,33 +583,55 @@ class LocDiffusion:
             raise ValueError("`guidance_scale` != 1 needs a model trained with `cond_drop` > 0")
         T = self.scheduler_.config.num_train_timesteps
         steps = (100 if sampler == "ddpm" else 20) if steps is None else check_int(steps, "steps", low=1, high=T)
-        g = self._generator(generator)
         start = strength if init == "prior" else None
-        rows = cond.repeat_interleave(int(n_samples), dim=0)
-        chunks = range(0, rows.shape[0], max_batch)
         per_chunk = len(stepping_scheduler(self.scheduler_, steps, sampler, eta, start).timesteps)
+        chain = dict(steps=steps, sampler=sampler, guidance_scale=guidance_scale, eta=eta, init_strength=start)
+        n, D = int(n_samples), (self.L + 1) ** 2
+        gens = self._generators(generator, cond.shape[0])
+        if gens is None:  # one generator for the batch
+            parts = [(cond.repeat_interleave(n, dim=0), self._generator(generator), None)]
+        elif sampler == "ddim" and eta == 0.0:  # deterministic after the start: one batch, each row's own noise
+            noise = torch.cat([torch.randn(min(max_batch, n - i), D, generator=g, device=g.device)
+                               for g in gens for i in range(0, n, max_batch)])
+            parts = [(cond.repeat_interleave(n, dim=0), gens[0], noise)]
+        else:  # stochastic steps draw from each condition's own generator: one condition at a time
+            parts = [(cond[j : j + 1].repeat_interleave(n, dim=0), g, None) for j, g in enumerate(gens)]
+        n_chunks = sum(math.ceil(rows.shape[0] / max_batch) for rows, _, _ in parts)
         was_training = self.net_.training
         self.net_.eval()
         try:
-            with progress_bar(len(chunks) * per_chunk, "sampling", unit="step", progress=progress) as bar:
-                out = [reverse_chain(self.net_, self.scheduler_, rows[i : i + max_batch], (self.L + 1) ** 2,
-                                     self.scale_, steps=steps, sampler=sampler, guidance_scale=guidance_scale,
-                                     eta=eta, generator=g, init_strength=start, bar=bar) for i in chunks]
+            with progress_bar(n_chunks * per_chunk, "sampling", unit="step", progress=progress) as bar:
+                out = [reverse_chain(self.net_, self.scheduler_, rows[i : i + max_batch], D, self.scale_,
+                                     generator=g, bar=bar, **chain,
+                                     noise=None if noise is None else noise[i : i + max_batch])
+                       for rows, g, noise in parts for i in range(0, rows.shape[0], max_batch)]
         finally:
             self.net_.train(was_training)
-        return torch.cat(out).cpu().numpy().reshape(cond.shape[0], int(n_samples), -1)
+        return torch.cat(out).cpu().numpy().reshape(cond.shape[0], n, -1)
 
-    def predict(self, X, n_samples: int = 16, point: str = "centre", *, decode_kwargs: dict | None = None,
-                progress: bool | None = None, **sample_kwargs):
+    def _generators(self, generator, n: int) -> list[torch.Generator] | None:
+        """One generator per condition for a sequence ``generator`` (length ``n``), else None."""
+        if generator is None or isinstance(generator, (int, np.integer, torch.Generator)):
+            return None
+        if isinstance(generator, (str, bytes)) or not hasattr(generator, "__len__"):
+            raise TypeError("`generator` must be None, an int seed, a torch.Generator or a sequence of them "
+                            f"(one per condition), got {type(generator).__name__}")
+        if len(generator) != n:
+            raise ValueError(f"`generator` has {len(generator)} entries but `X` has {n} rows: give one per row")
+        return [self._generator(g) for g in generator]
+
+    def predict(self, X, n_samples: int = DEFAULT_SAMPLES, point: str = DEFAULT_POINT, *,
+                decode_kwargs: dict | None = None, progress: bool | None = None, **sample_kwargs):
         """Predict one location per condition: ``(lat, lon)`` [deg].
 
         Draws ``n_samples`` coefficient vectors per condition (:meth:`sample`),
         decodes each with :func:`shdd_geo.decoding.decode` and combines them:
-        ``"centre"`` -- geographic centre (the paper's choice); ``"median"`` --
-        spherical geometric median; ``"densest"`` -- the decoded sample where the
-        mixture of the samples' densities is highest (best for multi-modal
-        answers).  ``progress``: a bar over the sampling steps (see
-        :meth:`sample`).
+        ``"densest"`` (default, :data:`shdd_geo.defaults.DEFAULT_POINT`) -- the
+        decoded sample where the mixture of the samples' densities is highest
+        (best for multi-modal answers, and measured best on validation
+        names); ``"centre"`` -- geographic centre (the paper's choice, the
+        default before 0.1); ``"median"`` -- spherical geometric median.
+        ``progress``: a bar over the sampling steps (see :meth:`sample`).
 
         Examples
         --------
@@ -624,7 +653,7 @@ class LocDiffusion:
         idx = np.arange(lat.shape[0])
         return lat[idx, best], lon[idx, best]
 
-    def predict_samples(self, X, n_samples: int = 16, *, decode_kwargs: dict | None = None,
+    def predict_samples(self, X, n_samples: int = DEFAULT_SAMPLES, *, decode_kwargs: dict | None = None,
                         progress: bool | None = None, **sample_kwargs):
         """Decoded samples ``(lat, lon)``, each of shape ``(B, n_samples)`` [deg].
 
@@ -639,7 +668,7 @@ class LocDiffusion:
         lat, lon = decode(coeffs.reshape(B * K, D).astype(np.float64), **(decode_kwargs or {}))
         return np.asarray(lat).reshape(B, K), np.asarray(lon).reshape(B, K)
 
-    def predict_field(self, X, nside: int = 64, *, n_samples: int = 16, kind: str = "mixture",
+    def predict_field(self, X, nside: int = DEFAULT_NSIDE, *, n_samples: int = DEFAULT_SAMPLES, kind: str = "mixture",
                       temperature: float | None = None, prior_weight: float | None = None,
                       as_xarray: bool = False, progress: bool | None = None, **sample_kwargs):
         """Density map per condition: a :class:`~shdd_geo.SphericalField` batch (``len == B``).
@@ -728,7 +757,7 @@ class LocDiffusion:
 
     def calibrate(self, X, lat, lon, *, temperatures=(0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0),
                   prior_weights=(0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7),
-                  n_samples: int = 16, nside: int = 32, generator=0, min_coverage: float | None = None,
+                  n_samples: int = DEFAULT_SAMPLES, nside: int = 32, generator=0, min_coverage: float | None = None,
                   max_coverage: float | None = None, level: float = 0.9, conformal: bool = True,
                   conformal_fraction: float = 0.5, progress: bool | None = None,
                   **sample_kwargs) -> "LocDiffusion":

@@ -26,6 +26,7 @@ import math
 
 import numpy as np
 
+from .._arrays import logsumexp
 from .._progress import progress_bar
 from .._validation import check_option, check_real
 
@@ -61,8 +62,6 @@ def sample_mixture(coeffs, nside: int, kind: str = "mixture", temperature: float
     B, K, D = coeffs.shape
     if kind == "mean":
         return SphericalField.from_shdd(coeffs.mean(axis=1), nside=nside)
-    from scipy.special import logsumexp
-
     npix = 12 * nside * nside
     mix = np.empty((B, npix))
     step = max(1, int(chunk_values) // (K * npix))  # conditions per chunk: bounded memory for any batch

@@ -55,7 +55,7 @@ def stepping_scheduler(scheduler, steps: int, sampler: str, eta: float, init_str
 @torch.inference_mode()
 def reverse_chain(net, scheduler, cond: torch.Tensor, n_coeffs: int, scale: float, *, steps: int, sampler: str,
                   guidance_scale: float, eta: float, generator: torch.Generator,
-                  init_strength: float | None = None, bar=None) -> torch.Tensor:
+                  init_strength: float | None = None, bar=None, noise: torch.Tensor | None = None) -> torch.Tensor:
     """Reverse diffusion for the rows of ``cond``; returns unscaled coefficients (float32).
 
     ``n_coeffs`` is ``D = (L + 1)**2``; the chain runs in network units,
@@ -63,7 +63,9 @@ def reverse_chain(net, scheduler, cond: torch.Tensor, n_coeffs: int, scale: floa
     starts from the retrieval prior (the last ``D`` columns of ``cond``,
     ``sqrt(D)`` times smaller than network units) noised to timestep
     ``init_strength * (T - 1)`` instead of from pure noise.  ``bar`` (a
-    progress bar) advances by one per reverse step.
+    progress bar) advances by one per reverse step.  ``noise`` (rows of
+    ``cond`` x ``D``, network units) is the starting noise; by default it is
+    drawn from ``generator``, which also draws the noise of stochastic steps.
 
     Examples
     --------
@@ -80,7 +82,11 @@ def reverse_chain(net, scheduler, cond: torch.Tensor, n_coeffs: int, scale: floa
     to_x0 = scheduler.predict_x0
     D = int(n_coeffs)
     g = generator
-    x = torch.randn(cond.shape[0], D, generator=g, device=g.device).to(cond.device)
+    if noise is None:
+        noise = torch.randn(cond.shape[0], D, generator=g, device=g.device)
+    elif tuple(noise.shape) != (cond.shape[0], D):
+        raise ValueError(f"`noise` must have shape ({cond.shape[0]}, {D}), got {tuple(noise.shape)}")
+    x = noise.to(cond.device)
     if init_strength is not None:
         start = cond[:, -D:] * math.sqrt(D)  # the prior x0, in network units
         tt = torch.full((cond.shape[0],), int(sched.timesteps[0]), device=cond.device, dtype=torch.long)

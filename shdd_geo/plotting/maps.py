@@ -35,6 +35,8 @@ _PROJECTIONS = {
     "equalearth": "EqualEarth", "orthographic": "Orthographic",
 }
 _RESOLUTIONS = (0.25, 0.5, 1.0, 2.0, 3.0, 5.0)
+_DISPLAY_CELLS = 720  # shading cells across the map: about one per image pixel of the default figure
+_GRATICULES: dict = {}  # projected graticule lines per projection
 
 
 def natural_earth_dir() -> Path:
@@ -80,11 +82,39 @@ def _projection(projection, field: SphericalField):
     return getattr(ccrs, _PROJECTIONS[key])()
 
 
-def _grid_resolution(field: SphericalField, resolution_deg) -> float:
+def _grid_resolution(field: SphericalField, resolution_deg, extent=None) -> float:
+    """About half a pixel of the field, but no finer than the figure shows: a global map of ~900 image
+    pixels across gains nothing below 0.5 deg (and a 0.25 deg grid costs four times the time)."""
     if resolution_deg is not None:
         return float(resolution_deg)
     half_pixel = math.degrees(math.sqrt(field.pixel_area)) / 2
-    return max([r for r in _RESOLUTIONS if r <= half_pixel] or [_RESOLUTIONS[0]])
+    span = 360.0 if extent is None else max(abs(float(extent[1]) - float(extent[0])), 1e-9)
+    shown = span / _DISPLAY_CELLS  # grid cells finer than this are not seen
+    fine = max([r for r in _RESOLUTIONS if r <= half_pixel] or [_RESOLUTIONS[0]])
+    return max(fine, max([r for r in _RESOLUTIONS if r <= shown] or [_RESOLUTIONS[0]]))
+
+
+def _graticule(ax) -> None:
+    """Meridians every 60 deg and parallels every 30 deg, projected once per projection (cached) and drawn
+    as plain lines: cartopy's ``gridlines`` re-projects its lines at every draw (about half the time of a
+    map)."""
+    proj = ax.projection
+    key = repr(proj)  # projections compare by their parameters
+    lines = _GRATICULES.get(key)
+    if lines is None:
+        ccrs = attempt_import("cartopy.crs", "maps")
+        lat = np.linspace(-90.0, 90.0, 181)
+        lon = np.linspace(-180.0, 180.0, 361)
+        segs = [(np.full_like(lat, m), lat) for m in np.arange(-180.0, 180.1, 60.0)]
+        segs += [(lon, np.full_like(lon, p)) for p in np.arange(-60.0, 60.1, 30.0)]
+        lines = []
+        for lo, la in segs:
+            xyz = proj.transform_points(ccrs.PlateCarree(), lo, la)
+            ok = np.isfinite(xyz[:, 0]) & np.isfinite(xyz[:, 1])
+            lines.append((xyz[ok, 0], xyz[ok, 1]))
+        _GRATICULES[key] = lines
+    for x, y in lines:
+        ax.plot(x, y, transform=proj, color="0.7", linewidth=0.3, alpha=0.6, zorder=1.5)
 
 
 def _edges(centres: np.ndarray) -> np.ndarray:
@@ -211,7 +241,8 @@ def plot_field(field: SphericalField, ax=None, *, projection="robinson", levels=
         pixels below 1e-3 of the peak left transparent).  The colour bar is
         in sr^-1 (the unit of the files); its label gives the factor to km^-2.
     resolution_deg : float, optional
-        Shading grid; default about half a pixel.
+        Shading grid; default about half a pixel of the field, but no finer
+        than the figure can show (0.5 deg on a global map).
     extent : (lon_min, lon_max, lat_min, lat_max), optional
         Zoom; default the whole globe.
 
@@ -243,12 +274,12 @@ def plot_field(field: SphericalField, ax=None, *, projection="robinson", levels=
         ax.set_global()
     else:
         ax.set_extent(extent, crs=attempt_import("cartopy.crs", "maps").PlateCarree())
-    mesh, lat, lon, g = _shade(ax, field, log, cmap, _grid_resolution(field, resolution_deg), log_decades)
+    mesh, lat, lon, g = _shade(ax, field, log, cmap, _grid_resolution(field, resolution_deg, extent), log_decades)
     if coastlines:
         ax.coastlines(resolution="110m", linewidth=0.6, color="0.2", zorder=2)
     if borders:
         ax.add_feature(cfeature.BORDERS.with_scale("110m"), linewidth=0.3, edgecolor="0.45", zorder=2)
-    ax.gridlines(linewidth=0.3, color="0.7", alpha=0.6)
+    _graticule(ax)
     _contours(ax, field, lat, lon, g, levels)
     _points(ax, mode_table, true_point)
     if colorbar:
@@ -304,7 +335,8 @@ def save_map(field: SphericalField, path, *, dpi: int = 110, projection="robinso
     try:
         ax = fig.add_subplot(1, 1, 1, projection=_projection(projection, field))
         plot_field(field, ax=ax, **kwargs)
-        return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight"))
+        fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.94)
+        return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=dpi))
     finally:
         fig.clear()
         del fig

@@ -28,28 +28,18 @@ import numpy as np
 
 from .._progress import check_progress, progress_bar
 from .._threads import choose_threads, limit_threads
+from ..defaults import DEFAULT_NSIDE, DEFAULT_POINT, DEFAULT_SAMPLES  # the defaults of every door, re-exported
 from .registry import ModelCard, make_encoder
 
 __all__ = ["DEFAULT_NSIDE", "DEFAULT_POINT", "DEFAULT_POINT_SAMPLES", "DEFAULT_SAMPLES", "Geolocator",
-           "PLACE_CACHE_MIN_NAMES"]
+           "LOCATE_BLOCK", "PLACE_CACHE_MIN_NAMES"]
 
-# The defaults of every door of the built-in models (Geolocator, sg.locate, `shdd-geo locate`).
-# Measured on validation names (ranks 201-300 of the ambiguous-name set; benchmarks/perf/locate.py, whose
-# quick tier repeats it on 30 names, docs/benchmarks.md): the top mode is within 25 km of the most populous
-# namesake for 100 % of them with 16 and 32 samples and 99 % with 64, at 0.16 / 0.27 / 0.44 CPU s per name.  The maps keep 64
-# samples because the shipped conformal credible levels (model.conformal_) were fitted on 64-sample,
-# nside-64 maps: fewer samples give spikier maps whose calibrated regions would under-cover.
-#: Diffusion samples per map (``locate``, ``predict_field``, ``calibrate``).
-DEFAULT_SAMPLES = 64
-#: HEALPix nside of the maps.
-DEFAULT_NSIDE = 64
-#: How ``predict`` turns samples into one point: the sample where the samples' mixture density is
-#: highest (a namesake's place, never the empty middle between two of them).
-DEFAULT_POINT = "densest"
-#: Diffusion samples per point prediction (``predict``; the paper's K = 16).
-DEFAULT_POINT_SAMPLES = 16
+#: Diffusion samples per point prediction (``predict``): the same as for maps since 0.1.
+DEFAULT_POINT_SAMPLES = DEFAULT_SAMPLES
 #: Batches of at least this many names embed every gazetteer name once (cached on disk) for the hybrid.
 PLACE_CACHE_MIN_NAMES = 300
+#: ``locate_many`` runs the diffusion chains of this many inputs as one batch (each with its own seed).
+LOCATE_BLOCK = 32
 
 
 class Geolocator:
@@ -337,10 +327,13 @@ class Geolocator:
                     place_cache: bool | None = None, threads: int | None = None, **kwargs):
         """:meth:`locate` for each input in turn (an iterator of its results, in order).
 
-        Each result is exactly what ``locate(item, **kwargs)`` returns for the
-        same seed (``generator``): every input is sampled on its own, so an
-        answer never depends on the other inputs of the batch.  The thread
-        count is chosen once for the batch.
+        Each result is what ``locate(item, **kwargs)`` returns for the same
+        seed (``generator``): the diffusion chains of ``LOCATE_BLOCK`` inputs
+        run as one batch (several times faster than one by one), but each
+        input starts from its own seed's noise, so an answer never depends on
+        the other inputs of the batch (up to the float rounding of the bigger
+        batch: the same places, coordinates equal to ~1e-9 degrees).  The
+        thread count is chosen once for the batch.
 
         Parameters
         ----------
@@ -375,22 +368,37 @@ class Geolocator:
             place_cache = self.card.inputs == "text" and len(items) >= PLACE_CACHE_MIN_NAMES
         if place_cache and self.card.inputs == "text":
             self.cache_place_names(progress=progress is not False)
+        bar = None
         if progress or (progress is None and len(items) > 1):
             from tqdm.auto import tqdm
 
-            items = tqdm(items, desc="locate", unit="name" if self.card.inputs == "text" else "image")
-        return self._locate_iter(items, opts, keep_fields, threads)
+            bar = tqdm(total=len(items), desc="locate", unit="name" if self.card.inputs == "text" else "image")
+        return self._locate_iter(items, opts, keep_fields, threads, bar)
 
-    def _locate_iter(self, items, opts: dict, keep_fields: bool, threads):
+    def _locate_iter(self, items: list, opts: dict, keep_fields: bool, threads, bar):
+        """Blocks of ``LOCATE_BLOCK`` inputs: their diffusion chains run as one batch (each input with
+        its own seed, :meth:`LocDiffusion.sample`), then each input's remaining steps in turn."""
         n = choose_threads(threads)  # once for the batch
-        for item in items:
-            # set again for each input: a library that starts its OpenMP pool mid-call (numba's, on
-            # first use) resets the thread count of the pool torch shares with it
-            with limit_threads(n):
-                res = self._locate(item, **opts)
-                if not keep_fields:
-                    res["area90_km2"] = float(res.pop("field").credible_region(0.9).area_km2)
-            yield res
+        try:
+            for lo in range(0, len(items), LOCATE_BLOCK):
+                # set again for each step: a library that starts its OpenMP pool mid-call (numba's, on
+                # first use) resets the thread count of the pool torch shares with it
+                with limit_threads(n):
+                    inputs = [self._one_input(item) for item in items[lo : lo + LOCATE_BLOCK]]
+                    coeffs = self._sample(np.concatenate([q for _, q in inputs]), opts["n_samples"],
+                                          [opts["generator"]] * len(inputs))
+                    points = self._decode_samples(coeffs)
+                for (text, query), c, pts in zip(inputs, coeffs, points):
+                    with limit_threads(n):
+                        res = self._locate_steps(text, query, c[None], pts, **opts)
+                        if not keep_fields:
+                            res["area90_km2"] = float(res.pop("field").credible_region(0.9).area_km2)
+                    if bar is not None:
+                        bar.update()
+                    yield res
+        finally:
+            if bar is not None:
+                bar.close()
 
     def _locate_options(self, kwargs: dict) -> dict:
         """The options of :meth:`locate` (``threads`` aside), defaults filled in, checked."""
@@ -408,10 +416,21 @@ class Geolocator:
                 min_mass, prior_weight, namesake_weight) -> dict[str, Any]:
         text, query = self._one_input(item)
         coeffs = self._sample(query, n_samples, generator)                                   # 1
+        return self._locate_steps(text, query, coeffs, self._decode_samples(coeffs)[0], k=k, nside=nside,
+                                  n_samples=n_samples, min_separation_km=min_separation_km, generator=generator,
+                                  snap_km=snap_km,
+                                  snap_min_similarity=snap_min_similarity, min_mass=min_mass,
+                                  prior_weight=prior_weight, namesake_weight=namesake_weight)
+
+    def _locate_steps(self, text: str, query: np.ndarray, coeffs: np.ndarray, points, *, k, nside, n_samples,
+                      min_separation_km, generator, snap_km, snap_min_similarity, min_mass, prior_weight,
+                      namesake_weight) -> dict[str, Any]:
+        """Steps 2-6 of :meth:`locate` for one input's samples ``coeffs`` ``(1, n_samples, D)``
+        decoded to ``points`` (``(lat, lon)``, :meth:`_decode_samples`)."""
         wn = self._namesake_weight(namesake_weight)
         field, answer = self._mix(coeffs, text, nside, prior_weight, wn)                     # 2
         table = self._find_modes(answer, k, min_separation_km, min_mass)                     # 3
-        self._refine(table, coeffs, min_separation_km)                                       # 4
+        self._refine(table, points, min_separation_km)                                       # 4
         modes = self._name_places(table)                                                     # 5
         n_names = self._count_namesakes(text, wn > 0 or snap_km is not None)
         if snap_km is not None and self.card.inputs == "text":
@@ -427,7 +446,8 @@ class Geolocator:
         return label[0], self.embed(item)
 
     def _sample(self, query: np.ndarray, n_samples: int, generator) -> np.ndarray:
-        """1. Sample once: the same draws give the map and the continuous modes."""
+        """1. Sample once: the same draws give the map and the continuous modes.  ``generator``: a seed
+        for all rows of ``query``, or one per row (:meth:`LocDiffusion.sample`)."""
         return self.model.sample(query, n_samples, generator=generator, progress=False, **self.card.sample_kwargs)
 
     def _mix(self, coeffs, text: str, nside: int, prior_weight, wn: float):
@@ -459,13 +479,23 @@ class Geolocator:
         return {key: np.asarray(v)[keep] for key, v in table.items()}
 
     @staticmethod
-    def _refine(table: dict, coeffs: np.ndarray, min_separation_km: float) -> None:
-        """4. Modes sit on pixel centres (~0.9 deg at nside 64): move each (in place) to the
-        geometric median of the decoded samples within ``min_separation_km / 2`` of it."""
+    def _decode_samples(coeffs: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Each sample of ``coeffs`` ``(B, K, D)`` decoded to a point, in one call for all inputs
+        (:func:`shdd_geo.decoding.decode`, about three times faster than input by input):
+        ``(lat, lon)`` of ``K`` samples per input."""
         from ..decoding import decode
+
+        B, K, D = coeffs.shape
+        lat, lon = decode(coeffs.reshape(B * K, D).astype(np.float64))
+        return [(lat[i * K : (i + 1) * K], lon[i * K : (i + 1) * K]) for i in range(B)]
+
+    @staticmethod
+    def _refine(table: dict, points, min_separation_km: float) -> None:
+        """4. Modes sit on pixel centres (~0.9 deg at nside 64): move each (in place) to the
+        geometric median of the decoded samples ``points`` within ``min_separation_km / 2`` of it."""
         from ..metrics import geometric_median, great_circle_km
 
-        s_lat, s_lon = decode(coeffs[0].astype(np.float64))
+        s_lat, s_lon = points
         for i in range(len(table["lat"])):
             near = great_circle_km(s_lat, s_lon, table["lat"][i], table["lon"][i]) < min_separation_km / 2
             if near.any():

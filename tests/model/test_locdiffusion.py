@@ -164,6 +164,31 @@ def test_sample_shapes_determinism_and_guidance(tiny, data):
     np.testing.assert_array_equal(c, tiny.sample(X, n_samples=4, steps=5, generator=7, max_batch=5))
 
 
+@pytest.mark.parametrize("kw", [{}, {"sampler": "ddpm"}, {"eta": 0.5}, {"max_batch": 3}, {"init": "noise"}])
+def test_one_generator_per_condition_gives_each_condition_its_solo_samples(tiny, data, kw):
+    """A sequence of seeds: condition i's samples are those of sample(X[i:i+1], generator=seed_i), up to
+    float rounding (the network and the retrieval prior see bigger batches), whether the chains run as one
+    batch (DDIM, eta 0) or one condition at a time (stochastic steps)."""
+    X = data[0][:4]
+    seeds = [3, 3, 11, 0]
+    tol = 1e-4
+    many = tiny.sample(X, n_samples=5, steps=4, generator=seeds, **kw)
+    for i, s in enumerate(seeds):
+        solo = tiny.sample(X[i : i + 1], n_samples=5, steps=4, generator=s, **kw)[0]
+        np.testing.assert_allclose(many[i], solo, rtol=0, atol=tol)
+    assert not np.allclose(many[0], tiny.sample(X[:1], n_samples=5, steps=4, generator=4, **kw)[0])
+    gens = tiny.sample(X, n_samples=5, steps=4, generator=[torch.Generator().manual_seed(s) for s in seeds], **kw)
+    for i, s in enumerate(seeds):
+        solo = tiny.sample(X[i : i + 1], n_samples=5, steps=4, generator=torch.Generator().manual_seed(s), **kw)
+        np.testing.assert_allclose(gens[i], solo[0], rtol=0, atol=tol)
+    with pytest.raises(ValueError, match="`generator` has 3 entries but `X` has 4 rows"):
+        tiny.sample(X, n_samples=2, steps=2, generator=[1, 2, 3])
+    with pytest.raises(TypeError, match="`generator` must be"):
+        tiny.sample(X, n_samples=2, steps=2, generator="seed")
+    with pytest.raises(TypeError, match="`generator` must be"):
+        tiny.sample(X, n_samples=2, steps=2, generator=[1, 2.5, 3, 4])
+
+
 @pytest.mark.parametrize("point", ["centre", "densest", "median"])
 def test_predict_points(tiny, data, point):
     lat, lon = tiny.predict(data[0][:3], n_samples=4, point=point, steps=5, generator=0)
