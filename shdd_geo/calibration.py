@@ -27,6 +27,7 @@ import numpy as np
 
 from .fields import SphericalField
 from .fields.regions import LEVEL_MAP_ATTR
+from .fields.regions import WHOLE_LEVEL as _WHOLE
 from .fields.regions import check_level as _check_level
 
 __all__ = ["DEFAULT_LEVELS", "LEVEL_MAP_ATTR", "RELIABILITY_LEVELS", "ConformalLevels", "calibration_report",
@@ -128,7 +129,13 @@ def coverage(fields, lat, lon, levels=DEFAULT_LEVELS, *, calibrated: bool = True
     denser, _ = _mass_denser(f, lat, lon)
     table = f.attrs.get(LEVEL_MAP_ATTR) if calibrated else None  # per-field tables pair with their points
     nominal = (lambda lv: lv) if table is None else (lambda lv: map_level(lv, table))
-    return {lv: float(np.mean(denser < nominal(lv))) for lv in _levels(levels)}
+    return {lv: float(np.mean(_inside(denser, nominal(lv)))) for lv in _levels(levels)}
+
+
+def _inside(denser, nominal):
+    """Truths inside the region drawn at ``nominal``: fewer than ``nominal`` denser mass, or the whole sphere."""
+    nominal = np.asarray(nominal, dtype=float)
+    return (denser < nominal) | (nominal > _WHOLE)
 
 
 def mean_area_km2(fields, levels=DEFAULT_LEVELS) -> dict:
@@ -218,7 +225,7 @@ def reliability(fields, lat, lon, levels=RELIABILITY_LEVELS) -> dict:
         "level": lv,
         "coverage_raw": np.mean(denser[:, None] < lv[None, :], axis=0),
         "area_km2_raw": _region_areas(f, np.broadcast_to(lv, (rows, lv.size))),
-        "coverage": np.mean(denser[:, None] < nominal, axis=0),
+        "coverage": np.mean(_inside(denser[:, None], nominal), axis=0),
         "area_km2": _region_areas(f, nominal),
         "calibrated": table is not None,
         "n": int(denser.size),
@@ -232,6 +239,7 @@ def _region_areas(f: SphericalField, nominal: np.ndarray) -> np.ndarray:
     cum = np.cumsum(-np.sort(-p, axis=1), axis=1)
     n_in = np.stack([np.searchsorted(c, np.minimum(t, _WHOLE), side="left") + 1 for c, t in zip(cum, nominal)])
     n_in = np.where(nominal > 0, np.minimum(n_in, cum.shape[1]), 0)
+    n_in = np.where(nominal > _WHOLE, cum.shape[1], n_in)  # the whole sphere
     return np.mean(n_in, axis=0) * f.pixel_area_km2
 
 
@@ -400,22 +408,21 @@ class ConformalLevels:
         out = {}
         for lv in _levels(levels):
             nom = self.nominal(lv)
-            cal = f.credible_region(min(nom, _WHOLE), calibrated=False) if nom > 0 else None
+            whole = nom > _WHOLE  # the whole sphere: every truth, every pixel
+            cal = f.credible_region(nom, calibrated=False) if 0 < nom and not whole else None
             out[lv] = {
                 "nominal": nom,
                 "coverage_raw": float(np.mean(denser < lv)),
                 "area_km2_raw": float(np.mean(f.credible_region(lv, calibrated=False).area_km2)),
-                "coverage": float(np.mean(denser < nom)) if nom < 1 else 1.0,
-                "area_km2": float(np.mean(cal.area_km2)) if cal is not None else 0.0,
+                "coverage": float(np.mean(_inside(denser, nom))),
+                "area_km2": (f.npix * f.pixel_area_km2 if whole else
+                             float(np.mean(cal.area_km2)) if cal is not None else 0.0),
             }
         return out
 
     def __repr__(self) -> str:
         q = self.nominal(np.array([0.5, 0.9]))
         return f"ConformalLevels(n={self.n}, nominal(0.5)={q[0]:.3f}, nominal(0.9)={q[1]:.3f})"
-
-
-_WHOLE = 1.0 - 1e-12  # the level used for "the whole sphere" (credible levels must be < 1)
 
 
 def map_level(level: float, level_map):
@@ -440,5 +447,5 @@ def map_level(level: float, level_map):
     if tables.shape[1] < 2 or np.any(np.diff(tables, axis=1) < -1e-12):
         raise ValueError("a conformal level map must be a non-decreasing table of at least two levels")
     i = int(np.ceil(level * (tables.shape[1] - 1) - 1e-9))
-    out = np.minimum(tables[:, min(max(i, 0), tables.shape[1] - 1)], _WHOLE)
+    out = tables[:, min(max(i, 0), tables.shape[1] - 1)]  # 1.0 stays 1.0: the whole sphere
     return float(out[0]) if tables.shape[0] == 1 else out

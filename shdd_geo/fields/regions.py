@@ -17,6 +17,9 @@ __all__ = ["LEVEL_MAP_ATTR", "CredibleRegion", "check_level", "credible_region"]
 
 #: Field attribute holding a conformal level map (:class:`shdd_geo.calibration.ConformalLevels`).
 LEVEL_MAP_ATTR = "credible_level_map"
+#: Nominal levels above this are "the whole sphere" (a conformal level of 1, or within rounding of it):
+#: every pixel, including tails whose mass underflows.
+WHOLE_LEVEL = 1.0 - 1e-12
 
 
 def check_level(level) -> float:
@@ -137,7 +140,8 @@ def credible_region(field, level: float = 0.9, *, calibrated: bool = True) -> Cr
     a time, so temporaries stay ``O(npix)`` for any batch.  A field carrying a
     conformal level map (attribute ``credible_level_map``, see
     :class:`shdd_geo.calibration.ConformalLevels`) is cut at the calibrated
-    nominal level unless ``calibrated=False``.
+    nominal level unless ``calibrated=False``; a nominal level of 1 (within
+    ``1e-12``) is the whole sphere, every pixel.
 
     Examples
     --------
@@ -159,6 +163,8 @@ def credible_region(field, level: float = 0.9, *, calibrated: bool = True) -> Cr
         order = np.argsort(-row, kind="stable")
         cum = np.cumsum(np.exp(row[order] + log_area))
         n = min(int(np.searchsorted(cum, nominals[b], side="left")) + 1, row.size)  # first cum >= level
+        if nominals[b] > WHOLE_LEVEL:  # conformal "whole sphere": cum reaches 1.0 before the underflowing tail
+            n = row.size
         mask[b, order[:n]] = True
         mass[b], n_in[b], thr[b] = cum[n - 1], n, row[order[n - 1]]
     one = (lambda x: float(x[0])) if not field.is_batch else (lambda x: x)

@@ -125,3 +125,30 @@ def test_reliability_matches_coverage_and_credible_regions():
             assert r["area_km2_raw"][j] == pytest.approx(np.mean(f.credible_region(lv, calibrated=False).area_km2))
             assert r["area_km2"][j] == pytest.approx(np.mean(f.credible_region(lv).area_km2))
         assert r["n"] == 6 and r["calibrated"] == (f is not fields)
+
+
+@pytest.mark.parametrize("top", [1.0, 1.0 - 2e-16])  # a conformal level of 1, or 1 within rounding
+def test_calibrated_whole_sphere_level_draws_every_pixel(top):
+    """A nominal level of 1 is the whole sphere: drawn regions, coverage(), reliability() and report() agree.
+
+    A peaked field's far tail underflows (pixel masses ~1e-38): the region cut at 1 - 1e-12 held
+    only the peak, so truths there were outside the calibrated region although ``report`` said
+    coverage 1.0 and ``coverage`` said 0.0 (issue 24)."""
+    from shdd_geo.calibration import reliability
+
+    field = SphericalField.from_shdd(8.0 * codec.encode([0.0], [0.0], L=10)[0], nside=16)
+    cal = ConformalLevels([0.1, 0.2, 0.3, top])  # rank ceil(5 * 0.9) = 5 > 4: the whole sphere
+    if top < 1.0:
+        cal = ConformalLevels([0.1, 0.2, top, top])  # rank ceil(5 * 0.7) = 4: a score 1 within rounding
+    level = 0.9 if top == 1.0 else 0.7
+    lat, lon = [0.0, -10.0, 5.0], [180.0, 170.0, 0.0]  # two truths in the underflowing tail, one at the peak
+    f = cal.apply(field)
+    region = f.credible_region(level)
+    assert region.n_pixels == field.npix
+    assert region.contains(lat, lon).all()
+    assert coverage(f, lat, lon, levels=(level,))[level] == 1.0
+    r = reliability(f, lat, lon, levels=(level,))
+    assert r["coverage"][0] == 1.0 and r["area_km2"][0] == pytest.approx(region.area_km2)
+    rep = cal.report(field, lat, lon, levels=(level,))[level]
+    assert rep["coverage"] == 1.0 and rep["area_km2"] == pytest.approx(region.area_km2)
+    assert region.area_km2 == pytest.approx(4 * np.pi * 6371.0088**2, rel=1e-9)
