@@ -10,14 +10,14 @@ regions, raw and calibrated (rows of task ``conformal``; the suite's
 ``conformal_bluemarble`` job).  ``--write`` stores the levels in the shipped
 model file, and :class:`shdd_geo.pretrained.Geolocator` attaches them to
 every image map.  The shipped levels were fitted with the pipeline's
-defaults (nside 64, 16 samples: ``shdd_geo.defaults``)::
+defaults (nside 64, 32 samples: ``shdd_geo.defaults``)::
 
-    python -m benchmarks.recipes.calibrate_bluemarble_conformal --n 300 --nside 64 --samples 16 --write \
+    python -m benchmarks.recipes.calibrate_bluemarble_conformal --n 300 --nside 64 --samples 32 --write \
         --tier full --results benchmarks/results/conformal_bluemarble-full.jsonl
 
 Usage::
 
-    python -m benchmarks.recipes.calibrate_bluemarble_conformal [--n 300] [--nside 64] [--samples 16] [--write] \
+    python -m benchmarks.recipes.calibrate_bluemarble_conformal [--n 300] [--nside 64] [--samples 32] [--write] \
         [--results benchmarks/results/conformal_bluemarble-full.jsonl --tier full]
 """
 
@@ -31,7 +31,7 @@ from benchmarks.common import conformal_recipe_args, finish_conformal_recipe, lo
 
 
 def main() -> None:
-    a = conformal_recipe_args(__doc__.splitlines()[0], n=300, nside=64, samples=16,
+    a = conformal_recipe_args(__doc__.splitlines()[0], n=300, nside=64, samples=32,
                               n_help="tiles that fit the levels (the other 600 - n measure)")
 
     from shdd_geo import pretrained

@@ -15,7 +15,7 @@ works in chunks).
 
 Usage::
 
-    python -m benchmarks.recipes.calibrate_geonames_conformal [--n 800] [--nside 64] [--samples 16] [--write] \
+    python -m benchmarks.recipes.calibrate_geonames_conformal [--n 800] [--nside 64] [--samples 32] [--write] \
         [--results benchmarks/results/conformal-full.jsonl --tier full]
 """
 
@@ -29,7 +29,7 @@ from benchmarks.common import conformal_recipe_args, finish_conformal_recipe
 
 
 def main() -> None:
-    a = conformal_recipe_args(__doc__.splitlines()[0], n=800, n_help="places per half", nside=64, samples=16)
+    a = conformal_recipe_args(__doc__.splitlines()[0], n=800, n_help="places per half", nside=64, samples=32)
 
     from shdd_geo import pretrained
     from shdd_geo.datasets import load_geonames, random_split

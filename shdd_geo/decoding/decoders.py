@@ -152,15 +152,20 @@ def _expmap(x, e1, e2, a, b):
 
 
 def _f_at(c: np.ndarray, pts: np.ndarray, L: int) -> np.ndarray:
-    """``f`` of row ``m`` of ``c`` (M, D) at its points ``pts`` (M, S, 3): (M, S)."""
+    """``f`` of row ``m`` of ``c`` (M, D) at its points ``pts`` (M, S, 3): (M, S).
+
+    Blocks of whole rows: each row's basis values meet its own coefficient
+    vector (no per-point copy of the coefficients).
+    """
     M, S = pts.shape[:2]
-    flat, rows = pts.reshape(-1, 3), np.repeat(np.arange(M), S)
-    out, ct = np.empty(M * S), c.T
-    step = max(64, BLOCK // (4 * c.shape[1]))
-    for lo in range(0, M * S, step):
-        hi = min(M * S, lo + step)  # (D, n) layouts: sh_basis_xyz returns a transposed view
-        out[lo:hi] = np.einsum("dn,dn->n", sh_basis_xyz(flat[lo:hi], L).T, ct[:, rows[lo:hi]])
-    return out.reshape(M, S)
+    D = c.shape[1]
+    out = np.empty((M, S))
+    rows = max(1, max(64, BLOCK // (4 * D)) // S)  # rows per block: about as many points as before
+    for lo in range(0, M, rows):
+        hi = min(M, lo + rows)  # (D, n) layouts: sh_basis_xyz returns a transposed view
+        Y = sh_basis_xyz(pts[lo:hi].reshape(-1, 3), L).T.reshape(D, hi - lo, S)
+        out[lo:hi] = np.einsum("dms,md->ms", Y, c[lo:hi])
+    return out
 
 
 _STENCIL = np.array([(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (1, -1), (-1, 1), (-1, -1)], float)

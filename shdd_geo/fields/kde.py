@@ -11,8 +11,8 @@ import math
 import warnings
 
 import numpy as np
-from scipy.special import logsumexp
 
+from .._arrays import logsumexp
 from ..coords import EARTH_RADIUS_KM, latlon_to_xyz
 from .grid import import_healpy, pixel_area_sr, pixel_xyz
 
@@ -76,7 +76,7 @@ def vmf_kde_log_density(
     step = max(1, (1 << 22) // u.shape[0])
     for lo in range(0, x.shape[0], step):
         t = kappa * (u @ x[lo : lo + step].T - 1.0) + logw[lo : lo + step]
-        out = np.logaddexp(out, logsumexp(t, axis=1))
+        out = np.logaddexp(out, logsumexp(t, axis=1))  # NumPy fast path (shdd_geo._arrays)
     return out + _log_vmf_norm(kappa)
 
 

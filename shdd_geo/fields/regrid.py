@@ -13,6 +13,7 @@ import math
 import numpy as np
 from scipy.special import logsumexp
 
+from .._arrays import logsumexp as fast_logsumexp
 from .._validation import check_nbytes, check_real
 from ..coords import wrap_lon
 from .grid import import_healpy, pixel_area_sr
@@ -132,7 +133,7 @@ def interp_log(rows: np.ndarray, nside: int, nest: bool, lat, lon) -> np.ndarray
     pix, w = hp.get_interp_weights(nside, lon, lat, nest=nest, lonlat=True)
     with np.errstate(divide="ignore"):
         logw = np.log(np.maximum(w, 0.0))  # healpy can return -1e-16
-    return logsumexp(rows[:, pix] + logw[None], axis=1)
+    return fast_logsumexp(rows[:, pix] + logw[None], axis=1)
 
 
 def _sub_row_areas(sub_lat: np.ndarray, step: float) -> np.ndarray:

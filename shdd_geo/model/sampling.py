@@ -17,6 +17,7 @@ arguments, repeats each condition ``n_samples`` times and runs
 from __future__ import annotations
 
 import math
+from contextlib import nullcontext
 from dataclasses import replace
 
 import torch
@@ -93,13 +94,16 @@ def reverse_chain(net, scheduler, cond: torch.Tensor, n_coeffs: int, scale: floa
         x = scheduler.add_noise(start, x, tt)
     guided = guidance_scale != 1.0
     null = torch.ones(cond.shape[0], dtype=torch.bool, device=cond.device)
-    for t in sched.timesteps.tolist():
-        tt = torch.full((cond.shape[0],), t, device=cond.device, dtype=torch.long)
-        x0 = to_x0(net(x, tt, cond), tt, x)
-        if guided:  # classifier-free guidance: x0_u + w (x0_c - x0_u)
-            x0_u = to_x0(net(x, tt, cond, null), tt, x)
-            x0 = x0_u + guidance_scale * (x0 - x0_u)
-        x = sched.step(x0, t, x, generator=g).prev_sample
-        if bar is not None:
-            bar.update()
+    # the condition's projections are the same at every step: computed once (CSUNet.fixed_condition)
+    fixed = net.fixed_condition(cond) if hasattr(net, "fixed_condition") else nullcontext()
+    with fixed:
+        for t in sched.timesteps.tolist():
+            tt = torch.full((cond.shape[0],), t, device=cond.device, dtype=torch.long)
+            x0 = to_x0(net(x, tt, cond), tt, x)
+            if guided:  # classifier-free guidance: x0_u + w (x0_c - x0_u)
+                x0_u = to_x0(net(x, tt, cond, null), tt, x)
+                x0 = x0_u + guidance_scale * (x0 - x0_u)
+            x = sched.step(x0, t, x, generator=g).prev_sample
+            if bar is not None:
+                bar.update()
     return x / scale

@@ -126,3 +126,30 @@ def test_gradients_reach_every_parameter():
     out.square().sum().backward()
     missing = [n for n, p in net.named_parameters() if p.grad is None or not torch.isfinite(p.grad).all()]
     assert not missing
+
+
+def test_inference_shortcuts_equal_the_plain_forward():
+    """One row of time features for a step whose rows share t, and the condition's projections computed
+    once per chain (fixed_condition): the same outputs as the row-by-row forward (float64, so that
+    rounding is not amplified), with and without dropped conditions and retrieval residual."""
+    torch.manual_seed(0)
+    for prior_dim in (0, 16):
+        net = CSUNet(16, 24, bottleneck=6, depth=2, time_dim=8, prior_dim=prior_dim).double().eval()
+        x, c = torch.randn(5, 16, dtype=torch.float64), torch.randn(5, 24, dtype=torch.float64)
+        same, mixed = torch.full((5,), 7), torch.tensor([7, 7, 7, 7, 8])
+        drop = torch.tensor([True, False, True, False, False])
+        with torch.no_grad():
+            plain = torch.stack([net(x[i : i + 1], same[i : i + 1], c[i : i + 1])[0] for i in range(5)])
+            torch.testing.assert_close(net(x, same, c), plain, rtol=0, atol=1e-12)
+            with net.fixed_condition(c):
+                torch.testing.assert_close(net(x, same, c), plain, rtol=0, atol=1e-12)
+                # a dropped condition or another tensor never uses the cached projections
+                dropped = torch.stack([net(x[i : i + 1], same[i : i + 1], c[i : i + 1], drop[i : i + 1])[0]
+                                       for i in range(5)])
+                torch.testing.assert_close(net(x, same, c, drop), dropped, rtol=0, atol=1e-12)
+                other = c + 1.0
+                torch.testing.assert_close(net(x, same, other),
+                                           torch.stack([net(x[i : i + 1], same[i : i + 1], other[i : i + 1])[0]
+                                                        for i in range(5)]), rtol=0, atol=1e-12)
+            assert net._fixed is None  # released on exit
+            torch.testing.assert_close(net(x, mixed, c)[:4], plain[:4], rtol=0, atol=1e-12)

@@ -301,7 +301,10 @@ def test_locate_mixes_in_the_known_namesakes(geo):
     f0 = geo.predict_field(["Springfield", unknown], nside=16, n_samples=8, namesake_weight=0.0, threads=1)
     f1 = geo.predict_field(["Springfield", unknown], nside=16, n_samples=8, threads=1)
     np.testing.assert_array_equal(np.asarray(f0.log_density)[1], np.asarray(f1.log_density)[1])
-    assert f1[0].density_at(-27.65, 152.92) > 5 * f0[0].density_at(-27.65, 152.92)
+    # the namesakes' share alone lifts the map at Springfield, Queensland, whatever the 8 samples did
+    w = geo.card.namesake_weight
+    k16 = geo.namesakes.field("Springfield", nside=64, bandwidth_km=geo.card.namesake_bandwidth_km).ud_grade(16)
+    assert f1[0].density_at(-27.65, 152.92) >= 0.99 * w * k16.density_at(-27.65, 152.92) > 0.2
     with pytest.raises(ValueError, match="`namesake_weight`"):
         geo.locate("Paris", namesake_weight=1.0)
 
