@@ -180,7 +180,7 @@ def _locate_all(items: list[str], stems: list[str], args, *, kind: str) -> int:
                               namesake_weight=args.namesake_weight, min_mass=args.min_mass,
                               threads=getattr(args, "threads", None))
     records = []
-    for item, stem, res in zip(items, stems, results):
+    for res, item, stem in zip(results, items, stems):  # results first: its bar closes with the last one
         region = res["field"].credible_region(0.9)
         written = _write_outputs(res, out, args.format, stem)
         top = _top_countries(res["field"], args.by_country) if args.by_country else None

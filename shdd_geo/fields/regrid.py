@@ -181,7 +181,7 @@ def _bilinear(rows, nside, nest, lat, lon, r, s) -> np.ndarray:
     for i in range(lat.size):
         la = np.repeat(sub_lat[i * s : (i + 1) * s], sub_lon.size)
         v = interp_log(rows, nside, nest, la, np.tile(sub_lon, s)).reshape(rows.shape[0], s, lon.size, s)
-        out[:, i, :] = logsumexp(v + logw_lat[i][None, :, None, None], axis=(1, 3))
+        out[:, i, :] = fast_logsumexp(v + logw_lat[i][None, :, None, None], axis=(1, 3))
     return out
 
 
