@@ -26,10 +26,10 @@ import numpy as np
 import torch
 
 from .._progress import progress_bar
-from ..defaults import DEFAULT_NSIDE, DEFAULT_POINT, DEFAULT_SAMPLES
 from .._validation import (Interval, StrOptions, TupleOf, check_int, check_option, check_real,
                            validate_params)
 from ..decoding.points import densest_sample
+from ..defaults import DEFAULT_NSIDE, DEFAULT_POINT, DEFAULT_SAMPLES
 from ..errors import NotFittedError
 from . import maps
 from .calibrate import calibrate_maps

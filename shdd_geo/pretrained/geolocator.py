@@ -332,8 +332,10 @@ class Geolocator:
         seed (``generator``): the diffusion chains of ``LOCATE_BLOCK`` inputs
         run as one batch (several times faster than one by one), but each
         input starts from its own seed's noise, so an answer never depends on
-        the other inputs of the batch (up to the float rounding of the bigger
-        batch: the same places, coordinates equal to ~1e-9 degrees).  The
+        the other inputs of the batch.  (It is bit for bit the one-name
+        answer where the BLAS computes a row the same way in any batch, as on
+        the project's test machines; elsewhere float rounding can make it
+        another draw of the same distribution: see :ref:`defaults`.)  The
         thread count is chosen once for the batch.
 
         Parameters
