@@ -182,6 +182,20 @@ def test_image_model_locates_paths_and_arrays(geo_image, tile_png):
         geo_image.locate([arr, arr])
 
 
+def test_image_batches_are_the_one_image_answers(geo_image, tile_png):
+    """locate_many on images (the chains of a block as one batch): each answer is locate's."""
+    from PIL import Image
+
+    arr = np.flipud(np.asarray(Image.open(tile_png).convert("RGB"))).copy()  # another image
+    many = list(geo_image.locate_many([str(tile_png), arr], k=2, nside=16, n_samples=8, progress=False))
+    assert [r["text"] for r in many] == ["nile delta.png", "image 0"]
+    for item, res in zip([str(tile_png), arr], many):
+        one = geo_image.locate(item, k=2, nside=16, n_samples=8)
+        assert [m["place"] for m in one["modes"]] == [m["place"] for m in res["modes"]]
+        np.testing.assert_allclose([[m["lat"], m["lon"], m["mass"]] for m in one["modes"]],
+                                   [[m["lat"], m["lon"], m["mass"]] for m in res["modes"]], rtol=0, atol=1e-6)
+
+
 def test_locate_image_cli(tmp_path, tile_png, capsys):
     from shdd_geo.cli import main
 
