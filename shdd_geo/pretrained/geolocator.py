@@ -331,12 +331,13 @@ class Geolocator:
         Each result is what ``locate(item, **kwargs)`` returns for the same
         seed (``generator``): the diffusion chains of ``LOCATE_BLOCK`` inputs
         run as one batch (several times faster than one by one), but each
-        input starts from its own seed's noise, so an answer never depends on
-        the other inputs of the batch.  (It is bit for bit the one-name
-        answer where the BLAS computes a row the same way in any batch, as on
-        the project's test machines; elsewhere float rounding can make it
-        another draw of the same distribution: see :ref:`defaults`.)  The
-        thread count is chosen once for the batch.
+        input starts from its own seed's noise, so an answer does not depend
+        on the other inputs of the batch.  With ``threads=1`` it is the
+        one-name answer bit for bit (on the BLAS libraries tested); with more
+        threads the BLAS may split a bigger batch differently, and the float
+        rounding that the denoiser amplifies can make it another draw of the
+        same distribution (:ref:`defaults`).  The thread count is chosen once
+        for the batch.
 
         Parameters
         ----------

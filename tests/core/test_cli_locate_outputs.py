@@ -59,12 +59,15 @@ def test_colliding_names_get_their_own_files(tmp_path, capsys):
 def test_several_names_are_the_one_name_answers_and_the_bar_closes(tmp_path, capsys):
     """Several names go through Geolocator.locate_many (chains batched): each answer is the one-name
     command's, and the progress bar ends on its final line."""
-    assert main(["locate", "Kyoto", "Lima", "--out", str(tmp_path), *FAST, "--format", "none", "--json"]) == 0
+    one_thread = ["--threads", "1"]  # then bit for bit (see conventions)
+    assert main(["locate", "Kyoto", "Lima", "--out", str(tmp_path), *FAST, *one_thread, "--format", "none",
+                 "--json"]) == 0
     out = capsys.readouterr()
     both = json.loads(out.out)
     assert out.err.endswith("\n") and "2/2" in out.err.rstrip().split("\r")[-1]  # closed: the final line
     for i, name in enumerate(["Kyoto", "Lima"]):
-        assert main(["locate", name, "--out", str(tmp_path), *FAST, "--format", "none", "--json"]) == 0
+        assert main(["locate", name, "--out", str(tmp_path), *FAST, *one_thread, "--format", "none",
+                     "--json"]) == 0
         one = json.loads(capsys.readouterr().out)[0]
         assert [m["place"] for m in one["modes"]] == [m["place"] for m in both[i]["modes"]]
         for a, b in zip(one["modes"], both[i]["modes"]):

@@ -187,10 +187,11 @@ def test_image_batches_are_the_one_image_answers(geo_image, tile_png):
     from PIL import Image
 
     arr = np.flipud(np.asarray(Image.open(tile_png).convert("RGB"))).copy()  # another image
-    many = list(geo_image.locate_many([str(tile_png), arr], k=2, nside=16, n_samples=8, progress=False))
+    kw = {"k": 2, "nside": 16, "n_samples": 8, "threads": 1}  # one thread: bit for bit (see conventions)
+    many = list(geo_image.locate_many([str(tile_png), arr], progress=False, **kw))
     assert [r["text"] for r in many] == ["nile delta.png", "image 0"]
     for item, res in zip([str(tile_png), arr], many):
-        one = geo_image.locate(item, k=2, nside=16, n_samples=8)
+        one = geo_image.locate(item, **kw)
         assert [m["place"] for m in one["modes"]] == [m["place"] for m in res["modes"]]
         np.testing.assert_allclose([[m["lat"], m["lon"], m["mass"]] for m in one["modes"]],
                                    [[m["lat"], m["lon"], m["mass"]] for m in res["modes"]], rtol=0, atol=1e-6)
