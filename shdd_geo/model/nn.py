@@ -219,7 +219,8 @@ class CSUNet(nn.Module):
         same_t = not self.training and t.numel() > 1 and bool((t == t[0]).all())
         # one step of a reverse chain: every row has the same t, so one row of time features serves all
         temb = self.time_mlp(sinusoidal_embedding(t[:1] if same_t else t, self.time_dim).to(x.dtype))
-        fixed = self._fixed if drop_cond is None and self._fixed is not None and self._fixed[0] is cond else None
+        fx = self._fixed  # read once: another thread may end its block meanwhile (then: computed here)
+        fixed = fx if drop_cond is None and fx is not None and fx[0] is cond else None
         h_i = fixed[1] if fixed is not None else [None] * (len(self.down) + len(self.up))
         h, skips = x, []
         for k, mod in enumerate(self.down):
