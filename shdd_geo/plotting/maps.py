@@ -99,7 +99,7 @@ def _graticule(ax) -> None:
     as plain lines: cartopy's ``gridlines`` re-projects its lines at every draw (about half the time of a
     map)."""
     proj = ax.projection
-    key = repr(proj)  # projections compare by their parameters
+    key = proj  # projections hash and compare by their parameters (a repr is cut short)
     lines = _GRATICULES.get(key)
     if lines is None:
         ccrs = attempt_import("cartopy.crs", "maps")

@@ -416,21 +416,17 @@ class Geolocator:
         _check_locate_args(opts["snap_km"], opts["min_mass"])
         return opts
 
-    def _locate(self, item, *, k, nside, n_samples, min_separation_km, generator, snap_km, snap_min_similarity,
-                min_mass, prior_weight, namesake_weight) -> dict[str, Any]:
+    def _locate(self, item, **opts) -> dict[str, Any]:
         text, query = self._one_input(item)
-        coeffs = self._sample(query, n_samples, generator)                                   # 1
-        return self._locate_steps(text, query, coeffs, self._decode_samples(coeffs)[0], k=k, nside=nside,
-                                  n_samples=n_samples, min_separation_km=min_separation_km, generator=generator,
-                                  snap_km=snap_km,
-                                  snap_min_similarity=snap_min_similarity, min_mass=min_mass,
-                                  prior_weight=prior_weight, namesake_weight=namesake_weight)
+        coeffs = self._sample(query, opts["n_samples"], opts["generator"])                 # 1
+        return self._locate_steps(text, query, coeffs, self._decode_samples(coeffs)[0], **opts)
 
-    def _locate_steps(self, text: str, query: np.ndarray, coeffs: np.ndarray, points, *, k, nside, n_samples,
-                      min_separation_km, generator, snap_km, snap_min_similarity, min_mass, prior_weight,
-                      namesake_weight) -> dict[str, Any]:
+    def _locate_steps(self, text: str, query: np.ndarray, coeffs: np.ndarray, points, *, k, nside,
+                      min_separation_km, snap_km, snap_min_similarity, min_mass, prior_weight, namesake_weight,
+                      n_samples=None, generator=None) -> dict[str, Any]:
         """Steps 2-6 of :meth:`locate` for one input's samples ``coeffs`` ``(1, n_samples, D)``
-        decoded to ``points`` (``(lat, lon)``, :meth:`_decode_samples`)."""
+        decoded to ``points`` (``(lat, lon)``, :meth:`_decode_samples`); the sampling options
+        (``n_samples``, ``generator``) were used by step 1 and are ignored here."""
         wn = self._namesake_weight(namesake_weight)
         field, answer = self._mix(coeffs, text, nside, prior_weight, wn)                     # 2
         table = self._find_modes(answer, k, min_separation_km, min_mass)                     # 3
