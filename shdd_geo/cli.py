@@ -139,7 +139,8 @@ def _locate_table(args) -> int:
     write = (lambda res: _write_outputs(res, out, args.format, stems[res["text"]])) if args.per_name else None
     try:
         frame = geocode.locate(names, model=args.model, k=args.k, nside=args.nside, n_samples=args.samples,
-                               seed=args.seed, progress=not args.json, threads=args.threads, on_result=write,
+                               seed=args.seed, progress=not args.json, threads=args.threads, n_jobs=args.jobs,
+                               on_result=write,
                                snap_km=None if args.no_snap else args.snap_km, prior_weight=args.prior_weight,
                                namesake_weight=args.namesake_weight, min_mass=args.min_mass)
     except (TypeError, ValueError) as exc:
@@ -178,7 +179,7 @@ def _locate_all(items: list[str], stems: list[str], args, *, kind: str) -> int:
                               n_samples=args.samples, generator=args.seed,
                               snap_km=None if args.no_snap else args.snap_km, prior_weight=args.prior_weight,
                               namesake_weight=args.namesake_weight, min_mass=args.min_mass,
-                              threads=getattr(args, "threads", None))
+                              threads=getattr(args, "threads", None), n_jobs=getattr(args, "jobs", None))
     records = []
     for res, item, stem in zip(results, items, stems):  # results first: its bar closes with the last one
         region = res["field"].credible_region(0.9)
@@ -483,6 +484,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--per-name", action="store_true", help="with --column: also write each name's --format files")
     s.add_argument("--threads", type=int, default=None,
                    help="CPU threads (default: $OMP_NUM_THREADS, else the cores other processes leave free)")
+    s.add_argument("--jobs", type=int_at_least(1), default=None,
+                   help="processes for many names, one thread each, same answers (default: --threads processes "
+                        "for 64 names or more on Linux, else 1)")
     _add_locate_options(s, what="name", model="geonames-minilm", func=cmd_locate)
 
     s = sub.add_parser("locate-image", help="satellite image tiles -> density maps, modes and exports "

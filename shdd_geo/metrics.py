@@ -239,6 +239,7 @@ def geometric_median(lat, lon, weights=None, *, max_iter: int = 100, tol_km: flo
     # the objective with every data point's and keep the best.
     cand = np.concatenate([x[..., None, :], xyz], -2)  # (..., k+1, 3)
     cost = (w[..., None, :] * central_angle(cand[..., :, None, :], xyz[..., None, :, :])).sum(-1)
+    cost[..., 1:] = np.where(w > 0, cost[..., 1:], np.inf)  # points of weight 0 are not data
     best = np.argmin(cost, -1)
     x = np.take_along_axis(cand, best[..., None, None], -2)[..., 0, :]
     return xyz_to_latlon(x)

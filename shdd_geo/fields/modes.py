@@ -19,9 +19,14 @@ __all__ = ["ascent_roots", "field_modes", "find_modes"]
 _COLUMNS = ("field", "rank", "pixel", "lat", "lon", "log_density", "mass")
 
 
-def _local_maxima(row: np.ndarray, nb: np.ndarray) -> np.ndarray:
+def _neighbour_values(row: np.ndarray, nb: np.ndarray) -> np.ndarray:
+    """``row`` at the 8 neighbours of every pixel ``(8, npix)``, ``-inf`` where there is none."""
+    return np.where(nb >= 0, row[np.maximum(nb, 0)], -np.inf)
+
+
+def _local_maxima(row: np.ndarray, nb: np.ndarray, nv: np.ndarray | None = None) -> np.ndarray:
     """Pixels at least as dense as all their neighbours, sorted by density (desc)."""
-    nv = np.where(nb >= 0, row[np.maximum(nb, 0)], -np.inf)
+    nv = _neighbour_values(row, nb) if nv is None else nv
     cand = np.flatnonzero((row >= nv.max(axis=0)) & np.isfinite(row))
     return cand[np.argsort(-row[cand], kind="stable")]
 
@@ -45,12 +50,12 @@ def _greedy_separated(cand: np.ndarray, xyz: np.ndarray, k: int | None, min_cos:
     return kept, owner
 
 
-def ascent_roots(row: np.ndarray, nb: np.ndarray) -> np.ndarray:
+def ascent_roots(row: np.ndarray, nb: np.ndarray, nv: np.ndarray | None = None) -> np.ndarray:
     """For every pixel, the local maximum that steepest ascent over the 8 neighbours reaches.
 
     Each pixel points to its densest neighbour if that one is strictly denser, else to itself
     (ties go to the lowest neighbour slot, as ``argmax`` picks); the pointers are followed to
-    their ends by repeated doubling.
+    their ends by repeated doubling.  ``nv``: the neighbours' values, if already at hand.
 
     Examples
     --------
@@ -58,7 +63,7 @@ def ascent_roots(row: np.ndarray, nb: np.ndarray) -> np.ndarray:
     >>> int(ascent_roots(row, neighbours(2, False))[5])
     5
     """
-    nv = np.where(nb >= 0, row[np.maximum(nb, 0)], -np.inf)
+    nv = _neighbour_values(row, nb) if nv is None else nv
     best = nv.argmax(axis=0)
     cols = np.arange(row.size)
     up = nb[best, cols]
@@ -96,10 +101,11 @@ def find_modes(rows: np.ndarray, nside: int, nest: bool, k: int, sep_km: float, 
     out: dict[str, list] = {c: [] for c in _COLUMNS}
     by_mass = order == "mass"
     for b, row in enumerate(rows):
-        kept, owner = _greedy_separated(_local_maxima(row, nb), xyz, None if by_mass else k, min_cos)
+        nv = _neighbour_values(row, nb)
+        kept, owner = _greedy_separated(_local_maxima(row, nb, nv), xyz, None if by_mass else k, min_cos)
         p = np.exp(row) * area
         if radius_km is None and kept:
-            roots = ascent_roots(row, nb)
+            roots = ascent_roots(row, nb, nv)
             label = np.full(row.size, -1)
             for pix, i in owner.items():
                 label[pix] = i

@@ -32,6 +32,8 @@ from .._validation import check_option, check_real
 
 __all__ = ["CHUNK_VALUES", "field_from_samples", "mix_prior", "sample_mixture"]
 
+_EXP_FLOOR = -650.0  # below this log value, sums of exp() come near the subnormal range
+
 #: Sample-map values per chunk of :func:`sample_mixture` (256 MiB of float64).
 CHUNK_VALUES = 1 << 25
 
@@ -65,14 +67,37 @@ def sample_mixture(coeffs, nside: int, kind: str = "mixture", temperature: float
     npix = 12 * nside * nside
     mix = np.empty((B, npix))
     step = max(1, int(chunk_values) // (K * npix))  # conditions per chunk: bounded memory for any batch
+    log_norm = math.log(K * 4.0 * math.pi / npix)  # K samples, each normalised over equal-area pixels
     with progress_bar(B, "maps", unit="map", progress=progress) as bar:
         for lo in range(0, B, step):
             part = coeffs[lo : lo + step]
-            rows = np.atleast_2d(SphericalField.from_shdd(part.reshape(-1, D), nside=nside).log_density)
-            mix[lo : lo + step] = logsumexp(rows.reshape(part.shape[0], K, -1), axis=1) - math.log(K)
+            rows = np.atleast_2d(SphericalField.from_shdd(part.reshape(-1, D), nside=nside, normalize=False)
+                                 .log_density).reshape(part.shape[0], K, -1)
+            for i, f in enumerate(rows):
+                mix[lo + i] = _normalised_mixture(f) - log_norm
             bar.update(part.shape[0])
     return SphericalField(mix, kind="log_density", attrs={"source": "LocDiffusion", "n_samples": int(K),
                                                          "temperature": float(temperature)})
+
+
+def _normalised_mixture(f: np.ndarray) -> np.ndarray:
+    """``log sum_k exp(f_k) / sum_pixels exp(f_k)`` per pixel of the sample maps ``f`` ``(K, npix)``.
+
+    One pass of ``exp`` serves both the normalisation of every sample map and
+    their sum (``logsumexp`` twice would take two); pixels where every term
+    underflows (or nears the subnormal range, where ``exp`` loses digits)
+    are computed again in log space, so no pixel is ``-inf``.
+    """
+    peak = f.max(axis=1, keepdims=True)
+    e = f - peak
+    np.exp(e, out=e)
+    total = e.sum(axis=1)
+    with np.errstate(divide="ignore"):
+        out = np.log((1.0 / total) @ e)
+    lost = ~(out > _EXP_FLOOR)
+    if lost.any():  # far tails near or below exp(-745) in every sample: the log-space twin
+        out[lost] = logsumexp(f[:, lost] - peak - np.log(total)[:, None], axis=0)
+    return out
 
 
 def mix_prior(field, prior, prior_weight: float):

@@ -8,9 +8,10 @@ returns a GeoDataFrame with **one row per name and mode**, built from the
 write the result as GeoPackage or GeoParquet; ``shdd-geo locate --input
 names.csv --column name`` is these three calls.
 
-Each name is sampled on its own with the same seed, so a row is exactly what
+Each name is sampled on its own with the same seed, so a row is what
 ``load(model).locate(name, generator=seed)`` gives, whatever else is in the
-batch.
+batch (bit for bit with one thread per process; see
+:meth:`Geolocator.locate_many <shdd_geo.pretrained.Geolocator.locate_many>`).
 
 Examples
 --------
@@ -69,7 +70,8 @@ def _names(texts) -> tuple[list[str], list]:
 
 def locate(texts, *, model: str = "geonames-minilm", k: int = 5, nside: int = DEFAULT_NSIDE,
            n_samples: int = DEFAULT_SAMPLES, seed: int = 0, as_frame: bool = True, progress: bool | None = None,
-           threads: int | None = None, device: str | None = None, on_result=None, **options):
+           threads: int | None = None, n_jobs: int | None = None, device: str | None = None, on_result=None,
+           **options):
     """Locate place names with a built-in model: the Python twin of ``shdd-geo locate``.
 
     Parameters
@@ -91,6 +93,10 @@ def locate(texts, *, model: str = "geonames-minilm", k: int = 5, nside: int = DE
         Progress bar (default: for more than one name).
     threads : int, optional
         CPU threads (default ``$OMP_NUM_THREADS``, else the free cores).
+    n_jobs : int, optional
+        Processes, one thread each (forked: the model is not loaded again);
+        the answers are the same.  Default: ``threads`` processes for 64
+        names or more on Linux, else 1 (see ``Geolocator.locate_many``).
     device : str, optional
         Torch device of the model (default CPU).
     on_result : callable, optional
@@ -127,7 +133,7 @@ def locate(texts, *, model: str = "geonames-minilm", k: int = 5, nside: int = DE
                          f"(use load({model!r}).locate for images)")
     results = []
     for res in geo.locate_many(values, k=k, nside=nside, n_samples=n_samples, generator=seed, progress=progress,
-                               threads=threads, keep_fields=not as_frame or on_result is not None, **options):
+                               threads=threads, n_jobs=n_jobs, keep_fields=not as_frame or on_result is not None, **options):
         if on_result is not None:
             on_result(res)
         if as_frame and "field" in res:

@@ -131,6 +131,22 @@ def test_geometric_median_brute_force_twin():
         geometric_median([], [])
 
 
+def test_geometric_median_zero_weights_leave_points_out():
+    """Rows of 0/1 weights give each subset's own median (the mode refinement of ``locate`` relies on it)."""
+    rng = np.random.default_rng(2)
+    la, lo = rng.uniform(-10, 10, 20), rng.uniform(-10, 10, 20)
+    mask = np.zeros((3, 20))
+    mask[0, :5], mask[1, 5:12], mask[2, [0, 19]] = 1, 1, 1
+    ml, mo = geometric_median(np.broadcast_to(la, mask.shape), np.broadcast_to(lo, mask.shape), weights=mask)
+    for i in range(3):
+        keep = mask[i] > 0
+        sl, so = geometric_median(la[keep], lo[keep])
+        assert float(great_circle_km(ml[i], mo[i], sl, so)) < 1e-2
+    # two points: any point between them is a median, and a left-out point is never the answer
+    far = great_circle_km(ml[2], mo[2], la[1:19], lo[1:19])
+    assert np.all(far > 1e-6)
+
+
 def test_module_exports():
     for name in metrics.__all__:
         assert hasattr(metrics, name)

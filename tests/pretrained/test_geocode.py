@@ -6,7 +6,9 @@ import pytest
 
 import shdd_geo as sg
 from shdd_geo import pretrained
+from shdd_geo._parallel import can_fork, forked_map
 from shdd_geo.pretrained import geocode
+from shdd_geo.pretrained.geolocator import LOCATE_BLOCK
 
 # one thread: then a batch's answers are bit for bit the one-name answers (with more threads the BLAS
 # may split a bigger batch differently, and the denoiser amplifies float rounding: see conventions)
@@ -65,6 +67,52 @@ def test_the_batch_does_not_change_an_answer(geo, monkeypatch):
     assert "field" not in alone
     kept = list(geo.locate_many(["Kyoto"], progress=False, keep_fields=True, generator=5, **FAST))[0]
     assert kept["modes"] == alone["modes"] and kept["field"].npix == 12 * 16 * 16
+
+
+@pytest.mark.skipif(not can_fork(), reason="forked workers need Linux")
+def test_processes_give_the_one_thread_answers(geo, monkeypatch):
+    """n_jobs=2: blocks go to two forked processes, one thread each; the answers and their order are the
+    in-process answers bit for bit, maps included."""
+    monkeypatch.setattr("shdd_geo.pretrained.geolocator.LOCATE_BLOCK", 2)
+    names = ["Lisbon", "Kyoto", "Paris", "Springfield", "San José"]
+    here = list(geo.locate_many(names, progress=False, generator=5, keep_fields=True, n_jobs=1, **FAST))
+    forked = list(geo.locate_many(names, progress=False, generator=5, keep_fields=True, n_jobs=2, **FAST))
+    assert [r["text"] for r in forked] == names
+    for a, b in zip(here, forked):
+        assert a["modes"] == b["modes"] and a["namesakes"] == b["namesakes"]
+        np.testing.assert_array_equal(a["field"].log_density, b["field"].log_density)
+    frame = sg.locate(names, k=3, seed=5, progress=False, n_jobs=2, **FAST)
+    assert frame.drop(columns="geometry").equals(
+        sg.locate(names, k=3, seed=5, progress=False, n_jobs=1, **FAST).drop(columns="geometry"))
+
+
+def test_how_many_processes(geo, monkeypatch):
+    monkeypatch.setattr("shdd_geo.pretrained.geolocator.can_fork", lambda: True, raising=False)
+    procs = pretrained.Geolocator._processes
+    assert procs(10, None, 4, 0) == 1                      # too few inputs to pay for the workers
+    assert procs(10 * LOCATE_BLOCK, None, 3, 0) == 3      # automatic: the thread budget
+    assert procs(3 * LOCATE_BLOCK, 8, None, None) == 3     # never more processes than blocks
+    assert procs(10 * LOCATE_BLOCK, 1, 4, 0) == 1
+    for bad in (0, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="`n_jobs`"):
+            procs(100, bad, None, 0)
+    import torch
+
+    with pytest.raises(ValueError, match="`generator` as an int seed"):
+        procs(10 * LOCATE_BLOCK, 2, None, torch.Generator())
+
+
+def test_forked_map_keeps_the_order_and_stops_early():
+    if not can_fork():
+        with pytest.raises(RuntimeError, match="in-process"):
+            next(forked_map(len, [[1]], 2))
+        return
+    assert list(forked_map(lambda c: sum(c) * 10, [[1], [2, 3], [4], [5, 6]], 2)) == [10, 50, 40, 110]
+    it = forked_map(lambda c: c, [[i] for i in range(50)], 2)
+    assert next(it) == [0]
+    it.close()  # the pool is terminated, no worker is left running
+    with pytest.raises(ZeroDivisionError):
+        list(forked_map(lambda c: 1 / c[0], [[1], [0]], 2))
 
 
 def test_locate_many_checks_options_before_running(geo):
