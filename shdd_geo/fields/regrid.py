@@ -178,10 +178,12 @@ def _bilinear(rows, nside, nest, lat, lon, r, s) -> np.ndarray:
     logw_lat = np.log(_sub_row_areas(sub_lat, r / s)).reshape(lat.size, s)
     logw_lat = logw_lat - logsumexp(logw_lat, axis=1, keepdims=True) - math.log(s)
     out = np.empty((rows.shape[0], lat.size, lon.size))
-    for i in range(lat.size):
-        la = np.repeat(sub_lat[i * s : (i + 1) * s], sub_lon.size)
-        v = interp_log(rows, nside, nest, la, np.tile(sub_lon, s)).reshape(rows.shape[0], s, lon.size, s)
-        out[:, i, :] = fast_logsumexp(v + logw_lat[i][None, :, None, None], axis=(1, 3))
+    step = max(1, (1 << 16) // (s * sub_lon.size))  # cell rows per call: ~65k sub-samples (bounded memory)
+    for i in range(0, lat.size, step):
+        n = min(step, lat.size - i)
+        la = np.repeat(sub_lat[i * s : (i + n) * s], sub_lon.size)
+        v = interp_log(rows, nside, nest, la, np.tile(sub_lon, n * s)).reshape(rows.shape[0], n, s, lon.size, s)
+        out[:, i : i + n, :] = fast_logsumexp(v + logw_lat[i : i + n][None, :, :, None, None], axis=(2, 4))
     return out
 
 
