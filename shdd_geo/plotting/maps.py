@@ -34,8 +34,8 @@ _PROJECTIONS = {
     "robinson": "Robinson", "platecarree": "PlateCarree", "mollweide": "Mollweide",
     "equalearth": "EqualEarth", "orthographic": "Orthographic",
 }
-_RESOLUTIONS = (0.25, 0.5, 1.0, 2.0, 3.0, 5.0)
-_DISPLAY_CELLS = 720  # shading cells across the map: about one per image pixel of the default figure
+_RASTER_PX = 800  # shading image pixels across the view: about one per pixel of the default figure
+_RASTERS: dict = {}  # the shading image's pixels and HEALPix weights per projection, view and grid
 _GRATICULES: dict = {}  # projected graticule lines per projection
 
 
@@ -82,18 +82,6 @@ def _projection(projection, field: SphericalField):
     return getattr(ccrs, _PROJECTIONS[key])()
 
 
-def _grid_resolution(field: SphericalField, resolution_deg, extent=None) -> float:
-    """About half a pixel of the field, but no finer than the figure shows: a global map of ~900 image
-    pixels across gains nothing below 0.5 deg (and a 0.25 deg grid costs four times the time)."""
-    if resolution_deg is not None:
-        return float(resolution_deg)
-    half_pixel = math.degrees(math.sqrt(field.pixel_area)) / 2
-    span = 360.0 if extent is None else max(abs(float(extent[1]) - float(extent[0])), 1e-9)
-    shown = span / _DISPLAY_CELLS  # grid cells finer than this are not seen
-    fine = max([r for r in _RESOLUTIONS if r <= half_pixel] or [_RESOLUTIONS[0]])
-    return max(fine, max([r for r in _RESOLUTIONS if r <= shown] or [_RESOLUTIONS[0]]))
-
-
 def _graticule(ax) -> None:
     """Meridians every 60 deg and parallels every 30 deg, projected once per projection (cached) and drawn
     as plain lines: cartopy's ``gridlines`` re-projects its lines at every draw (about half the time of a
@@ -122,22 +110,77 @@ def _edges(centres: np.ndarray) -> np.ndarray:
     return np.concatenate([centres - step / 2, centres[-1:] + step / 2])
 
 
+def _shading_values(g, log: bool, log_decades: float):
+    """What the colours show of the log-density ``g``: ``log10`` density over ``log_decades`` decades, or
+    the density (per sr, the files' unit) down to 1e-3 of its peak; the rest masked (transparent)."""
+    top = np.nanmax(g)
+    if log:
+        return np.ma.masked_less(np.ma.masked_invalid(g) / math.log(10), (top / math.log(10)) - log_decades)
+    return np.ma.masked_less(np.ma.masked_invalid(np.exp(g - top)), 1e-3) * math.exp(top)
+
+
 def _shade(ax, field, log: bool, cmap, resolution_deg, log_decades: float):
-    """Density on a lat/lon grid (per sr, the files' unit); returns (mesh, lat, lon, normalised log grid)."""
+    """Density on a lat/lon grid of ``resolution_deg`` (a mesh), or (``None``) an image of the axes'
+    view (:func:`_raster`); returns (artist, x, y, normalised log grid, crs of x and y)."""
     ccrs = attempt_import("cartopy.crs", "maps")
     from ..fields.regrid import healpix_to_grid
 
     norm = field.normalize()
+    if resolution_deg is None:
+        x, y, g = _raster(ax, norm)
+        x0, x1, y0, y1 = ax.get_xlim() + ax.get_ylim()
+        image = ax.imshow(_shading_values(g, log, log_decades), extent=(x0, x1, y0, y1), origin="lower",
+                          transform=ax.projection, cmap=cmap, alpha=0.85, zorder=1, interpolation="nearest")
+        return image, x, y, g, ax.projection
     lat, lon, g = healpix_to_grid(norm.log_density[None], field.nside, field.nest, resolution_deg, "bilinear")
-    g = g[0]
-    top = g.max()
-    if log:
-        data = np.ma.masked_less(g / math.log(10), (top / math.log(10)) - log_decades)
-    else:
-        data = np.ma.masked_less(np.exp(g - top), 1e-3) * math.exp(top)
-    mesh = ax.pcolormesh(_edges(lon), _edges(lat), data, transform=ccrs.PlateCarree(),
-                         cmap=cmap, shading="flat", alpha=0.85, zorder=1, rasterized=True)
-    return mesh, lat, lon, g
+    mesh = ax.pcolormesh(_edges(lon), _edges(lat), _shading_values(g[0], log, log_decades),
+                         transform=ccrs.PlateCarree(), cmap=cmap, shading="flat", alpha=0.85, zorder=1,
+                         rasterized=True)
+    return mesh, lon, lat, g[0], ccrs.PlateCarree()
+
+
+def _raster_weights(ax, nside: int, nest: bool):
+    """Pixel centres of an image of the axes' view (``_RASTER_PX`` across) in the projection, the image
+    pixels on the globe and their HEALPix bilinear weights; cached per projection, view and grid."""
+    import healpy as hp
+
+    ccrs = attempt_import("cartopy.crs", "maps")
+    proj = ax.projection
+    x0, x1, y0, y1 = ax.get_xlim() + ax.get_ylim()
+    nx = _RASTER_PX
+    ny = max(2, round(nx * abs(y1 - y0) / max(abs(x1 - x0), 1e-300)))
+    key = (proj, (x0, x1, y0, y1), nx, ny, nside, nest)
+    hit = _RASTERS.get(key)
+    if hit is not None:
+        return hit
+    x = x0 + (x1 - x0) * (np.arange(nx) + 0.5) / nx
+    y = y0 + (y1 - y0) * (np.arange(ny) + 0.5) / ny
+    X, Y = (a.ravel() for a in np.meshgrid(x, y))
+    pc = ccrs.PlateCarree()
+    with np.errstate(invalid="ignore"):
+        ll = pc.transform_points(proj, X, Y)
+        on = np.flatnonzero(np.isfinite(ll[:, 0]) & np.isfinite(ll[:, 1]))
+        back = proj.transform_points(pc, ll[on, 0], ll[on, 1])  # off the globe, the inverse does not invert
+        tol = 1e-6 * max(abs(x1 - x0), abs(y1 - y0))
+        on = on[(np.abs(back[:, 0] - X[on]) <= tol) & (np.abs(back[:, 1] - Y[on]) <= tol)]
+    pix, w = hp.get_interp_weights(nside, ll[on, 0], ll[on, 1], nest=nest, lonlat=True)
+    hit = (x, y, on, pix, np.maximum(w, 0.0))
+    if len(_RASTERS) >= 4:  # a few views (each ~10 MB at the default size), the oldest dropped
+        _RASTERS.pop(next(iter(_RASTERS)))
+    _RASTERS[key] = hit
+    return hit
+
+
+def _raster(ax, norm: SphericalField):
+    """The normalised log-density of ``norm`` on an image of the axes' view: bilinear in density (as
+    :func:`healpy.get_interp_weights`), NaN off the globe; returns (x, y, (ny, nx) log grid)."""
+    x, y, on, pix, w = _raster_weights(ax, norm.nside, norm.nest)
+    rows = np.asarray(norm.log_density)
+    top = rows.max()
+    g = np.full(x.size * y.size, np.nan)
+    with np.errstate(divide="ignore"):
+        g[on] = np.log(np.einsum("kn,kn->n", w, np.exp(rows[pix] - top))) + top
+    return x, y, g.reshape(y.size, x.size)
 
 
 def _colorbar(ax, mesh, log: bool):
@@ -153,21 +196,21 @@ def _colorbar(ax, mesh, log: bool):
     return ax.figure.colorbar(mesh, ax=ax, orientation="horizontal", shrink=0.6, pad=0.04, label=label)
 
 
-def _contours(ax, field, lat, lon, g, levels):
-    """HPD contours: the density at each credible region's threshold."""
-    ccrs = attempt_import("cartopy.crs", "maps")
+def _contours(ax, field, x, y, g, levels, crs):
+    """HPD contours: the density at each credible region's threshold (``g`` on axes ``x``, ``y`` in ``crs``)."""
     thr = {}
     for lv in sorted(set(np.atleast_1d(levels).tolist())):
         thr.setdefault(round(float(field.credible_region(lv).log_threshold), 12), lv)
     if not thr:
         return
     keys = sorted(thr)
-    if not (g.min() < keys[0] and keys[-1] < g.max()):
-        keys = [k for k in keys if g.min() < k < g.max()]
+    low, high = np.nanmin(g), np.nanmax(g)
+    if not (low < keys[0] and keys[-1] < high):
+        keys = [k for k in keys if low < k < high]
     if not keys:
         return
-    cs = ax.contour(lon, lat, g, levels=keys, colors="k", linestyles="solid",
-                    linewidths=[0.7 + 0.4 * i for i in range(len(keys))], transform=ccrs.PlateCarree(), zorder=3)
+    cs = ax.contour(x, y, np.ma.masked_invalid(g), levels=keys, colors="k", linestyles="solid",
+                    linewidths=[0.7 + 0.4 * i for i in range(len(keys))], transform=crs, zorder=3)
     ax.clabel(cs, fmt={k: f"{thr[k]:.0%}" for k in keys}, fontsize=7, inline=True)
 
 
@@ -241,8 +284,10 @@ def plot_field(field: SphericalField, ax=None, *, projection="robinson", levels=
         pixels below 1e-3 of the peak left transparent).  The colour bar is
         in sr^-1 (the unit of the files); its label gives the factor to km^-2.
     resolution_deg : float, optional
-        Shading grid; default about half a pixel of the field, but no finer
-        than the figure can show (0.5 deg on a global map).
+        Shade a lat/lon mesh of this resolution [deg] (dividing 180).
+        Default: an image of the view, about one pixel per pixel of the
+        default figure, each the field's bilinear density there (faster to
+        draw, and as sharp as the figure on any ``extent``).
     extent : (lon_min, lon_max, lat_min, lat_max), optional
         Zoom; default the whole globe.
 
@@ -274,13 +319,13 @@ def plot_field(field: SphericalField, ax=None, *, projection="robinson", levels=
         ax.set_global()
     else:
         ax.set_extent(extent, crs=attempt_import("cartopy.crs", "maps").PlateCarree())
-    mesh, lat, lon, g = _shade(ax, field, log, cmap, _grid_resolution(field, resolution_deg, extent), log_decades)
+    mesh, x, y, g, crs = _shade(ax, field, log, cmap, resolution_deg, log_decades)
     if coastlines:
         ax.coastlines(resolution="110m", linewidth=0.6, color="0.2", zorder=2)
     if borders:
         ax.add_feature(cfeature.BORDERS.with_scale("110m"), linewidth=0.3, edgecolor="0.45", zorder=2)
     _graticule(ax)
-    _contours(ax, field, lat, lon, g, levels)
+    _contours(ax, field, x, y, g, levels, crs)
     _points(ax, mode_table, true_point)
     if colorbar:
         _colorbar(ax, mesh, log)

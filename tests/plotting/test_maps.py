@@ -154,11 +154,49 @@ def test_colour_bar_is_in_the_files_unit(offline, field):
         label = bar_ax.get_xlabel()
         assert "sr$^{-1}$" in label and "km$^2$" in label and "files" in label
         plt.close(ax.figure)
-    ax = plot_field(field, modes=0, levels=())
-    mesh = ax.collections[0]
     # linear shading is the normalised density per steradian: its peak is the field's
-    assert mesh.get_array().max() == pytest.approx(field.normalize().density.max(), rel=0.05)
+    ax = plot_field(field, modes=0, levels=())
+    assert ax.images[0].get_array().max() == pytest.approx(field.normalize().density.max(), rel=0.05)
     plt.close(ax.figure)
+    ax = plot_field(field, modes=0, levels=(), resolution_deg=1.0)  # the lat/lon mesh instead of the image
+    assert ax.collections[0].get_array().max() == pytest.approx(field.normalize().density.max(), rel=0.05)
+    plt.close(ax.figure)
+
+
+def test_shading_image_is_the_bilinear_density_of_the_view(offline, field):
+    """Brute-force twin of the shading image: each image pixel's lat/lon by cartopy, one at a time, and
+    healpy's own bilinear interpolation of the density there; off the globe nothing is drawn."""
+    import healpy as hp
+
+    ccrs = pytest.importorskip("cartopy.crs")
+    norm = field.normalize()
+    for projection, extent in (("robinson", None), ("platecarree", (-20, 40, 30, 65))):
+        ax = plot_field(field, projection=projection, modes=0, levels=(0.9,), extent=extent, colorbar=False)
+        image = ax.images[0]
+        data = image.get_array()
+        ny, nx = data.shape
+        x0, x1, y0, y1 = image.get_extent()
+        rng = np.random.default_rng(0)
+        shown = np.argwhere(~np.ma.getmaskarray(data))
+        assert len(shown) > 1000
+        picks = np.concatenate([np.c_[rng.integers(0, ny, 200), rng.integers(0, nx, 200)],
+                                shown[rng.choice(len(shown), 200, replace=False)]])
+        compared = 0
+        for i, j in picks:
+            x, y = x0 + (x1 - x0) * (j + 0.5) / nx, y0 + (y1 - y0) * (i + 0.5) / ny
+            lon, lat = ccrs.PlateCarree().transform_point(x, y, ax.projection)
+            back = ax.projection.transform_point(lon, lat, ccrs.PlateCarree())
+            if not (np.isfinite(lon) and np.allclose(back, (x, y), atol=1e-3 * abs(x1 - x0))):
+                assert data.mask[i, j]  # off the globe: transparent
+                continue
+            want = hp.get_interp_val(norm.density, lon, lat, lonlat=True)
+            if want < 0.99e-3 * data.max():  # below 1e-3 of the image's peak: transparent
+                assert data.mask[i, j]
+            elif want > 1.01e-3 * data.max():
+                assert data[i, j] == pytest.approx(want, rel=1e-9)
+                compared += 1
+        assert compared >= 150
+        plt.close(ax.figure)
 
 
 def test_save_map_names_modes_and_leaves_no_figure(offline, field, tmp_path):
