@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from .._parallel import can_fork, forked_map
+from .._parallel import can_fork, forked_map, process_budget
 from .._progress import check_progress, progress_bar
 from .._threads import choose_threads, limit_threads
 from ..defaults import DEFAULT_NSIDE, DEFAULT_POINT, DEFAULT_SAMPLES  # the defaults of every door, re-exported
@@ -400,7 +400,7 @@ class Geolocator:
     @staticmethod
     def _processes(n_items: int, n_jobs: int | None, threads: int | None, generator) -> int:
         """How many processes :meth:`locate_many` runs: ``n_jobs``, else (``None``) the thread budget
-        (:func:`~shdd_geo._threads.choose_threads`) for batches of at least ``2 * LOCATE_BLOCK`` inputs
+        (:func:`~shdd_geo._parallel.process_budget`) for batches of at least ``2 * LOCATE_BLOCK`` inputs
         where processes can be forked, and 1 otherwise; never more than there are blocks."""
         if n_jobs is not None:
             if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1:
@@ -413,7 +413,7 @@ class Geolocator:
         elif n_items < 2 * LOCATE_BLOCK or not can_fork():
             return 1
         else:
-            jobs = choose_threads(threads)
+            jobs = process_budget(threads)  # the cores free now (not the last minute's load average)
         if jobs > 1 and not (generator is None or isinstance(generator, (int, np.integer))):
             raise ValueError("`n_jobs` > 1 needs `generator` as an int seed (or None): a torch.Generator's state "
                              "cannot be shared between processes; pass n_jobs=1")
