@@ -25,9 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .._progress import progress_bar
-from .._validation import (Interval, StrOptions, TupleOf, check_int, check_option, check_real,
-                           validate_params)
+from .._validation import Interval, StrOptions, TupleOf, check_int, check_real, validate_params
 from ..decoding.points import densest_sample
 from ..defaults import DEFAULT_NSIDE, DEFAULT_POINT, DEFAULT_SAMPLES
 from ..errors import NotFittedError
@@ -37,7 +35,7 @@ from .checkpoint import read_checkpoint, write_checkpoint
 from .data import RetrievalData, check_embeddings, fit_sources, read_all
 from .nn import CSUNet
 from .retrieval import prior_condition, prior_table
-from .sampling import reverse_chain, stepping_scheduler
+from .sampling import draw_samples
 from .scheduler import SchedulerConfig, make_scheduler
 from ._serialization import check_resumable, fitted_attributes, model_state, net_weights, read_model
 from .training import TrainConfig, Trainer, nonfinite_tensors
@@ -511,14 +509,6 @@ class LocDiffusion:
     def _device(self) -> torch.device:
         return next(self.net_.parameters()).device
 
-    def _generator(self, generator) -> torch.Generator:
-        if isinstance(generator, torch.Generator):
-            return generator
-        if generator is None or isinstance(generator, (int, np.integer)):
-            seed = np.random.SeedSequence(generator).generate_state(1, np.uint64)[0] >> np.uint64(1)
-            return torch.Generator(device=self._device).manual_seed(int(seed))
-        raise TypeError(f"`generator` must be None, an int seed or a torch.Generator, got {type(generator).__name__}")
-
     def sample(self, X, n_samples: int = DEFAULT_SAMPLES, *, steps: int | None = None, sampler: str = "ddim",
                guidance_scale: float = 1.0, eta: float = 0.0, generator=None,
                max_batch: int = 8192, init: str = "noise", init_strength: float = 0.5,
@@ -569,56 +559,11 @@ class LocDiffusion:
         --------
         See the class example.
         """
-        cond = self._cond_tensor(X)
-        n_samples = check_int(n_samples, "n_samples", low=1)
-        check_option(sampler, "sampler", ("ddim", "ddpm"))
-        guidance_scale = check_real(guidance_scale, "guidance_scale")
-        eta = check_real(eta, "eta", low=0.0)
-        max_batch = check_int(max_batch, "max_batch", low=1)
-        check_option(init, "init", ("noise", "prior"))
-        strength = check_real(init_strength, "init_strength", low=0.0, high=1.0, closed="right")
-        if init == "prior" and not self.retrieval_k:
-            raise ValueError("`init`='prior' needs a retrieval-conditioned model (fit with `retrieval_k` > 0)")
-        if guidance_scale != 1.0 and not self.cond_drop > 0:
-            raise ValueError("`guidance_scale` != 1 needs a model trained with `cond_drop` > 0")
-        T = self.scheduler_.config.num_train_timesteps
-        steps = (100 if sampler == "ddpm" else 20) if steps is None else check_int(steps, "steps", low=1, high=T)
-        start = strength if init == "prior" else None
-        per_chunk = len(stepping_scheduler(self.scheduler_, steps, sampler, eta, start).timesteps)
-        chain = dict(steps=steps, sampler=sampler, guidance_scale=guidance_scale, eta=eta, init_strength=start)
-        n, D = int(n_samples), (self.L + 1) ** 2
-        gens = self._generators(generator, cond.shape[0])
-        if gens is None:  # one generator for the batch
-            parts = [(cond.repeat_interleave(n, dim=0), self._generator(generator), None)]
-        elif sampler == "ddim" and eta == 0.0:  # deterministic after the start: one batch, each row's own noise
-            noise = torch.cat([torch.randn(min(max_batch, n - i), D, generator=g, device=g.device)
-                               for g in gens for i in range(0, n, max_batch)])
-            parts = [(cond.repeat_interleave(n, dim=0), gens[0], noise)]
-        else:  # stochastic steps draw from each condition's own generator: one condition at a time
-            parts = [(cond[j : j + 1].repeat_interleave(n, dim=0), g, None) for j, g in enumerate(gens)]
-        n_chunks = sum(math.ceil(rows.shape[0] / max_batch) for rows, _, _ in parts)
-        was_training = self.net_.training
-        self.net_.eval()
-        try:
-            with progress_bar(n_chunks * per_chunk, "sampling", unit="step", progress=progress) as bar:
-                out = [reverse_chain(self.net_, self.scheduler_, rows[i : i + max_batch], D, self.scale_,
-                                     generator=g, bar=bar, **chain,
-                                     noise=None if noise is None else noise[i : i + max_batch])
-                       for rows, g, noise in parts for i in range(0, rows.shape[0], max_batch)]
-        finally:
-            self.net_.train(was_training)
-        return torch.cat(out).cpu().numpy().reshape(cond.shape[0], n, -1)
-
-    def _generators(self, generator, n: int) -> list[torch.Generator] | None:
-        """One generator per condition for a sequence ``generator`` (length ``n``), else None."""
-        if generator is None or isinstance(generator, (int, np.integer, torch.Generator)):
-            return None
-        if isinstance(generator, (str, bytes)) or not hasattr(generator, "__len__"):
-            raise TypeError("`generator` must be None, an int seed, a torch.Generator or a sequence of them "
-                            f"(one per condition), got {type(generator).__name__}")
-        if len(generator) != n:
-            raise ValueError(f"`generator` has {len(generator)} entries but `X` has {n} rows: give one per row")
-        return [self._generator(g) for g in generator]
+        cond = self._cond_tensor(X)  # checks that the model is fitted
+        return draw_samples(self.net_, self.scheduler_, cond, n_samples, n_coeffs=(self.L + 1) ** 2,
+                            scale=self.scale_, steps=steps, sampler=sampler, guidance_scale=guidance_scale, eta=eta,
+                            generator=generator, max_batch=max_batch, init=init, init_strength=init_strength,
+                            progress=progress, retrieval=bool(self.retrieval_k), guidance=self.cond_drop > 0)
 
     def predict(self, X, n_samples: int = DEFAULT_SAMPLES, point: str = DEFAULT_POINT, *,
                 decode_kwargs: dict | None = None, progress: bool | None = None, **sample_kwargs):
