@@ -19,26 +19,28 @@ from __future__ import annotations
 
 import inspect
 import math
+from functools import partial
 from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .._validation import Interval, StrOptions, TupleOf, check_int, check_real, validate_params
+from .._validation import Interval, StrOptions, TupleOf, check_real, validate_params
 from ..decoding.points import densest_sample
 from ..defaults import DEFAULT_NSIDE, DEFAULT_POINT, DEFAULT_SAMPLES
 from ..errors import NotFittedError
 from . import maps
 from .calibrate import calibrate_maps
 from .checkpoint import read_checkpoint, write_checkpoint
-from .data import RetrievalData, check_embeddings, fit_sources, read_all
+from .data import check_embeddings, fit_sources
 from .nn import CSUNet
-from .retrieval import prior_condition, prior_table
+from .retrieval import prior_condition, retrieval_data
 from .sampling import draw_samples
 from .scheduler import SchedulerConfig, make_scheduler
 from ._serialization import check_resumable, fitted_attributes, model_state, net_weights, read_model
-from .training import TrainConfig, Trainer, nonfinite_tensors
+from .training import (Trainer, check_fit_options, nonfinite_tensors, planned_steps, run_seeds, train_config,
+                       validation_metrics, warm_start_weights)
 
 __all__ = ["LocDiffusion"]
 
@@ -181,8 +183,8 @@ class LocDiffusion:
     def __init__(self, *, L: int = 23, width: int | None = None, bottleneck: int = 128, depth: int = 3,
                  time_dim: int = 200, omega_0: float = 30.0, dropout: float = 0.1,
                  num_train_timesteps: int = 1000, beta_schedule: str = "cosine", prediction: str = "sample",
-                 timestep_power: float = 1.0, coeff_scale: str | float = "unit", loss: str = "kl", n_anchors: int = 2048,
-                 kl_smoothing_km: float = 0.0, kl_smoothing_steps: int = 0,
+                 timestep_power: float = 1.0, coeff_scale: str | float = "unit", loss: str = "kl",
+                 n_anchors: int = 2048, kl_smoothing_km: float = 0.0, kl_smoothing_steps: int = 0,
                  batch_size: int = 512, lr: float = 3e-4, betas: tuple[float, float] = (0.9, 0.99),
                  weight_decay: float = 5e-4, warmup_steps: int | str = "auto", decay_steps: int | str | None = "auto",
                  grad_clip: float = 1.0,
@@ -315,25 +317,15 @@ class LocDiffusion:
         if not hasattr(self, "net_"):
             raise NotFittedError("this LocDiffusion is not fitted yet: call `fit` (or `LocDiffusion.load`) first")
 
-    def _seeds(self) -> dict:
-        ss = np.random.SeedSequence(self.random_state)
-        keys = ("init", "data", "noise", "dropout")
-        return {k: int(c.generate_state(1, np.uint64)[0] >> np.uint64(1)) for k, c in zip(keys, ss.spawn(4))}
-
     def _build(self, n_features: int, device: torch.device) -> None:
         self.n_features_in_ = int(n_features)
         self.scale_ = self._scale
         self.scheduler_ = make_scheduler("ddpm", SchedulerConfig(
             num_train_timesteps=int(self.num_train_timesteps), beta_schedule=self.beta_schedule,
             prediction_type=self.prediction))
-        D = (self.L + 1) ** 2
-        rc = bool(self.retrieval_k)
-        self.net_ = CSUNet(D, n_features + (D if rc else 0), width=self.width, bottleneck=self.bottleneck,
-                           depth=self.depth, time_dim=self.time_dim, omega_0=self.omega_0,
-                           dropout=self.dropout, prior_dim=D if rc and self.prediction == "sample" else 0).to(device)
+        self.net_ = CSUNet.from_params(self.get_params(), n_features).to(device)
         self.history_: list[dict] = []
-        self.temperature_ = 1.0
-        self.prior_, self.prior_weight_ = None, 0.0
+        self.temperature_, self.prior_, self.prior_weight_ = 1.0, None, 0.0
 
     # --------------------------------------------------------------------- fit
     def fit(self, X, lat=None, lon=None, *, X_val=None, lat_val=None, lon_val=None, epochs: int = 10,
@@ -392,13 +384,7 @@ class LocDiffusion:
 
         self._check_params()
         data, val = fit_sources(X, lat, lon, X_val, lat_val, lon_val)
-        epochs = check_int(epochs, "epochs", low=1)
-        for name, v in (("checkpoint_every", checkpoint_every), ("max_steps", max_steps)):
-            if v is not None:
-                check_int(v, name, low=1)
-        callbacks = list(callbacks or [])
-        if not all(callable(cb) for cb in callbacks):
-            raise TypeError(f"`callbacks` must be a list of callables, got {callbacks!r}")
+        epochs, callbacks = check_fit_options(epochs, checkpoint_every, max_steps, callbacks)
         if init_from is not None:
             if resume is not None:
                 raise ValueError("pass `init_from` (warm start) or `resume` (continue a run), not both")
@@ -413,8 +399,8 @@ class LocDiffusion:
         trainer = None
         try:
             with torch.random.fork_rng(devices=devices):
-                self._planned_steps = _planned_steps(sum(data.shard_sizes), int(self.batch_size), int(epochs))
-                trainer = self._start(data.n_features, ctx, resume, init_from, val, callbacks)
+                planned = planned_steps(sum(data.shard_sizes), int(self.batch_size), epochs)
+                trainer = self._start(data.n_features, ctx, resume, init_from, val, callbacks, planned)
                 if self.retrieval_k:
                     data = self._retrieval_data(data, fresh=resume is None)
                 trainer.run(data, int(epochs), checkpoint=checkpoint,
@@ -431,50 +417,39 @@ class LocDiffusion:
         self.net_.eval()
         return self
 
-    def _start(self, n_features: int, ctx, resume, init_from=None, val=None, callbacks=()) -> Trainer:
-        """Fresh or resumed trainer (inside ``fork_rng``: the global RNG drives dropout)."""
+    def _start(self, n_features: int, ctx, resume, init_from, val, callbacks, planned: int) -> Trainer:
+        """Fresh or resumed trainer of a ``planned``-step run (inside ``fork_rng``: the global RNG drives dropout)."""
         if resume is None:
-            self.seeds_ = self._seeds()
+            self.seeds_ = run_seeds(self.random_state)
             torch.manual_seed(self.seeds_["init"])
             self._build(n_features, ctx.device)
             if init_from is not None:
                 self._init_weights(init_from)
             torch.manual_seed(self.seeds_["dropout"])
-            return self._trainer(ctx, val, callbacks)
+            return self._trainer(ctx, val, callbacks, planned)
         meta, tensors = read_checkpoint(resume)
         check_resumable(meta, self.get_params(), resume)
         self._restore(meta, tensors, ctx.device)
         if self.n_features_in_ != n_features:
             raise ValueError(f"data have {n_features} features, the checkpoint {self.n_features_in_}")
-        trainer = self._trainer(ctx, val, callbacks)
+        trainer = self._trainer(ctx, val, callbacks, planned)
         trainer.load_training_state(meta["train"], tensors)
         return trainer
 
-    def _trainer(self, ctx, val, callbacks) -> Trainer:
+    def _trainer(self, ctx, val, callbacks, planned: int) -> Trainer:
         """The training loop, given only public pieces of this estimator (see :class:`Trainer`)."""
-        validate = None
-        if val is not None:
-            validate = lambda epoch: self._validation_metrics(*val, seed=epoch)  # noqa: E731
-        params = self.get_params()
-        planned = getattr(self, "_planned_steps", 1)
-        if params["warmup_steps"] == "auto":
-            params["warmup_steps"] = min(200, planned // 10)
-        if params["decay_steps"] == "auto":
-            params["decay_steps"] = max(1, planned - params["warmup_steps"])
-        return Trainer(self.net_, self.scheduler_, TrainConfig.from_params(params, self.scale_), ctx,
+        validate = None if val is None else partial(validation_metrics, self.predict, *val)
+        return Trainer(self.net_, self.scheduler_, train_config(self.get_params(), self.scale_, planned), ctx,
                        self.seeds_, history=self.history_, validate=validate, callbacks=callbacks,
                        write=lambda path, meta, tensors: self._write(path, train=(meta, tensors)))
 
     # ----------------------------------------------------------- retrieval prior
     def _retrieval_data(self, data, *, fresh: bool):
         """``data`` with each row's leave-one-out retrieval prior appended (builds ``retrieval_`` if ``fresh``)."""
-        from ..baselines.gallery import RetrievalGallery
-
-        X, lat, lon = read_all(data)
-        if fresh:
-            self.retrieval_ = RetrievalGallery(int(self.retrieval_k), float(self.retrieval_temperature)).fit(X, lat, lon)
-        shown = None if self.verbose else False
-        return RetrievalData(data, prior_table(self.retrieval_, X, lat, lon, self.L, self._scale, progress=shown))
+        data, self.retrieval_ = retrieval_data(data, self.L, self._scale, gallery=None if fresh else self.retrieval_,
+                                               k=self.retrieval_k, temperature=self.retrieval_temperature,
+                                               progress=None if self.verbose else False)
+        return data
 
     def _prior_cond(self, X: np.ndarray, exclude=None) -> np.ndarray:
         """Retrieval priors in condition units (see :func:`.retrieval.prior_condition`)."""
@@ -482,20 +457,8 @@ class LocDiffusion:
 
     def _init_weights(self, other: "LocDiffusion") -> None:
         """Copy ``other``'s network into the freshly built one (``fit(init_from=...)``)."""
-        mine, theirs = self.net_.state_dict(), other.net_.state_dict()
-        shapes = {k: tuple(v.shape) for k, v in mine.items()}
-        if shapes != {k: tuple(v.shape) for k, v in theirs.items()}:
-            keys = ("L", "width", "bottleneck", "depth", "time_dim", "retrieval_k")
-            raise ValueError("`init_from` has another network: (its, this) "
-                             f"{ {k: (getattr(other, k), getattr(self, k)) for k in keys} }; "
-                             "use the same L, width, bottleneck, depth, time_dim and retrieval_k (0 or not)")
-        new = dict(theirs)  # load_state_dict copies (and casts) into this network's tensors
-        if {self.prediction, other.prediction} == {"sample", "v"} and (self.retrieval_k or other.retrieval_k):
-            raise ValueError("a warm start between an x0 ('sample') and a 'v' network is only defined without "
-                             "retrieval conditioning (`retrieval_k`=0 on both)")
-        if {self.prediction, other.prediction} == {"sample", "v"}:
-            new["head.weight"], new["head.bias"] = -new["head.weight"], -new["head.bias"]
-        self.net_.load_state_dict(new)
+        self.net_.load_state_dict(warm_start_weights(self.net_.state_dict(), other.net_.state_dict(),
+                                                     self.get_params(), other.get_params()))
 
     # ---------------------------------------------------------------- sampling
     def _cond_tensor(self, X, name: str = "X") -> torch.Tensor:
@@ -756,14 +719,6 @@ class LocDiffusion:
         self.calibration_, self.calibration_coverage_, self.conformal_ = got.scores, got.coverage, got.conformal
         return self
 
-    def _validation_metrics(self, X, lat, lon, seed: int) -> dict:
-        from ..metrics import summarize
-
-        was = self.net_.training
-        plat, plon = self.predict(X, n_samples=4, steps=20, sampler="ddim", generator=int(seed), progress=False)
-        self.net_.train(was)
-        return {f"val_{k}": v for k, v in summarize(plat, plon, lat, lon).items()}
-
     # --------------------------------------------------------------- save/load
     def save(self, path: str | Path, *, half: bool = False) -> Path:
         """Write hyper-parameters, fitted attributes and weights to ``path`` (safetensors, atomic).
@@ -800,11 +755,3 @@ class LocDiffusion:
         est.net_.eval()
         return est
 
-
-def _planned_steps(n_rows: int, batch_size: int, epochs: int) -> int:
-    """Optimisation steps of ``epochs`` epochs (``ceil(n / batch)`` each): the length of an ``"auto"`` schedule.
-
-    ``max_steps`` does not enter: a run stopped by it and resumed follows the
-    same schedule as an uninterrupted one.
-    """
-    return epochs * -(-n_rows // batch_size)
