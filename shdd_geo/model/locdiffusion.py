@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from .._validation import Interval, StrOptions, TupleOf, check_real, validate_params
-from ..decoding.points import densest_sample
+from ..decoding.points import check_point, densest_sample, predict_from_samples
 from ..defaults import DEFAULT_NSIDE, DEFAULT_POINT, DEFAULT_SAMPLES
 from ..errors import NotFittedError
 from . import maps
@@ -466,11 +466,7 @@ class LocDiffusion:
         X = check_embeddings(X, name, self.n_features_in_)
         if self.retrieval_k:
             X = np.concatenate([X, self._prior_cond(X)], axis=1)
-        return torch.as_tensor(np.array(X, dtype=np.float32), device=self._device)
-
-    @property
-    def _device(self) -> torch.device:
-        return next(self.net_.parameters()).device
+        return torch.as_tensor(np.array(X, dtype=np.float32), device=next(self.net_.parameters()).device)
 
     def sample(self, X, n_samples: int = DEFAULT_SAMPLES, *, steps: int | None = None, sampler: str = "ddim",
                guidance_scale: float = 1.0, eta: float = 0.0, generator=None,
@@ -545,18 +541,13 @@ class LocDiffusion:
         --------
         See the class example.
         """
-        from ..decoding.points import check_point
-        from ..metrics import geographic_centre, geometric_median
-
         point = check_point(point, _POINTS)  # "mode": deprecated alias of "densest"
         if decode_kwargs is not None and not isinstance(decode_kwargs, dict):
             raise TypeError(f"`decode_kwargs` must be a dict of keyword arguments of decode(), got {decode_kwargs!r}")
         coeffs = self.sample(X, n_samples, progress=progress, **sample_kwargs)
         lat, lon = self._decode(coeffs, decode_kwargs)
-        if point == "centre":
-            return geographic_centre(lat, lon)
-        if point == "median":
-            return geometric_median(lat, lon)
+        if point != "densest":  # the geographic centre or the geometric median of the decoded samples
+            return predict_from_samples(lat, lon, point)
         best = densest_sample(coeffs, lat, lon)
         idx = np.arange(lat.shape[0])
         return lat[idx, best], lon[idx, best]
