@@ -745,4 +745,3 @@ class LocDiffusion:
         est._restore(meta, tensors, dev)
         est.net_.eval()
         return est
-

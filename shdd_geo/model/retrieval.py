@@ -72,6 +72,14 @@ def retrieval_data(data, L: int, scale: float, *, gallery=None, k: int = 32, tem
     ``gallery`` (a fresh run, not a resumed one) a
     :class:`~shdd_geo.baselines.RetrievalGallery` of ``k`` neighbours and
     softmax ``temperature`` is fitted on all of its rows.
+
+    Examples
+    --------
+    >>> from shdd_geo.model.data import ArrayData
+    >>> X, lat, lon = np.eye(3, dtype=np.float32), np.array([0.0, 10.0, 20.0]), np.zeros(3)
+    >>> data, g = retrieval_data(ArrayData(X, lat, lon), L=3, scale=1.0, k=2, progress=False)
+    >>> data.n_features, len(g.neighbours(X[:1])[1][0])
+    (19, 2)
     """
     X, lat, lon = read_all(data)
     if gallery is None:
