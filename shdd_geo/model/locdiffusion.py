@@ -1,5 +1,11 @@
 """The LocDiffusion estimator: conditional diffusion in SHDD space (paper §4.6).
 
+The class holds the hyper-parameters (checked by ``_parameter_constraints``)
+and the fitted state, and delegates the work: :mod:`.training` (the run),
+:mod:`.sampling` (the reverse chains), :mod:`.maps` and :mod:`.calibrate`
+(density maps), :mod:`.retrieval` (retrieval priors), ``_serialization``
+and :mod:`.checkpoint` (model files).
+
 Coefficient scaling
 -------------------
 SHDD targets are multiplied by ``s = sqrt(4 pi)`` before noising
