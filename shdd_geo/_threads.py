@@ -32,6 +32,8 @@ import sys
 import time
 from contextlib import ExitStack, contextmanager
 
+from ._validation import check_int
+
 __all__ = ["available_cores", "choose_threads", "free_cores", "limit_threads"]
 
 _OWN = {"wall": time.monotonic(), "cpu": time.process_time()}  # last reading of this process's CPU use
@@ -101,9 +103,7 @@ def choose_threads(threads: int | None = None) -> int:
     2
     """
     if threads is not None:
-        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-            raise ValueError(f"`threads` must be an int >= 1 or None (free cores), got {threads!r}")
-        return int(threads)
+        return check_int(threads, "threads", low=1, what="an int >= 1 or None (free cores)")
     return _env_threads() or free_cores()
 
 

@@ -293,8 +293,10 @@ def check_int(value: Any, name: str, *, low: int | None = None, high: int | None
 
 
 def check_real(value: Any, name: str, *, low: float | None = None, high: float | None = None,
-               closed: str = "both", unit: str = "") -> float:
+               closed: str = "both", unit: str = "", what: str | None = None) -> float:
     """``value`` as a finite ``float`` within the interval (bounds optional).
+
+    ``what`` replaces the description of the allowed values in the message.
 
     Examples
     --------
@@ -308,7 +310,7 @@ def check_real(value: Any, name: str, *, low: float | None = None, high: float |
     ValueError: `bandwidth_km` [km] must be a real number in the range (0, inf); got 0
     """
     c = Interval(Real, low, high, closed=closed)
-    text = str(c) if (low is not None or high is not None) else "a finite real number"
+    text = what or (str(c) if (low is not None or high is not None) else "a finite real number")
     if not c.type_ok(value):
         raise TypeError(f"`{name}`{unit} must be {text}; got {_short(value)} ({type(value).__name__})")
     if not (c.is_satisfied_by(value) and math.isfinite(value)):

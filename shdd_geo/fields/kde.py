@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 
 from .._arrays import logsumexp
+from .._validation import check_real
 from ..coords import EARTH_RADIUS_KM, latlon_to_xyz
 from .grid import import_healpy, pixel_area_sr, pixel_xyz
 
@@ -108,11 +109,8 @@ def check_bandwidth(bandwidth_km, nside: int, xyz, w) -> float:
     resol = hp.nside2resol(nside)
     if bandwidth_km is None:
         return max(rot_bandwidth_rad(xyz, w), resol)
-    if isinstance(bandwidth_km, bool) or not isinstance(bandwidth_km, (int, float, np.number)):
-        raise TypeError(f"`bandwidth_km` must be a number [km] or None, got {bandwidth_km!r}")
-    h = float(bandwidth_km) / EARTH_RADIUS_KM
-    if not (math.isfinite(h) and h > 0):
-        raise ValueError(f"`bandwidth_km` must be finite and > 0, got {bandwidth_km}")
+    h = check_real(bandwidth_km, "bandwidth_km", low=0.0, closed="neither", unit=" [km]",
+                   what="a finite number > 0 or None (the rule of thumb)") / EARTH_RADIUS_KM
     if h < 1e-3 * resol:  # the kernel falls between pixel centres: no normalisable density on this grid
         raise ValueError(f"`bandwidth_km`={bandwidth_km} is far below the pixel size ({resol * EARTH_RADIUS_KM:.3g} km "
                          f"at nside={nside}); use at least {1e-3 * resol * EARTH_RADIUS_KM:.3g} km or method='histogram'")

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from .._validation import check_int
 from ..coords import EARTH_RADIUS_KM
 from .grid import import_healpy, neighbours, pixel_area_sr, pixel_latlon, pixel_xyz
 
@@ -141,8 +142,7 @@ def field_modes(field, k: int = 5, min_separation_km: float = 500.0, radius_km: 
     >>> int(field_modes(f, k=1)["rank"][0]), "field" in field_modes(f, k=1)
     (0, False)
     """
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"`k` must be a positive integer, got {k!r}")
+    k = check_int(k, "k", low=1, what="a positive integer")
     sep = float(min_separation_km)
     if not (math.isfinite(sep) and sep >= 0):
         raise ValueError(f"`min_separation_km` must be finite and >= 0, got {min_separation_km}")

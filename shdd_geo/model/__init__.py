@@ -7,10 +7,12 @@ Importing this subpackage imports torch.  The estimator
 * :mod:`~shdd_geo.model.nn`, :mod:`~shdd_geo.model.scheduler` -- the CS-UNet
   denoiser and the DDPM/DDIM schedules;
 * :mod:`~shdd_geo.model.training`, :mod:`~shdd_geo.model.distributed` -- the
-  training loop (one or many processes);
+  training loop (one or many processes) and how a run starts (seeds,
+  learning-rate schedule, warm start);
 * :mod:`~shdd_geo.model.retrieval` -- the retrieval prior of
-  retrieval-conditioned models;
-* :mod:`~shdd_geo.model.sampling` -- the reverse chain with guidance;
+  retrieval-conditioned models (and the training rows' leave-one-out priors);
+* :mod:`~shdd_geo.model.sampling` -- drawing samples: per-condition
+  generators, the reverse chain with guidance;
 * :mod:`~shdd_geo.model.maps` -- density maps from samples, prior mixing;
 * :mod:`~shdd_geo.model.calibrate` -- temperature, prior weight and conformal
   levels of the maps;

@@ -1,5 +1,11 @@
 """The LocDiffusion estimator: conditional diffusion in SHDD space (paper §4.6).
 
+The class holds the hyper-parameters (checked by ``_parameter_constraints``)
+and the fitted state, and delegates the work: :mod:`.training` (the run),
+:mod:`.sampling` (the reverse chains), :mod:`.maps` and :mod:`.calibrate`
+(density maps), :mod:`.retrieval` (retrieval priors), ``_serialization``
+and :mod:`.checkpoint` (model files).
+
 Coefficient scaling
 -------------------
 SHDD targets are multiplied by ``s = sqrt(4 pi)`` before noising
@@ -19,28 +25,28 @@ from __future__ import annotations
 
 import inspect
 import math
+from functools import partial
 from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .._progress import progress_bar
-from .._validation import (Interval, StrOptions, TupleOf, check_int, check_option, check_real,
-                           validate_params)
-from ..decoding.points import densest_sample
+from .._validation import Interval, StrOptions, TupleOf, check_real, validate_params
+from ..decoding.points import check_point, densest_sample, predict_from_samples
 from ..defaults import DEFAULT_NSIDE, DEFAULT_POINT, DEFAULT_SAMPLES
 from ..errors import NotFittedError
 from . import maps
 from .calibrate import calibrate_maps
 from .checkpoint import read_checkpoint, write_checkpoint
-from .data import RetrievalData, check_embeddings, fit_sources, read_all
+from .data import check_embeddings, fit_sources
 from .nn import CSUNet
-from .retrieval import prior_condition, prior_table
-from .sampling import reverse_chain, stepping_scheduler
+from .retrieval import prior_condition, retrieval_data
+from .sampling import draw_samples
 from .scheduler import SchedulerConfig, make_scheduler
 from ._serialization import check_resumable, fitted_attributes, model_state, net_weights, read_model
-from .training import TrainConfig, Trainer, nonfinite_tensors
+from .training import (Trainer, check_fit_options, nonfinite_tensors, planned_steps, run_seeds, train_config,
+                       validation_metrics, warm_start_weights)
 
 __all__ = ["LocDiffusion"]
 
@@ -183,8 +189,8 @@ class LocDiffusion:
     def __init__(self, *, L: int = 23, width: int | None = None, bottleneck: int = 128, depth: int = 3,
                  time_dim: int = 200, omega_0: float = 30.0, dropout: float = 0.1,
                  num_train_timesteps: int = 1000, beta_schedule: str = "cosine", prediction: str = "sample",
-                 timestep_power: float = 1.0, coeff_scale: str | float = "unit", loss: str = "kl", n_anchors: int = 2048,
-                 kl_smoothing_km: float = 0.0, kl_smoothing_steps: int = 0,
+                 timestep_power: float = 1.0, coeff_scale: str | float = "unit", loss: str = "kl",
+                 n_anchors: int = 2048, kl_smoothing_km: float = 0.0, kl_smoothing_steps: int = 0,
                  batch_size: int = 512, lr: float = 3e-4, betas: tuple[float, float] = (0.9, 0.99),
                  weight_decay: float = 5e-4, warmup_steps: int | str = "auto", decay_steps: int | str | None = "auto",
                  grad_clip: float = 1.0,
@@ -317,25 +323,15 @@ class LocDiffusion:
         if not hasattr(self, "net_"):
             raise NotFittedError("this LocDiffusion is not fitted yet: call `fit` (or `LocDiffusion.load`) first")
 
-    def _seeds(self) -> dict:
-        ss = np.random.SeedSequence(self.random_state)
-        keys = ("init", "data", "noise", "dropout")
-        return {k: int(c.generate_state(1, np.uint64)[0] >> np.uint64(1)) for k, c in zip(keys, ss.spawn(4))}
-
     def _build(self, n_features: int, device: torch.device) -> None:
         self.n_features_in_ = int(n_features)
         self.scale_ = self._scale
         self.scheduler_ = make_scheduler("ddpm", SchedulerConfig(
             num_train_timesteps=int(self.num_train_timesteps), beta_schedule=self.beta_schedule,
             prediction_type=self.prediction))
-        D = (self.L + 1) ** 2
-        rc = bool(self.retrieval_k)
-        self.net_ = CSUNet(D, n_features + (D if rc else 0), width=self.width, bottleneck=self.bottleneck,
-                           depth=self.depth, time_dim=self.time_dim, omega_0=self.omega_0,
-                           dropout=self.dropout, prior_dim=D if rc and self.prediction == "sample" else 0).to(device)
+        self.net_ = CSUNet.from_params(self.get_params(), n_features).to(device)
         self.history_: list[dict] = []
-        self.temperature_ = 1.0
-        self.prior_, self.prior_weight_ = None, 0.0
+        self.temperature_, self.prior_, self.prior_weight_ = 1.0, None, 0.0
 
     # --------------------------------------------------------------------- fit
     def fit(self, X, lat=None, lon=None, *, X_val=None, lat_val=None, lon_val=None, epochs: int = 10,
@@ -394,13 +390,7 @@ class LocDiffusion:
 
         self._check_params()
         data, val = fit_sources(X, lat, lon, X_val, lat_val, lon_val)
-        epochs = check_int(epochs, "epochs", low=1)
-        for name, v in (("checkpoint_every", checkpoint_every), ("max_steps", max_steps)):
-            if v is not None:
-                check_int(v, name, low=1)
-        callbacks = list(callbacks or [])
-        if not all(callable(cb) for cb in callbacks):
-            raise TypeError(f"`callbacks` must be a list of callables, got {callbacks!r}")
+        epochs, callbacks = check_fit_options(epochs, checkpoint_every, max_steps, callbacks)
         if init_from is not None:
             if resume is not None:
                 raise ValueError("pass `init_from` (warm start) or `resume` (continue a run), not both")
@@ -415,8 +405,8 @@ class LocDiffusion:
         trainer = None
         try:
             with torch.random.fork_rng(devices=devices):
-                self._planned_steps = _planned_steps(sum(data.shard_sizes), int(self.batch_size), int(epochs))
-                trainer = self._start(data.n_features, ctx, resume, init_from, val, callbacks)
+                planned = planned_steps(sum(data.shard_sizes), int(self.batch_size), epochs)
+                trainer = self._start(data.n_features, ctx, resume, init_from, val, callbacks, planned)
                 if self.retrieval_k:
                     data = self._retrieval_data(data, fresh=resume is None)
                 trainer.run(data, int(epochs), checkpoint=checkpoint,
@@ -433,50 +423,39 @@ class LocDiffusion:
         self.net_.eval()
         return self
 
-    def _start(self, n_features: int, ctx, resume, init_from=None, val=None, callbacks=()) -> Trainer:
-        """Fresh or resumed trainer (inside ``fork_rng``: the global RNG drives dropout)."""
+    def _start(self, n_features: int, ctx, resume, init_from, val, callbacks, planned: int) -> Trainer:
+        """Fresh or resumed trainer of a ``planned``-step run (inside ``fork_rng``: the global RNG drives dropout)."""
         if resume is None:
-            self.seeds_ = self._seeds()
+            self.seeds_ = run_seeds(self.random_state)
             torch.manual_seed(self.seeds_["init"])
             self._build(n_features, ctx.device)
             if init_from is not None:
                 self._init_weights(init_from)
             torch.manual_seed(self.seeds_["dropout"])
-            return self._trainer(ctx, val, callbacks)
+            return self._trainer(ctx, val, callbacks, planned)
         meta, tensors = read_checkpoint(resume)
         check_resumable(meta, self.get_params(), resume)
         self._restore(meta, tensors, ctx.device)
         if self.n_features_in_ != n_features:
             raise ValueError(f"data have {n_features} features, the checkpoint {self.n_features_in_}")
-        trainer = self._trainer(ctx, val, callbacks)
+        trainer = self._trainer(ctx, val, callbacks, planned)
         trainer.load_training_state(meta["train"], tensors)
         return trainer
 
-    def _trainer(self, ctx, val, callbacks) -> Trainer:
+    def _trainer(self, ctx, val, callbacks, planned: int) -> Trainer:
         """The training loop, given only public pieces of this estimator (see :class:`Trainer`)."""
-        validate = None
-        if val is not None:
-            validate = lambda epoch: self._validation_metrics(*val, seed=epoch)  # noqa: E731
-        params = self.get_params()
-        planned = getattr(self, "_planned_steps", 1)
-        if params["warmup_steps"] == "auto":
-            params["warmup_steps"] = min(200, planned // 10)
-        if params["decay_steps"] == "auto":
-            params["decay_steps"] = max(1, planned - params["warmup_steps"])
-        return Trainer(self.net_, self.scheduler_, TrainConfig.from_params(params, self.scale_), ctx,
+        validate = None if val is None else partial(validation_metrics, self.predict, *val)
+        return Trainer(self.net_, self.scheduler_, train_config(self.get_params(), self.scale_, planned), ctx,
                        self.seeds_, history=self.history_, validate=validate, callbacks=callbacks,
                        write=lambda path, meta, tensors: self._write(path, train=(meta, tensors)))
 
     # ----------------------------------------------------------- retrieval prior
     def _retrieval_data(self, data, *, fresh: bool):
         """``data`` with each row's leave-one-out retrieval prior appended (builds ``retrieval_`` if ``fresh``)."""
-        from ..baselines.gallery import RetrievalGallery
-
-        X, lat, lon = read_all(data)
-        if fresh:
-            self.retrieval_ = RetrievalGallery(int(self.retrieval_k), float(self.retrieval_temperature)).fit(X, lat, lon)
-        shown = None if self.verbose else False
-        return RetrievalData(data, prior_table(self.retrieval_, X, lat, lon, self.L, self._scale, progress=shown))
+        data, self.retrieval_ = retrieval_data(data, self.L, self._scale, gallery=None if fresh else self.retrieval_,
+                                               k=self.retrieval_k, temperature=self.retrieval_temperature,
+                                               progress=None if self.verbose else False)
+        return data
 
     def _prior_cond(self, X: np.ndarray, exclude=None) -> np.ndarray:
         """Retrieval priors in condition units (see :func:`.retrieval.prior_condition`)."""
@@ -484,20 +463,8 @@ class LocDiffusion:
 
     def _init_weights(self, other: "LocDiffusion") -> None:
         """Copy ``other``'s network into the freshly built one (``fit(init_from=...)``)."""
-        mine, theirs = self.net_.state_dict(), other.net_.state_dict()
-        shapes = {k: tuple(v.shape) for k, v in mine.items()}
-        if shapes != {k: tuple(v.shape) for k, v in theirs.items()}:
-            keys = ("L", "width", "bottleneck", "depth", "time_dim", "retrieval_k")
-            raise ValueError("`init_from` has another network: (its, this) "
-                             f"{ {k: (getattr(other, k), getattr(self, k)) for k in keys} }; "
-                             "use the same L, width, bottleneck, depth, time_dim and retrieval_k (0 or not)")
-        new = dict(theirs)  # load_state_dict copies (and casts) into this network's tensors
-        if {self.prediction, other.prediction} == {"sample", "v"} and (self.retrieval_k or other.retrieval_k):
-            raise ValueError("a warm start between an x0 ('sample') and a 'v' network is only defined without "
-                             "retrieval conditioning (`retrieval_k`=0 on both)")
-        if {self.prediction, other.prediction} == {"sample", "v"}:
-            new["head.weight"], new["head.bias"] = -new["head.weight"], -new["head.bias"]
-        self.net_.load_state_dict(new)
+        self.net_.load_state_dict(warm_start_weights(self.net_.state_dict(), other.net_.state_dict(),
+                                                     self.get_params(), other.get_params()))
 
     # ---------------------------------------------------------------- sampling
     def _cond_tensor(self, X, name: str = "X") -> torch.Tensor:
@@ -505,19 +472,7 @@ class LocDiffusion:
         X = check_embeddings(X, name, self.n_features_in_)
         if self.retrieval_k:
             X = np.concatenate([X, self._prior_cond(X)], axis=1)
-        return torch.as_tensor(np.array(X, dtype=np.float32), device=self._device)
-
-    @property
-    def _device(self) -> torch.device:
-        return next(self.net_.parameters()).device
-
-    def _generator(self, generator) -> torch.Generator:
-        if isinstance(generator, torch.Generator):
-            return generator
-        if generator is None or isinstance(generator, (int, np.integer)):
-            seed = np.random.SeedSequence(generator).generate_state(1, np.uint64)[0] >> np.uint64(1)
-            return torch.Generator(device=self._device).manual_seed(int(seed))
-        raise TypeError(f"`generator` must be None, an int seed or a torch.Generator, got {type(generator).__name__}")
+        return torch.as_tensor(np.array(X, dtype=np.float32), device=next(self.net_.parameters()).device)
 
     def sample(self, X, n_samples: int = DEFAULT_SAMPLES, *, steps: int | None = None, sampler: str = "ddim",
                guidance_scale: float = 1.0, eta: float = 0.0, generator=None,
@@ -569,56 +524,11 @@ class LocDiffusion:
         --------
         See the class example.
         """
-        cond = self._cond_tensor(X)
-        n_samples = check_int(n_samples, "n_samples", low=1)
-        check_option(sampler, "sampler", ("ddim", "ddpm"))
-        guidance_scale = check_real(guidance_scale, "guidance_scale")
-        eta = check_real(eta, "eta", low=0.0)
-        max_batch = check_int(max_batch, "max_batch", low=1)
-        check_option(init, "init", ("noise", "prior"))
-        strength = check_real(init_strength, "init_strength", low=0.0, high=1.0, closed="right")
-        if init == "prior" and not self.retrieval_k:
-            raise ValueError("`init`='prior' needs a retrieval-conditioned model (fit with `retrieval_k` > 0)")
-        if guidance_scale != 1.0 and not self.cond_drop > 0:
-            raise ValueError("`guidance_scale` != 1 needs a model trained with `cond_drop` > 0")
-        T = self.scheduler_.config.num_train_timesteps
-        steps = (100 if sampler == "ddpm" else 20) if steps is None else check_int(steps, "steps", low=1, high=T)
-        start = strength if init == "prior" else None
-        per_chunk = len(stepping_scheduler(self.scheduler_, steps, sampler, eta, start).timesteps)
-        chain = dict(steps=steps, sampler=sampler, guidance_scale=guidance_scale, eta=eta, init_strength=start)
-        n, D = int(n_samples), (self.L + 1) ** 2
-        gens = self._generators(generator, cond.shape[0])
-        if gens is None:  # one generator for the batch
-            parts = [(cond.repeat_interleave(n, dim=0), self._generator(generator), None)]
-        elif sampler == "ddim" and eta == 0.0:  # deterministic after the start: one batch, each row's own noise
-            noise = torch.cat([torch.randn(min(max_batch, n - i), D, generator=g, device=g.device)
-                               for g in gens for i in range(0, n, max_batch)])
-            parts = [(cond.repeat_interleave(n, dim=0), gens[0], noise)]
-        else:  # stochastic steps draw from each condition's own generator: one condition at a time
-            parts = [(cond[j : j + 1].repeat_interleave(n, dim=0), g, None) for j, g in enumerate(gens)]
-        n_chunks = sum(math.ceil(rows.shape[0] / max_batch) for rows, _, _ in parts)
-        was_training = self.net_.training
-        self.net_.eval()
-        try:
-            with progress_bar(n_chunks * per_chunk, "sampling", unit="step", progress=progress) as bar:
-                out = [reverse_chain(self.net_, self.scheduler_, rows[i : i + max_batch], D, self.scale_,
-                                     generator=g, bar=bar, **chain,
-                                     noise=None if noise is None else noise[i : i + max_batch])
-                       for rows, g, noise in parts for i in range(0, rows.shape[0], max_batch)]
-        finally:
-            self.net_.train(was_training)
-        return torch.cat(out).cpu().numpy().reshape(cond.shape[0], n, -1)
-
-    def _generators(self, generator, n: int) -> list[torch.Generator] | None:
-        """One generator per condition for a sequence ``generator`` (length ``n``), else None."""
-        if generator is None or isinstance(generator, (int, np.integer, torch.Generator)):
-            return None
-        if isinstance(generator, (str, bytes)) or not hasattr(generator, "__len__"):
-            raise TypeError("`generator` must be None, an int seed, a torch.Generator or a sequence of them "
-                            f"(one per condition), got {type(generator).__name__}")
-        if len(generator) != n:
-            raise ValueError(f"`generator` has {len(generator)} entries but `X` has {n} rows: give one per row")
-        return [self._generator(g) for g in generator]
+        cond = self._cond_tensor(X)  # checks that the model is fitted
+        return draw_samples(self.net_, self.scheduler_, cond, n_samples, n_coeffs=(self.L + 1) ** 2,
+                            scale=self.scale_, steps=steps, sampler=sampler, guidance_scale=guidance_scale, eta=eta,
+                            generator=generator, max_batch=max_batch, init=init, init_strength=init_strength,
+                            progress=progress, retrieval=bool(self.retrieval_k), guidance=self.cond_drop > 0)
 
     def predict(self, X, n_samples: int = DEFAULT_SAMPLES, point: str = DEFAULT_POINT, *,
                 decode_kwargs: dict | None = None, progress: bool | None = None, **sample_kwargs):
@@ -637,18 +547,13 @@ class LocDiffusion:
         --------
         See the class example.
         """
-        from ..decoding.points import check_point
-        from ..metrics import geographic_centre, geometric_median
-
         point = check_point(point, _POINTS)  # "mode": deprecated alias of "densest"
         if decode_kwargs is not None and not isinstance(decode_kwargs, dict):
             raise TypeError(f"`decode_kwargs` must be a dict of keyword arguments of decode(), got {decode_kwargs!r}")
         coeffs = self.sample(X, n_samples, progress=progress, **sample_kwargs)
         lat, lon = self._decode(coeffs, decode_kwargs)
-        if point == "centre":
-            return geographic_centre(lat, lon)
-        if point == "median":
-            return geometric_median(lat, lon)
+        if point != "densest":  # the geographic centre or the geometric median of the decoded samples
+            return predict_from_samples(lat, lon, point)
         best = densest_sample(coeffs, lat, lon)
         idx = np.arange(lat.shape[0])
         return lat[idx, best], lon[idx, best]
@@ -811,14 +716,6 @@ class LocDiffusion:
         self.calibration_, self.calibration_coverage_, self.conformal_ = got.scores, got.coverage, got.conformal
         return self
 
-    def _validation_metrics(self, X, lat, lon, seed: int) -> dict:
-        from ..metrics import summarize
-
-        was = self.net_.training
-        plat, plon = self.predict(X, n_samples=4, steps=20, sampler="ddim", generator=int(seed), progress=False)
-        self.net_.train(was)
-        return {f"val_{k}": v for k, v in summarize(plat, plon, lat, lon).items()}
-
     # --------------------------------------------------------------- save/load
     def save(self, path: str | Path, *, half: bool = False) -> Path:
         """Write hyper-parameters, fitted attributes and weights to ``path`` (safetensors, atomic).
@@ -854,12 +751,3 @@ class LocDiffusion:
         est._restore(meta, tensors, dev)
         est.net_.eval()
         return est
-
-
-def _planned_steps(n_rows: int, batch_size: int, epochs: int) -> int:
-    """Optimisation steps of ``epochs`` epochs (``ceil(n / batch)`` each): the length of an ``"auto"`` schedule.
-
-    ``max_steps`` does not enter: a run stopped by it and resumed follows the
-    same schedule as an uninterrupted one.
-    """
-    return epochs * -(-n_rows // batch_size)

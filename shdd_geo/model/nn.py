@@ -175,6 +175,28 @@ class CSUNet(nn.Module):
     torch.Size([3, 16])
     """
 
+    @classmethod
+    def from_params(cls, params: dict, n_features: int) -> "CSUNet":
+        """The denoiser of a LocDiffusion with hyper-parameters ``params`` (its ``get_params()``).
+
+        ``D = (L + 1)**2``; the condition is the ``n_features``-d embedding,
+        plus the ``D``-d retrieval prior when ``retrieval_k`` > 0, which an
+        x0 (``prediction="sample"``) network also adds to its output.
+
+        Examples
+        --------
+        >>> p = dict(L=3, width=None, bottleneck=8, depth=1, time_dim=8, omega_0=30.0, dropout=0.0,
+        ...          retrieval_k=4, prediction="sample")
+        >>> net = CSUNet.from_params(p, 5)
+        >>> net.dim, net.cond_dim, net.prior_dim
+        (16, 21, 16)
+        """
+        D = (params["L"] + 1) ** 2
+        rc = bool(params["retrieval_k"])
+        return cls(D, n_features + (D if rc else 0), width=params["width"], bottleneck=params["bottleneck"],
+                   depth=params["depth"], time_dim=params["time_dim"], omega_0=params["omega_0"],
+                   dropout=params["dropout"], prior_dim=D if rc and params["prediction"] == "sample" else 0)
+
     def __init__(self, dim: int, cond_dim: int, *, width: int | None = None, bottleneck: int = 128,
                  depth: int = 3, time_dim: int = 200, omega_0: float = 30.0, dropout: float = 0.3,
                  prior_dim: int = 0) -> None:

@@ -5,7 +5,8 @@ similarity-weighted mean SHDD vector of its ``k`` most similar training rows
 (:class:`~shdd_geo.baselines.RetrievalGallery`), in *condition units*:
 ``scale * prior / sqrt(D)``, so that one point's prior has a norm near 1.
 At training each row's prior leaves out the row's own place
-(:func:`prior_table`); at prediction it uses the whole gallery
+(:func:`prior_table`, appended to the training data by
+:func:`retrieval_data`); at prediction it uses the whole gallery
 (:func:`prior_condition`).
 """
 
@@ -16,8 +17,9 @@ import math
 import numpy as np
 
 from .._progress import progress_bar
+from .data import RetrievalData, read_all
 
-__all__ = ["prior_condition", "prior_table"]
+__all__ = ["prior_condition", "prior_table", "retrieval_data"]
 
 
 def prior_condition(gallery, X: np.ndarray, L: int, scale: float, exclude=None) -> np.ndarray:
@@ -60,3 +62,28 @@ def prior_table(gallery, X: np.ndarray, lat: np.ndarray, lon: np.ndarray, L: int
             table[sl] = prior_condition(gallery, X[sl], L, scale, exclude=(lat[sl], lon[sl]))
             bar.update(len(X[sl]))
     return table
+
+
+def retrieval_data(data, L: int, scale: float, *, gallery=None, k: int = 32, temperature: float = 0.05,
+                   progress: bool | None = None):
+    """``(data with each row's leave-one-out prior appended, gallery)`` for training a retrieval-conditioned model.
+
+    ``data`` is a training source (:mod:`shdd_geo.model.data`); without a
+    ``gallery`` (a fresh run, not a resumed one) a
+    :class:`~shdd_geo.baselines.RetrievalGallery` of ``k`` neighbours and
+    softmax ``temperature`` is fitted on all of its rows.
+
+    Examples
+    --------
+    >>> from shdd_geo.model.data import ArrayData
+    >>> X, lat, lon = np.eye(3, dtype=np.float32), np.array([0.0, 10.0, 20.0]), np.zeros(3)
+    >>> data, g = retrieval_data(ArrayData(X, lat, lon), L=3, scale=1.0, k=2, progress=False)
+    >>> data.n_features, len(g.neighbours(X[:1])[1][0])
+    (19, 2)
+    """
+    X, lat, lon = read_all(data)
+    if gallery is None:
+        from ..baselines.gallery import RetrievalGallery
+
+        gallery = RetrievalGallery(int(k), float(temperature)).fit(X, lat, lon)
+    return RetrievalData(data, prior_table(gallery, X, lat, lon, L, scale, progress=progress)), gallery

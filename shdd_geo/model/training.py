@@ -25,6 +25,13 @@ an uninterrupted one.  Data come from the sources of
 :mod:`shdd_geo.model.data` (arrays, ``.npy`` or Parquet shards), re-exported
 here.  The :class:`Trainer` reports each step and epoch to callbacks as
 :class:`StepRecord` / :class:`EpochRecord`.
+
+:meth:`LocDiffusion.fit <shdd_geo.model.LocDiffusion.fit>` starts a run from
+the helpers at the end of this module: the seeds of the four random streams
+(:func:`run_seeds`), the length of an ``"auto"`` learning-rate schedule
+(:func:`planned_steps`, :func:`train_config`), the weights of a warm start
+(:func:`warm_start_weights`) and the per-epoch validation metrics
+(:func:`validation_metrics`).
 """
 
 from __future__ import annotations
@@ -38,13 +45,16 @@ from functools import partial
 import numpy as np
 import torch
 
+from .._validation import check_int
 from ..codec import loss as coeff_loss
 from ..sh import sh_basis
 from .data import ArrayData, NpyShards, ParquetShards, iter_batches, read_batch  # the sources: re-exported
 from .distributed import DistContext, local_slice
 
 __all__ = ["ArrayData", "EpochRecord", "NpyShards", "ParquetShards", "StepRecord", "TrainConfig",  # Trainer: internal
-           "TrainState", "draw_timesteps", "kl_smoothing_weights", "nonfinite_tensors", "random_anchor_basis"]
+           "TrainState", "check_fit_options", "draw_timesteps", "kl_smoothing_weights", "nonfinite_tensors",
+           "planned_steps", "random_anchor_basis", "run_seeds", "train_config", "validation_metrics",
+           "warm_start_weights"]
 
 
 # --------------------------------------------------------------------------- loss
@@ -451,6 +461,124 @@ class Trainer:
         torch.set_rng_state(tensors["rng.torch_cpu"])
         if self.ctx.device.type == "cuda" and "rng.torch_cuda" in tensors:
             torch.cuda.set_rng_state(tensors["rng.torch_cuda"], self.ctx.device)
+
+
+# --------------------------------------------------------------- starting a run
+def check_fit_options(epochs, checkpoint_every, max_steps, callbacks) -> tuple[int, list]:
+    """``fit``'s run options checked: ``epochs`` as an int, ``callbacks`` as a list of callables.
+
+    Examples
+    --------
+    >>> check_fit_options(3, None, 10, None)
+    (3, [])
+    """
+    epochs = check_int(epochs, "epochs", low=1)
+    for name, v in (("checkpoint_every", checkpoint_every), ("max_steps", max_steps)):
+        if v is not None:
+            check_int(v, name, low=1)
+    callbacks = list(callbacks or [])
+    if not all(callable(cb) for cb in callbacks):
+        raise TypeError(f"`callbacks` must be a list of callables, got {callbacks!r}")
+    return epochs, callbacks
+
+
+def run_seeds(random_state: int | None) -> dict[str, int]:
+    """The seeds of a run's four random streams (``init``, ``data``, ``noise``, ``dropout``), 63-bit.
+
+    Spawned from one NumPy ``SeedSequence(random_state)``, so they are
+    independent; None draws fresh entropy.
+
+    Examples
+    --------
+    >>> s = run_seeds(0)
+    >>> sorted(s), s == run_seeds(0)
+    (['data', 'dropout', 'init', 'noise'], True)
+    """
+    ss = np.random.SeedSequence(random_state)
+    keys = ("init", "data", "noise", "dropout")
+    return {k: int(c.generate_state(1, np.uint64)[0] >> np.uint64(1)) for k, c in zip(keys, ss.spawn(4))}
+
+
+def planned_steps(n_rows: int, batch_size: int, epochs: int) -> int:
+    """Optimisation steps of ``epochs`` epochs (``ceil(n / batch)`` each): the length of an ``"auto"`` schedule.
+
+    ``max_steps`` does not enter: a run stopped by it and resumed follows the
+    same schedule as an uninterrupted one.
+
+    Examples
+    --------
+    >>> planned_steps(1000, 512, 3)
+    6
+    """
+    return epochs * -(-n_rows // batch_size)
+
+
+def train_config(params: dict, scale: float, planned: int) -> TrainConfig:
+    """The :class:`TrainConfig` of a run of ``planned`` steps: ``"auto"`` warm-up and decay resolved.
+
+    ``"auto"`` warm-up: ``min(200, planned // 10)`` steps; ``"auto"`` decay:
+    the rest of the run (at least one step).
+
+    Examples
+    --------
+    >>> c = train_config(dict(L=3, warmup_steps="auto", decay_steps="auto"), 1.0, 1000)
+    >>> c.warmup_steps, c.decay_steps
+    (100, 900)
+    """
+    params = dict(params)
+    if params["warmup_steps"] == "auto":
+        params["warmup_steps"] = min(200, planned // 10)
+    if params["decay_steps"] == "auto":
+        params["decay_steps"] = max(1, planned - params["warmup_steps"])
+    return TrainConfig.from_params(params, scale)
+
+
+def validation_metrics(predict: Callable, X, lat, lon, seed: int) -> dict:
+    """``val_*`` metrics (``val_acc_750km``, ``val_median_km``...) of 4-sample DDIM-20 predictions.
+
+    ``predict`` is the estimator's ``predict``; ``seed`` (the epoch number)
+    seeds its sampling, so the metrics of a run are reproducible.
+
+    Examples
+    --------
+    >>> exact = lambda X, **kw: (np.asarray(X)[:, 0], np.asarray(X)[:, 1])   # a perfect predictor
+    >>> validation_metrics(exact, np.array([[10.0, 20.0]]), [10.0], [20.0], seed=0)["val_median_km"]
+    0.0
+    """
+    from ..metrics import summarize
+
+    plat, plon = predict(X, n_samples=4, steps=20, sampler="ddim", generator=int(seed), progress=False)
+    return {f"val_{k}": v for k, v in summarize(plat, plon, lat, lon).items()}
+
+
+def warm_start_weights(mine: dict, theirs: dict, params: dict, their_params: dict) -> dict:
+    """The state dict that starts a network (state ``mine``) from another's (``theirs``): ``fit(init_from=...)``.
+
+    ``params``/``their_params`` are the two estimators' hyper-parameters.
+    The networks must have the same shapes; from an x0 (``"sample"``)
+    network to a ``"v"`` one, or back, the output layer is negated (only
+    without retrieval conditioning).
+
+    Examples
+    --------
+    >>> w = {"head.weight": torch.ones(1), "head.bias": torch.zeros(1)}
+    >>> p = dict(prediction="sample", retrieval_k=0)
+    >>> warm_start_weights(w, w, {**p, "prediction": "v"}, p)["head.weight"].tolist()
+    [-1.0]
+    """
+    shapes = {k: tuple(v.shape) for k, v in mine.items()}
+    if shapes != {k: tuple(v.shape) for k, v in theirs.items()}:
+        keys = ("L", "width", "bottleneck", "depth", "time_dim", "retrieval_k")
+        raise ValueError("`init_from` has another network: (its, this) "
+                         f"{ {k: (their_params[k], params[k]) for k in keys} }; "
+                         "use the same L, width, bottleneck, depth, time_dim and retrieval_k (0 or not)")
+    new = dict(theirs)  # load_state_dict copies (and casts) into the other network's tensors
+    if {params["prediction"], their_params["prediction"]} == {"sample", "v"}:
+        if params["retrieval_k"] or their_params["retrieval_k"]:
+            raise ValueError("a warm start between an x0 ('sample') and a 'v' network is only defined without "
+                             "retrieval conditioning (`retrieval_k`=0 on both)")
+        new["head.weight"], new["head.bias"] = -new["head.weight"], -new["head.bias"]
+    return new
 
 
 def _progress(total: int, st: TrainState, epochs: int, enabled: bool):

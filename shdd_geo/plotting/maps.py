@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .._optional import attempt_import
+from .._validation import check_int
 from ..fields import SphericalField
 
 __all__ = ["natural_earth_dir", "plot_field", "save_map", "use_offline_natural_earth"]
@@ -228,9 +229,8 @@ def _mode_table(field, modes, min_separation_km: float) -> dict | None:
             if len(m["name"]) != m["lat"].size:
                 raise ValueError("`modes` table: 'name' must have one entry per mode")
         return m if m["lat"].size else None
-    if isinstance(modes, bool) or not isinstance(modes, (int, np.integer)) or modes < 0:
-        raise ValueError(f"`modes` must be an int >= 0 or a table with 'lat', 'lon', 'mass', got {modes!r}")
-    return field.modes(k=int(modes), min_separation_km=min_separation_km) if modes else None
+    modes = check_int(modes, "modes", low=0, what="an int >= 0 or a table with 'lat', 'lon', 'mass'")
+    return field.modes(k=modes, min_separation_km=min_separation_km) if modes else None
 
 
 def _points(ax, m: dict | None, true_point):

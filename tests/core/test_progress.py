@@ -55,7 +55,7 @@ def test_policy_and_checks():
 def test_sampling_bar_counts_every_reverse_step(model, monkeypatch):
     m, X, _, _ = model
     rec = Recorder()
-    monkeypatch.setattr("shdd_geo.model.locdiffusion.progress_bar", rec)
+    monkeypatch.setattr("shdd_geo.model.sampling.progress_bar", rec)
     m.sample(X[:5], 4, steps=6, max_batch=7, generator=0)             # 20 rows: 3 chunks x 6 steps
     m.sample(X[:2], 2, steps=10, init="prior", init_strength=0.5, generator=0, progress=True)
     (d1, total1, n1, p1), (d2, total2, n2, p2) = rec.summary()
@@ -82,7 +82,7 @@ def test_bars_print_to_stderr_only_when_asked(model, capsys):
 def test_calibrate_bar_over_candidates(model, monkeypatch):
     m, X, lat, lon = model
     rec = Recorder()
-    for where in ("locdiffusion", "calibrate", "maps"):  # sampling, the candidates, the maps
+    for where in ("sampling", "calibrate", "maps"):  # sampling, the candidates, the maps
         monkeypatch.setattr(f"shdd_geo.model.{where}.progress_bar", rec)
     m.calibrate(X[:20], lat[:20], lon[:20], temperatures=(1.0, 2.0, 4.0), n_samples=2, nside=4, steps=3,
                 progress=False)

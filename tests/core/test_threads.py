@@ -18,9 +18,10 @@ def test_omp_num_threads_is_respected(monkeypatch):
     assert _threads.choose_threads() == 7
 
 
-@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2"])
-def test_bad_thread_counts_are_refused(bad):
-    with pytest.raises(ValueError, match="`threads` must be an int >= 1"):
+@pytest.mark.parametrize(("bad", "exc"), [(0, ValueError), (-1, ValueError), (1.5, TypeError), (True, TypeError),
+                                          ("2", TypeError)])
+def test_bad_thread_counts_are_refused(bad, exc):
+    with pytest.raises(exc, match="`threads` must be an int >= 1"):
         _threads.choose_threads(bad)
 
 

@@ -289,8 +289,8 @@ def test_modes_two_peaks(two_peaks):
     assert m["mass"][:2].sum() > 0.99
     sep = metrics.great_circle_km(m["lat"][:, None], m["lon"][:, None], m["lat"][None], m["lon"][None])
     assert np.all(sep[~np.eye(len(m["lat"]), dtype=bool)] >= 1000)
-    for bad in (0, -1, 2.5, True):
-        with pytest.raises(ValueError, match="k"):
+    for bad, exc in ((0, ValueError), (-1, ValueError), (2.5, TypeError), (True, TypeError)):
+        with pytest.raises(exc, match="`k`"):
             two_peaks.modes(k=bad)
     with pytest.raises(ValueError, match="min_separation_km"):
         two_peaks.modes(min_separation_km=-1)

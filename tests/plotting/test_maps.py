@@ -134,15 +134,15 @@ def test_modes_given_as_a_table_are_the_ones_marked(offline, field):
     assert xy.size == 0
 
 
-@pytest.mark.parametrize("bad, match", [
-    ({"lat": [1.0], "lon": [2.0]}, "missing \\['mass'\\]"),
-    ({"lat": [1.0, 2.0], "lon": [2.0], "mass": [0.1]}, "one length"),
-    (-1, "`modes`"),
-    (True, "`modes`"),
-    ("3", "`modes`"),
+@pytest.mark.parametrize("bad, exc, match", [
+    ({"lat": [1.0], "lon": [2.0]}, ValueError, "missing \\['mass'\\]"),
+    ({"lat": [1.0, 2.0], "lon": [2.0], "mass": [0.1]}, ValueError, "one length"),
+    (-1, ValueError, "`modes`"),
+    (True, TypeError, "`modes`"),
+    ("3", TypeError, "`modes`"),
 ])
-def test_modes_argument_errors(field, bad, match):
-    with pytest.raises(ValueError, match=match):
+def test_modes_argument_errors(field, bad, exc, match):
+    with pytest.raises(exc, match=match):
         field.plot(modes=bad)
 
 
