@@ -30,6 +30,7 @@ import numpy as np
 from .._parallel import can_fork, forked_map, process_budget
 from .._progress import check_progress, progress_bar
 from .._threads import choose_threads, limit_threads
+from .._validation import check_int
 from ..defaults import DEFAULT_NSIDE, DEFAULT_POINT, DEFAULT_SAMPLES  # the defaults of every door, re-exported
 from .registry import ModelCard, make_encoder
 
@@ -403,8 +404,7 @@ class Geolocator:
         (:func:`~shdd_geo._parallel.process_budget`) for batches of at least ``2 * LOCATE_BLOCK`` inputs
         where processes can be forked, and 1 otherwise; never more than there are blocks."""
         if n_jobs is not None:
-            if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1:
-                raise ValueError(f"`n_jobs` must be an int >= 1 (processes) or None (automatic), got {n_jobs!r}")
+            n_jobs = check_int(n_jobs, "n_jobs", low=1, what="an int >= 1 (processes) or None (automatic)")
             if n_jobs > 1 and not can_fork():
                 warnings.warn("`n_jobs` > 1 needs forked processes (Linux, outside a daemonic worker); running "
                               "in this process", RuntimeWarning, stacklevel=3)

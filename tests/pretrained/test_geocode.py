@@ -93,8 +93,10 @@ def test_how_many_processes(geo, monkeypatch):
     assert procs(10 * LOCATE_BLOCK, None, 3, 0) == 3      # automatic: the thread budget
     assert procs(3 * LOCATE_BLOCK, 8, None, None) == 3     # never more processes than blocks
     assert procs(10 * LOCATE_BLOCK, 1, 4, 0) == 1
-    for bad in (0, 1.5, True, "2"):
-        with pytest.raises(ValueError, match="`n_jobs`"):
+    with pytest.raises(ValueError, match="`n_jobs`"):
+        procs(100, 0, None, 0)
+    for bad in (1.5, True, "2"):
+        with pytest.raises(TypeError, match="`n_jobs`"):
             procs(100, bad, None, 0)
     import torch
 
