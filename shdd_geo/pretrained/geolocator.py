@@ -394,9 +394,19 @@ class Geolocator:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=len(items), desc="locate", unit="name" if self.card.inputs == "text" else "image")
-        if jobs > 1:
-            return self._locate_forked(items, opts, keep_fields, jobs, bar)
-        return self._locate_iter(items, opts, keep_fields, threads, bar)
+        results = (self._locate_forked(items, opts, keep_fields, jobs) if jobs > 1
+                   else self._locate_iter(items, opts, keep_fields, threads))
+        return results if bar is None else self._counted(results, bar)
+
+    @staticmethod
+    def _counted(results, bar):
+        """``results`` passed on as they come, the progress bar ticked for each and closed at the end."""
+        try:
+            for res in results:
+                bar.update()
+                yield res
+        finally:
+            bar.close()
 
     @staticmethod
     def _processes(n_items: int, n_jobs: int | None, threads: int | None, generator) -> int:
@@ -419,47 +429,33 @@ class Geolocator:
                              "cannot be shared between processes; pass n_jobs=1")
         return max(1, min(jobs, -(-n_items // LOCATE_BLOCK)))
 
-    def _locate_forked(self, items: list, opts: dict, keep_fields: bool, jobs: int, bar):
+    def _locate_forked(self, items: list, opts: dict, keep_fields: bool, jobs: int):
         """:meth:`_locate_iter` over ``jobs`` forked processes (one thread each), a block at a time, in
         order: each answer is the one-thread answer of the input."""
         with limit_threads(1):
             self._locate(items[0], **opts)  # load what a step needs (gazetteers, kernels) once, before forking
         blocks = [items[lo : lo + LOCATE_BLOCK] for lo in range(0, len(items), LOCATE_BLOCK)]
-        try:
-            for results in forked_map(lambda block: list(self._locate_iter(block, opts, keep_fields, 1, None)),
-                                      blocks, jobs):
-                for res in results:
-                    if bar is not None:
-                        bar.update()
-                    yield res
-        finally:
-            if bar is not None:
-                bar.close()
+        for results in forked_map(lambda block: list(self._locate_iter(block, opts, keep_fields, 1)), blocks, jobs):
+            yield from results
 
-    def _locate_iter(self, items: list, opts: dict, keep_fields: bool, threads, bar):
+    def _locate_iter(self, items: list, opts: dict, keep_fields: bool, threads):
         """Blocks of ``LOCATE_BLOCK`` inputs: their diffusion chains run as one batch (each input with
         its own seed, :meth:`LocDiffusion.sample`), then each input's remaining steps in turn."""
         n = choose_threads(threads)  # once for the batch
-        try:
-            for lo in range(0, len(items), LOCATE_BLOCK):
-                # set again for each step: a library that starts its OpenMP pool mid-call (numba's, on
-                # first use) resets the thread count of the pool torch shares with it
+        for lo in range(0, len(items), LOCATE_BLOCK):
+            # set again for each step: a library that starts its OpenMP pool mid-call (numba's, on
+            # first use) resets the thread count of the pool torch shares with it
+            with limit_threads(n):
+                inputs = [self._one_input(item) for item in items[lo : lo + LOCATE_BLOCK]]
+                coeffs = self._sample(np.concatenate([q for _, q in inputs]), opts["n_samples"],
+                                      [opts["generator"]] * len(inputs))
+                points = self._decode_samples(coeffs)
+            for (text, query), c, pts in zip(inputs, coeffs, points):
                 with limit_threads(n):
-                    inputs = [self._one_input(item) for item in items[lo : lo + LOCATE_BLOCK]]
-                    coeffs = self._sample(np.concatenate([q for _, q in inputs]), opts["n_samples"],
-                                          [opts["generator"]] * len(inputs))
-                    points = self._decode_samples(coeffs)
-                for (text, query), c, pts in zip(inputs, coeffs, points):
-                    with limit_threads(n):
-                        res = self._locate_steps(text, query, c[None], pts, **opts)
-                        if not keep_fields:
-                            res["area90_km2"] = float(res.pop("field").credible_region(0.9).area_km2)
-                    if bar is not None:
-                        bar.update()
-                    yield res
-        finally:
-            if bar is not None:
-                bar.close()
+                    res = self._locate_steps(text, query, c[None], pts, **opts)
+                    if not keep_fields:
+                        res["area90_km2"] = float(res.pop("field").credible_region(0.9).area_km2)
+                yield res
 
     def _locate_options(self, kwargs: dict) -> dict:
         """The options of :meth:`locate` (``threads`` aside), defaults filled in, checked."""
